@@ -1,0 +1,162 @@
+#include "cli/client/oneshot.hpp"
+
+#include "core/protocol/jsonrpc.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace kb::cli::client {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+util::Error unavailable(std::string message) {
+  return util::make_error(util::ErrorKind::unavailable, std::move(message));
+}
+
+// Both ends of a pipe, closed on scope exit unless released.
+struct Pipe {
+  int fds[2] = {-1, -1};
+  bool open() { return ::pipe2(fds, O_CLOEXEC) == 0; }
+  void close_end(int i) {
+    if (fds[i] >= 0)
+      ::close(fds[i]);
+    fds[i] = -1;
+  }
+  ~Pipe() {
+    close_end(0);
+    close_end(1);
+  }
+};
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+util::Result<std::string> run_child(const fs::path &binary, const std::string &request) {
+  Pipe in, out;
+  if (!in.open() || !out.open())
+    return unavailable(fmt::format("cannot create pipes: {}", std::strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in.fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out.fds[1], STDOUT_FILENO);
+  std::string path = binary.string();
+  char arg0[] = "kodebased";
+  char arg1[] = "--oneshot";
+  char *argv[] = {arg0, arg1, nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    return unavailable(fmt::format("cannot run {}: {}", path, std::strerror(rc)));
+  in.close_end(0);
+  out.close_end(1);
+  // A child that dies early must not kill us with SIGPIPE while we write the request.
+  auto old = std::signal(SIGPIPE, SIG_IGN);
+  write_all(in.fds[1], request);
+  in.close_end(1);
+  std::string reply = read_all(out.fds[0]);
+  std::signal(SIGPIPE, old);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (reply.empty()) {
+    if (WIFSIGNALED(status))
+      return unavailable(
+          fmt::format("kodebased --oneshot was killed by signal {}", WTERMSIG(status)));
+    return unavailable(fmt::format("kodebased --oneshot exited with status {} and no reply",
+                                   WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+  }
+  return reply;
+}
+
+} // namespace
+
+std::optional<fs::path> find_daemon_binary() {
+  if (const char *env = std::getenv("KODEBASE_DAEMON_BIN"); env && *env)
+    return fs::path(env);
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto candidate = self.parent_path() / "kodebased";
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  const char *path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    auto colon = dirs.find(':');
+    auto dir = dirs.substr(0, colon);
+    if (!dir.empty()) {
+      auto candidate = fs::path(dir) / "kodebased";
+      if (::access(candidate.c_str(), X_OK) == 0)
+        return candidate;
+    }
+    if (colon == std::string_view::npos)
+      break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return std::nullopt;
+}
+
+util::Result<json> call_oneshot(std::string_view method, const json &params) {
+  auto binary = find_daemon_binary();
+  if (!binary)
+    return util::make_error(util::ErrorKind::unavailable,
+                            "cannot find kodebased next to kodebase or on PATH",
+                            {{"hint", "install both binaries in one directory, or set "
+                                      "KODEBASE_DAEMON_BIN"}});
+  protocol::Request request{1, std::string(method), params};
+  auto reply = run_child(*binary, protocol::serialize(request) + "\n");
+  if (!reply)
+    return reply.error();
+  auto line = std::string_view(*reply);
+  if (auto nl = line.find('\n'); nl != std::string_view::npos)
+    line = line.substr(0, nl);
+  auto message = protocol::parse_message(line);
+  if (!message)
+    return unavailable(
+        fmt::format("kodebased sent an unreadable reply: {}", message.error().message));
+  auto *response = std::get_if<protocol::Response>(&*message);
+  if (!response)
+    return unavailable("kodebased sent something other than a reply");
+  if (response->error)
+    return protocol::to_error(*response->error);
+  return std::move(*response->result);
+}
+
+} // namespace kb::cli::client

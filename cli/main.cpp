@@ -1,0 +1,72 @@
+// kodebase: the thin command-line client. Parses, asks the server, renders.
+#include "cli/session.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+constexpr const char *k_footer =
+    R"(Exit status: 0 ok, 1 domain failure (validation errors, unknown ID,
+refused transition), 2 usage error, 3 environment failure (no project, server unreachable).
+Run `kodebase <command> --help` for a command's options; `man kodebase` for the whole manual.)";
+
+void add_globals(CLI::App &app, kb::cli::Globals &g) {
+  app.add_option("-C", g.directory, "Run as if started in DIR")->type_name("DIR");
+  app.add_flag("--json", g.json, "Machine-readable JSON on stdout");
+  app.add_flag("--no-color", g.no_color, "No colours (also when NO_COLOR is set)");
+  app.add_flag("-q,--quiet", g.quiet, "Only data and errors; no hints or warnings");
+  app.add_flag("-v,--verbose", g.verbose, "Report timings and details on stderr");
+  app.add_flag("--no-daemon", g.no_daemon, "Answer in a one-shot server process");
+}
+
+int run(int argc, char **argv) {
+  using namespace kb::cli;
+  CLI::App app("kodebase — project work as YAML artifacts in your git repository", "kodebase");
+  app.footer(k_footer);
+  app.set_version_flag("--version", std::string(KODEBASE_VERSION));
+  app.fallthrough(); // global options work after the subcommand too
+  app.require_subcommand(0, 1);
+  Session session;
+  add_globals(app, session.globals);
+  CommandRegistry registry;
+  register_project_commands(app, registry);
+  register_artifact_commands(app, registry);
+  register_validate_command(app, registry);
+  register_misc_commands(app, registry);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    std::fprintf(stderr,
+                 "kodebase: %s\nhint: run `kodebase --help` or `kodebase <command> --help`\n",
+                 e.what());
+    return k_exit_usage;
+  }
+  for (auto &[sub, command] : registry.commands) {
+    if (!sub->parsed())
+      continue;
+    if (auto st = session.prepare(); !st)
+      return session.fail(st.error());
+    return command(session);
+  }
+  std::fputs(app.help().c_str(), stdout);
+  return k_exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "kodebase: internal error: %s\n", e.what());
+    return 3;
+  }
+}

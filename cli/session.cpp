@@ -1,0 +1,89 @@
+#include "cli/session.hpp"
+
+#include "cli/client/oneshot.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace kb::cli {
+
+namespace fs = std::filesystem;
+
+int exit_code_for(util::ErrorKind kind) {
+  switch (kind) {
+  case util::ErrorKind::invalid_argument: return k_exit_usage;
+  case util::ErrorKind::not_found:
+  case util::ErrorKind::failed:
+  case util::ErrorKind::conflict: return k_exit_failed;
+  case util::ErrorKind::not_project:
+  case util::ErrorKind::io:
+  case util::ErrorKind::unavailable:
+  case util::ErrorKind::internal: return k_exit_environment;
+  }
+  return k_exit_environment;
+}
+
+util::Status Session::prepare() {
+  m_style = render::Style(render::colour_wanted(globals.no_color));
+  std::error_code ec;
+  fs::path dir = globals.directory.empty() ? fs::current_path(ec) : fs::path(globals.directory);
+  if (ec)
+    return util::make_error(util::ErrorKind::io,
+                            fmt::format("cannot read the current directory: {}", ec.message()));
+  dir = fs::absolute(dir, ec).lexically_normal();
+  if (!fs::is_directory(dir, ec))
+    return util::make_error(
+        util::ErrorKind::not_project,
+        fmt::format("cannot change to '{}': no such directory", globals.directory));
+  if (!dir.has_filename())
+    dir = dir.parent_path(); // "/a/b/" → "/a/b"
+  m_directory = dir;
+  return util::ok_status();
+}
+
+util::Result<json> Session::call(std::string_view method, json params) {
+  params["directory"] = m_directory.string();
+  auto start = std::chrono::steady_clock::now();
+  auto result = client::call_oneshot(method, params);
+  if (globals.verbose) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    std::fprintf(stderr, "kodebase: %.*s answered in %.1f ms (one-shot)\n",
+                 static_cast<int>(method.size()), method.data(), static_cast<double>(us) / 1000);
+  }
+  return result;
+}
+
+int Session::fail(const util::Error &error) const {
+  std::fprintf(stderr, "kodebase: %s\n", error.message.c_str());
+  if (error.details.is_object()) {
+    if (auto hint = error.details.find("hint"); hint != error.details.end() && hint->is_string())
+      std::fprintf(stderr, "hint: %s\n", hint->get<std::string>().c_str());
+  }
+  return exit_code_for(error.kind);
+}
+
+void Session::warn(std::string_view message) const {
+  if (!globals.quiet)
+    std::fprintf(stderr, "kodebase: warning: %.*s\n", static_cast<int>(message.size()),
+                 message.data());
+}
+
+void Session::warn_problems(const json &problems) const {
+  if (!problems.is_array())
+    return;
+  for (const auto &p : problems)
+    warn(fmt::format("{}:{}:{}: {} (skipped; run `kodebase validate`)", p.value("path", ""),
+                     p.value("line", 0), p.value("column", 0), p.value("message", "")));
+}
+
+void Session::print_json(const json &value) const {
+  auto text = value.dump(2, ' ', false, json::error_handler_t::replace);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+} // namespace kb::cli

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "cli/render/style.hpp"
+#include "core/util/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace kb::cli {
+
+using nlohmann::json;
+
+// Process exit codes, part of the CLI's contract.
+enum ExitCode : int { k_exit_ok = 0, k_exit_failed = 1, k_exit_usage = 2, k_exit_environment = 3 };
+
+// Options every command accepts.
+struct Globals {
+  std::string directory; // -C
+  bool json = false;
+  bool no_color = false;
+  bool quiet = false;
+  bool verbose = false;
+  bool no_daemon = false;
+};
+
+// What a command needs while it runs: options, styling, the server, and output helpers.
+class Session {
+public:
+  Globals globals;
+
+  // Sets up styling and the working directory once options are parsed.
+  util::Status prepare();
+
+  const render::Style &style() const { return m_style; }
+  const std::filesystem::path &directory() const { return m_directory; }
+
+  // Calls `method` with params plus the working directory.
+  util::Result<json> call(std::string_view method, json params = json::object());
+
+  // Prints `kodebase: <message>` and the hint to stderr; returns the exit code for the kind.
+  int fail(const util::Error &error) const;
+  // A warning on stderr unless -q.
+  void warn(std::string_view message) const;
+  // Unreadable-file problems from a reply, as warnings.
+  void warn_problems(const json &problems) const;
+  // JSON on stdout (indented, one document).
+  void print_json(const json &value) const;
+
+private:
+  render::Style m_style{false};
+  std::filesystem::path m_directory;
+};
+
+// The exit code an error kind maps to.
+int exit_code_for(util::ErrorKind kind);
+
+// A subcommand's entry point, run after parsing.
+using CommandRun = std::function<int(Session &)>;
+
+// Registers every command on `app`; `run` receives the entry point of the parsed one.
+struct CommandRegistry {
+  std::vector<std::pair<CLI::App *, CommandRun>> commands;
+  void add(CLI::App *sub, CommandRun run) { commands.emplace_back(sub, std::move(run)); }
+};
+
+void register_project_commands(CLI::App &app, CommandRegistry &registry);
+void register_artifact_commands(CLI::App &app, CommandRegistry &registry);
+void register_validate_command(CLI::App &app, CommandRegistry &registry);
+void register_misc_commands(CLI::App &app, CommandRegistry &registry);
+
+} // namespace kb::cli

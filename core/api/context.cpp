@@ -1,0 +1,67 @@
+#include "core/api/context.hpp"
+
+#include <fmt/format.h>
+
+namespace kb::api {
+
+util::Result<std::shared_ptr<const LoadedProject>>
+DiskProjectSource::open(const std::filesystem::path &directory) {
+  auto project = repo::find_project(directory);
+  if (!project)
+    return project.error();
+  auto loaded = std::make_shared<LoadedProject>();
+  loaded->project = *project;
+  loaded->index = artifact::load_index(project->artifacts_dir());
+  return std::shared_ptr<const LoadedProject>(std::move(loaded));
+}
+
+util::Result<std::filesystem::path> directory_param(const json &params) {
+  auto it = params.find("directory");
+  if (it == params.end() || !it->is_string() || it->get<std::string>().empty())
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            "params.directory (the absolute directory to work in) is required");
+  std::filesystem::path dir = it->get<std::string>();
+  if (!dir.is_absolute())
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("params.directory '{}' must be absolute", dir.string()));
+  return dir;
+}
+
+util::Result<std::shared_ptr<const LoadedProject>> open_project(Context &ctx, const json &params) {
+  auto dir = directory_param(params);
+  if (!dir)
+    return dir.error();
+  return ctx.projects.open(*dir);
+}
+
+util::Result<std::string> string_param(const json &params, const char *key) {
+  auto it = params.find(key);
+  if (it == params.end() || !it->is_string())
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("params.{} (a string) is required", key));
+  return it->get<std::string>();
+}
+
+util::Result<const artifact::Artifact *> artifact_param(const LoadedProject &p,
+                                                        const json &params) {
+  auto text = string_param(params, "id");
+  if (!text)
+    return text.error();
+  auto id = artifact::ArtifactId::parse_or_error(*text);
+  if (!id)
+    return id.error();
+  if (const artifact::Artifact *a = p.index.find(*id))
+    return a;
+  for (const auto &problem : p.index.problems())
+    if (problem.id == *id)
+      return util::make_error(util::ErrorKind::failed,
+                              fmt::format("artifact {} cannot be read: {}:{}:{}: {}", id->str(),
+                                          p.project.relative(problem.path), problem.mark.line,
+                                          problem.mark.column, problem.message),
+                              {{"hint", "fix the file, then run `kodebase validate`"}});
+  return util::make_error(util::ErrorKind::not_found,
+                          fmt::format("artifact {} not found", id->str()),
+                          {{"hint", "run `kodebase list` to see the artifact IDs"}});
+}
+
+} // namespace kb::api

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "core/artifact/index.hpp"
+#include "core/repo/project.hpp"
+#include "core/util/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace kb::api {
+
+using nlohmann::json;
+
+// A project with its artifacts loaded.
+struct LoadedProject {
+  repo::Project project;
+  artifact::ArtifactIndex index;
+};
+
+// Where handlers get projects from: the one-shot mode reads the disk on every request, the
+// daemon answers from its warm index. Handlers never care which.
+class ProjectSource {
+public:
+  virtual ~ProjectSource() = default;
+  // The project containing `directory`, loaded.
+  virtual util::Result<std::shared_ptr<const LoadedProject>>
+  open(const std::filesystem::path &directory) = 0;
+};
+
+// Reads the project from disk on every call.
+class DiskProjectSource final : public ProjectSource {
+public:
+  util::Result<std::shared_ptr<const LoadedProject>>
+  open(const std::filesystem::path &directory) override;
+};
+
+// Everything a handler may use besides its params.
+struct Context {
+  ProjectSource &projects;
+  std::string server_mode = "oneshot"; // "oneshot" or "daemon", reported by status
+};
+
+// The project named by params.directory (an absolute path, required).
+util::Result<std::shared_ptr<const LoadedProject>> open_project(Context &ctx, const json &params);
+
+// params.directory as a path, or invalid_argument.
+util::Result<std::filesystem::path> directory_param(const json &params);
+
+// A required string param, or invalid_argument naming it.
+util::Result<std::string> string_param(const json &params, const char *key);
+
+// The artifact named by params.id, or invalid_argument / not_found with a hint.
+util::Result<const artifact::Artifact *> artifact_param(const LoadedProject &p, const json &params);
+
+} // namespace kb::api

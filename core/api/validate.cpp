@@ -1,0 +1,46 @@
+#include "core/api/methods.hpp"
+#include "core/api/render_json.hpp"
+#include "core/validate/validator.hpp"
+
+#include <fmt/format.h>
+
+namespace kb::api {
+
+util::Result<json> artifacts_validate(Context &ctx, const json &params) {
+  std::vector<artifact::ArtifactId> only;
+  if (auto it = params.find("ids"); it != params.end() && !it->is_null()) {
+    if (!it->is_array())
+      return util::make_error(util::ErrorKind::invalid_argument, "'ids' must be a list of IDs");
+    for (const auto &v : *it) {
+      auto id = artifact::ArtifactId::parse_or_error(v.is_string() ? v.get<std::string>() : "");
+      if (!id)
+        return id.error();
+      only.push_back(*id);
+    }
+  }
+  auto mode = params.value("strict", false) ? validate::Mode::strict : validate::Mode::lenient;
+  auto p = open_project(ctx, params);
+  if (!p)
+    return p.error();
+  for (const auto &id : only) {
+    bool known = (*p)->index.find(id) != nullptr;
+    for (const auto &problem : (*p)->index.problems())
+      known |= problem.id == id;
+    if (!known)
+      return util::make_error(util::ErrorKind::not_found,
+                              fmt::format("artifact {} not found", id.str()),
+                              {{"hint", "run `kodebase list` to see the artifact IDs"}});
+  }
+  auto report = validate::validate_index((*p)->index, mode, only);
+  json errors = json::array(), warnings = json::array();
+  for (const auto &f : report.findings)
+    (f.severity == validate::Severity::error ? errors : warnings)
+        .push_back(finding_json((*p)->project, f));
+  return json{{"valid", report.valid()},
+              {"artifacts", report.artifacts},
+              {"strict", mode == validate::Mode::strict},
+              {"errors", std::move(errors)},
+              {"warnings", std::move(warnings)}};
+}
+
+} // namespace kb::api

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "core/util/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kb::artifact {
+
+// A position in a source file, 1-based; 0 means unknown.
+struct Mark {
+  int line = 0;
+  int column = 0;
+};
+
+struct MapEntry;
+
+// A YAML node as written: scalars stay text (no YAML 1.1 timestamp or sexagesimal typing),
+// mappings keep their key order and unknown keys, and every node keeps its position.
+class YamlNode {
+public:
+  enum class Kind { null, scalar, sequence, mapping };
+
+  Kind kind = Kind::null;
+  std::string scalar;  // text of a scalar
+  bool quoted = false; // a quoted or block scalar: never a number, bool or null
+  bool flow = false;   // a flow collection ([a, b] or {a: b})
+  Mark mark;
+  std::vector<YamlNode> items;   // sequence items
+  std::vector<MapEntry> entries; // mapping entries in file order
+
+  bool is_null() const { return kind == Kind::null; }
+  bool is_scalar() const { return kind == Kind::scalar; }
+  bool is_sequence() const { return kind == Kind::sequence; }
+  bool is_mapping() const { return kind == Kind::mapping; }
+
+  // The value under `key` of a mapping; nullptr when absent or not a mapping.
+  const YamlNode *find(std::string_view key) const;
+
+  // The node's data in the YAML 1.2 core schema (plain `true`, `12`, `null` are typed;
+  // everything else, timestamps included, is a string).
+  nlohmann::json to_json() const;
+
+  // Human name of the kind for messages: "a string", "a list", "a mapping", "null"…
+  std::string_view describe() const;
+};
+
+struct MapEntry {
+  std::string key;
+  Mark key_mark;
+  YamlNode value;
+};
+
+// Parses the first document of `text`. A syntax error fails with kind invalid_argument and
+// details {line, column} (1-based).
+util::Result<YamlNode> parse_yaml(std::string_view text);
+
+} // namespace kb::artifact

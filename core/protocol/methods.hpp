@@ -1,0 +1,23 @@
+#pragma once
+
+#include <array>
+#include <string_view>
+
+// Names of the kodebase API methods, shared by the CLI, the daemon and the MCP adapter.
+namespace kb::protocol::method {
+
+inline constexpr std::string_view project_init = "project.init";
+inline constexpr std::string_view project_status = "project.status";
+inline constexpr std::string_view artifacts_list = "artifacts.list";
+inline constexpr std::string_view artifacts_get = "artifacts.get";
+inline constexpr std::string_view artifacts_tree = "artifacts.tree";
+inline constexpr std::string_view artifacts_log = "artifacts.log";
+inline constexpr std::string_view artifacts_next = "artifacts.next";
+inline constexpr std::string_view artifacts_context = "artifacts.context";
+inline constexpr std::string_view artifacts_validate = "artifacts.validate";
+
+inline constexpr std::array all = {project_init,   project_status,    artifacts_list,
+                                   artifacts_get,  artifacts_tree,    artifacts_log,
+                                   artifacts_next, artifacts_context, artifacts_validate};
+
+} // namespace kb::protocol::method

@@ -1,0 +1,114 @@
+#include "core/util/file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kb::util {
+
+namespace {
+
+// Closes a POSIX descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  ~Fd() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+Error io_error(std::string_view what, const std::filesystem::path &path, int err) {
+  auto kind = err == ENOENT ? ErrorKind::not_found : ErrorKind::io;
+  return make_error(kind, fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
+}
+
+Status write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return make_error(ErrorKind::io, std::strerror(errno));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok_status();
+}
+
+} // namespace
+
+Result<std::string> read_file(const std::filesystem::path &path) {
+  Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.fd < 0)
+    return io_error("open", path, errno);
+  struct stat st {};
+  std::string out;
+  if (::fstat(file.fd, &st) == 0 && st.st_size > 0)
+    out.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(file.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return io_error("read", path, errno);
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status write_file_atomic(const std::filesystem::path &path, std::string_view contents,
+                         unsigned mode) {
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  Fd tmp(::mkostemp(tmpl.data(), O_CLOEXEC));
+  if (tmp.fd < 0)
+    return io_error("create a temporary file in", dir, errno);
+  auto cleanup_on_error = [&](Error e) -> Status {
+    ::unlink(tmpl.c_str());
+    return e;
+  };
+  if (auto st = write_all(tmp.fd, contents); !st)
+    return cleanup_on_error(io_error("write", tmpl, errno));
+  if (::fchmod(tmp.fd, static_cast<mode_t>(mode)) != 0 || ::fsync(tmp.fd) != 0)
+    return cleanup_on_error(io_error("sync", tmpl, errno));
+  if (::rename(tmpl.c_str(), path.c_str()) != 0)
+    return cleanup_on_error(io_error("rename into place", path, errno));
+  // The rename is only durable once the directory entry itself reaches the disk.
+  Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dirfd.fd >= 0)
+    ::fsync(dirfd.fd);
+  return ok_status();
+}
+
+std::optional<std::filesystem::path> find_upwards(const std::filesystem::path &start,
+                                                  std::string_view marker) {
+  std::error_code ec;
+  auto dir = std::filesystem::absolute(start, ec).lexically_normal();
+  if (ec)
+    return std::nullopt;
+  for (int depth = 0; depth < 256; ++depth) {
+    if (std::filesystem::is_directory(dir / marker, ec))
+      return dir;
+    if (!dir.has_parent_path() || dir.parent_path() == dir)
+      break;
+    dir = dir.parent_path();
+  }
+  return std::nullopt;
+}
+
+std::string relative_display(const std::filesystem::path &path, const std::filesystem::path &base) {
+  auto rel = path.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..")
+    return path.string();
+  return rel.string();
+}
+
+} // namespace kb::util

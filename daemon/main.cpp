@@ -1,0 +1,58 @@
+// kodebased: the kodebase server. `--oneshot` answers one request on stdio and exits.
+#include "core/api/methods.hpp"
+#include "daemon/server/oneshot.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <unistd.h>
+
+namespace {
+
+constexpr const char *k_usage = R"(usage: kodebased --oneshot
+       kodebased --version
+
+The kodebase server. `kodebase` starts it for you; you rarely run it by hand.
+
+  --oneshot   read one JSON-RPC 2.0 request from standard input, write the reply to
+              standard output and exit (what `kodebase --no-daemon` uses)
+  --version   print the version and build id
+  -h, --help  show this help
+)";
+
+} // namespace
+
+int main(int argc, char **argv) {
+  bool oneshot = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--oneshot") {
+      oneshot = true;
+    } else if (arg == "--version") {
+      std::printf("kodebased %.*s (build %.*s)\n", static_cast<int>(kb::api::version().size()),
+                  kb::api::version().data(), static_cast<int>(kb::api::build_id().size()),
+                  kb::api::build_id().data());
+      return 0;
+    } else if (arg == "-h" || arg == "--help") {
+      std::fputs(k_usage, stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "kodebased: unknown option '%s'\n%s", argv[i], k_usage);
+      return 2;
+    }
+  }
+  if (!oneshot) {
+    std::fputs("kodebased: the resident daemon is not part of this build yet; use --oneshot\n",
+               stderr);
+    return 3;
+  }
+  try {
+    kb::api::DiskProjectSource projects;
+    kb::api::Context ctx{projects, "oneshot"};
+    return kb::daemon::server::run_oneshot(ctx, STDIN_FILENO, STDOUT_FILENO);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "kodebased: fatal: %s\n", e.what());
+    return 3;
+  }
+}
