@@ -7,12 +7,12 @@
 
 namespace {
 
-constexpr const char *k_footer =
+constexpr const char* k_footer =
     R"(Exit status: 0 ok, 1 domain failure (validation errors, unknown ID,
 refused transition), 2 usage error, 3 environment failure (no project, server unreachable).
 Run `kodebase <command> --help` for a command's options; `man kodebase` for the whole manual.)";
 
-void add_globals(CLI::App &app, kb::cli::Globals &g) {
+void add_globals(CLI::App& app, kb::cli::Globals& g) {
   app.add_option("-C", g.directory, "Run as if started in DIR")->type_name("DIR");
   app.add_flag("--json", g.json, "Machine-readable JSON on stdout");
   app.add_flag("--no-color", g.no_color, "No colours (also when NO_COLOR is set)");
@@ -21,7 +21,7 @@ void add_globals(CLI::App &app, kb::cli::Globals &g) {
   app.add_flag("--no-daemon", g.no_daemon, "Answer in a one-shot server process");
 }
 
-int run(int argc, char **argv) {
+int run(int argc, char** argv) {
   using namespace kb::cli;
   CLI::App app("kodebase — project work as YAML artifacts in your git repository", "kodebase");
   app.footer(k_footer);
@@ -37,19 +37,19 @@ int run(int argc, char **argv) {
   register_misc_commands(app, registry);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForAllHelp &e) {
+  } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForVersion &e) {
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError& e) {
     std::fprintf(stderr,
                  "kodebase: %s\nhint: run `kodebase --help` or `kodebase <command> --help`\n",
                  e.what());
     return k_exit_usage;
   }
-  for (auto &[sub, command] : registry.commands) {
+  for (auto& [sub, command] : registry.commands) {
     if (!sub->parsed())
       continue;
     if (auto st = session.prepare(); !st)
@@ -62,10 +62,10 @@ int run(int argc, char **argv) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   try {
     return run(argc, argv);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "kodebase: internal error: %s\n", e.what());
     return 3;
   }

@@ -57,7 +57,7 @@ util::Result<json> Session::call(std::string_view method, json params) {
   return result;
 }
 
-int Session::fail(const util::Error &error) const {
+int Session::fail(const util::Error& error) const {
   std::fprintf(stderr, "kodebase: %s\n", error.message.c_str());
   if (error.details.is_object()) {
     if (auto hint = error.details.find("hint"); hint != error.details.end() && hint->is_string())
@@ -72,15 +72,15 @@ void Session::warn(std::string_view message) const {
                  message.data());
 }
 
-void Session::warn_problems(const json &problems) const {
+void Session::warn_problems(const json& problems) const {
   if (!problems.is_array())
     return;
-  for (const auto &p : problems)
+  for (const auto& p : problems)
     warn(fmt::format("{}:{}:{}: {} (skipped; run `kodebase validate`)", p.value("path", ""),
                      p.value("line", 0), p.value("column", 0), p.value("message", "")));
 }
 
-void Session::print_json(const json &value) const {
+void Session::print_json(const json& value) const {
   auto text = value.dump(2, ' ', false, json::error_handler_t::replace);
   text += '\n';
   std::fwrite(text.data(), 1, text.size(), stdout);

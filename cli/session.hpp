@@ -39,20 +39,20 @@ public:
   // Sets up styling and the working directory once options are parsed.
   util::Status prepare();
 
-  const render::Style &style() const { return m_style; }
-  const std::filesystem::path &directory() const { return m_directory; }
+  const render::Style& style() const { return m_style; }
+  const std::filesystem::path& directory() const { return m_directory; }
 
   // Calls `method` with params plus the working directory.
   util::Result<json> call(std::string_view method, json params = json::object());
 
   // Prints `kodebase: <message>` and the hint to stderr; returns the exit code for the kind.
-  int fail(const util::Error &error) const;
+  int fail(const util::Error& error) const;
   // A warning on stderr unless -q.
   void warn(std::string_view message) const;
   // Unreadable-file problems from a reply, as warnings.
-  void warn_problems(const json &problems) const;
+  void warn_problems(const json& problems) const;
   // JSON on stdout (indented, one document).
-  void print_json(const json &value) const;
+  void print_json(const json& value) const;
 
 private:
   render::Style m_style{false};
@@ -63,17 +63,17 @@ private:
 int exit_code_for(util::ErrorKind kind);
 
 // A subcommand's entry point, run after parsing.
-using CommandRun = std::function<int(Session &)>;
+using CommandRun = std::function<int(Session&)>;
 
 // Registers every command on `app`; `run` receives the entry point of the parsed one.
 struct CommandRegistry {
-  std::vector<std::pair<CLI::App *, CommandRun>> commands;
-  void add(CLI::App *sub, CommandRun run) { commands.emplace_back(sub, std::move(run)); }
+  std::vector<std::pair<CLI::App*, CommandRun>> commands;
+  void add(CLI::App* sub, CommandRun run) { commands.emplace_back(sub, std::move(run)); }
 };
 
-void register_project_commands(CLI::App &app, CommandRegistry &registry);
-void register_artifact_commands(CLI::App &app, CommandRegistry &registry);
-void register_validate_command(CLI::App &app, CommandRegistry &registry);
-void register_misc_commands(CLI::App &app, CommandRegistry &registry);
+void register_project_commands(CLI::App& app, CommandRegistry& registry);
+void register_artifact_commands(CLI::App& app, CommandRegistry& registry);
+void register_validate_command(CLI::App& app, CommandRegistry& registry);
+void register_misc_commands(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

@@ -10,7 +10,7 @@
 
 namespace {
 
-constexpr const char *k_usage = R"(usage: kodebased --oneshot
+constexpr const char* k_usage = R"(usage: kodebased --oneshot
        kodebased --version
 
 The kodebase server. `kodebase` starts it for you; you rarely run it by hand.
@@ -23,7 +23,7 @@ The kodebase server. `kodebase` starts it for you; you rarely run it by hand.
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   bool oneshot = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     kb::api::DiskProjectSource projects;
     kb::api::Context ctx{projects, "oneshot"};
     return kb::daemon::server::run_oneshot(ctx, STDIN_FILENO, STDOUT_FILENO);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "kodebased: fatal: %s\n", e.what());
     return 3;
   }

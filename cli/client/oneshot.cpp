@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+extern char** environ;
 
 namespace kb::cli::client {
 
@@ -66,7 +66,7 @@ std::string read_all(int fd) {
   return out;
 }
 
-util::Result<std::string> run_child(const fs::path &binary, const std::string &request) {
+util::Result<std::string> run_child(const fs::path& binary, const std::string& request) {
   Pipe in, out;
   if (!in.open() || !out.open())
     return unavailable(fmt::format("cannot create pipes: {}", std::strerror(errno)));
@@ -77,7 +77,7 @@ util::Result<std::string> run_child(const fs::path &binary, const std::string &r
   std::string path = binary.string();
   char arg0[] = "kodebased";
   char arg1[] = "--oneshot";
-  char *argv[] = {arg0, arg1, nullptr};
+  char* argv[] = {arg0, arg1, nullptr};
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -107,7 +107,7 @@ util::Result<std::string> run_child(const fs::path &binary, const std::string &r
 } // namespace
 
 std::optional<fs::path> find_daemon_binary() {
-  if (const char *env = std::getenv("KODEBASE_DAEMON_BIN"); env && *env)
+  if (const char* env = std::getenv("KODEBASE_DAEMON_BIN"); env && *env)
     return fs::path(env);
   std::error_code ec;
   auto self = fs::read_symlink("/proc/self/exe", ec);
@@ -116,7 +116,7 @@ std::optional<fs::path> find_daemon_binary() {
     if (::access(candidate.c_str(), X_OK) == 0)
       return candidate;
   }
-  const char *path = std::getenv("PATH");
+  const char* path = std::getenv("PATH");
   std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   while (!dirs.empty()) {
     auto colon = dirs.find(':');
@@ -133,7 +133,7 @@ std::optional<fs::path> find_daemon_binary() {
   return std::nullopt;
 }
 
-util::Result<json> call_oneshot(std::string_view method, const json &params) {
+util::Result<json> call_oneshot(std::string_view method, const json& params) {
   auto binary = find_daemon_binary();
   if (!binary)
     return util::make_error(util::ErrorKind::unavailable,
@@ -151,7 +151,7 @@ util::Result<json> call_oneshot(std::string_view method, const json &params) {
   if (!message)
     return unavailable(
         fmt::format("kodebased sent an unreadable reply: {}", message.error().message));
-  auto *response = std::get_if<protocol::Response>(&*message);
+  auto* response = std::get_if<protocol::Response>(&*message);
   if (!response)
     return unavailable("kodebased sent something other than a reply");
   if (response->error)

@@ -16,6 +16,6 @@ std::optional<std::filesystem::path> find_daemon_binary();
 // Sends one request to a `kodebased --oneshot` child and returns its result, or the error the
 // server replied with (kind recovered from the reply), or an unavailable error when the child
 // could not be run or gave no reply.
-util::Result<nlohmann::json> call_oneshot(std::string_view method, const nlohmann::json &params);
+util::Result<nlohmann::json> call_oneshot(std::string_view method, const nlohmann::json& params);
 
 } // namespace kb::cli::client

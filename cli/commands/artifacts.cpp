@@ -15,11 +15,11 @@ namespace method = protocol::method;
 
 namespace {
 
-void out(const std::string &text) {
+void out(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
-std::string or_dash(const json &v) {
+std::string or_dash(const json& v) {
   return v.is_string() ? v.get<std::string>() : "-";
 }
 
@@ -30,7 +30,7 @@ struct ListOptions {
   int limit = 0;
 };
 
-int run_list(Session &s, const ListOptions &o) {
+int run_list(Session& s, const ListOptions& o) {
   json params{{"state", o.states},        {"type", o.types},      {"assignee", o.assignees},
               {"priority", o.priorities}, {"text", o.text},       {"sort", o.sort},
               {"ready", o.ready},         {"blocked", o.blocked}, {"reverse", o.reverse},
@@ -41,13 +41,13 @@ int run_list(Session &s, const ListOptions &o) {
   if (!r)
     return s.fail(r.error());
   s.warn_problems((*r)["problems"]);
-  const auto &list = (*r)["artifacts"];
+  const auto& list = (*r)["artifacts"];
   std::string format = s.globals.json ? "json" : o.format;
   if (format == "json") {
     s.print_json(list);
   } else if (format == "ids") {
     std::string text;
-    for (const auto &a : list)
+    for (const auto& a : list)
       text += a.value("id", "") + "\n";
     out(text);
   } else if (format == "tree") {
@@ -60,7 +60,7 @@ int run_list(Session &s, const ListOptions &o) {
       return k_exit_ok;
     }
     render::Table table({"ID", "STATE", "PRIORITY", "EST", "TITLE"});
-    for (const auto &a : list)
+    for (const auto& a : list)
       table.add({s.style().bold(a.value("id", "")), s.style().state(a.value("state", "")),
                  s.style().priority(a.value("priority", "")), or_dash(a["estimation"]),
                  a.value("title", "")});
@@ -69,28 +69,28 @@ int run_list(Session &s, const ListOptions &o) {
   return k_exit_ok;
 }
 
-void bullet_section(std::string &text, const Session &s, std::string_view title, const json &list) {
+void bullet_section(std::string& text, const Session& s, std::string_view title, const json& list) {
   if (!list.is_array() || list.empty())
     return;
   text += "\n" + s.style().bold(title) + "\n";
-  for (const auto &item : list)
+  for (const auto& item : list)
     text += "  - " + (item.is_string() ? item.get<std::string>() : item.dump()) + "\n";
 }
 
-void paragraph(std::string &text, const Session &s, std::string_view title, const json &value) {
+void paragraph(std::string& text, const Session& s, std::string_view title, const json& value) {
   if (!value.is_string() || value.get<std::string>().empty())
     return;
   text += "\n" + s.style().bold(title) + "\n  " + value.get<std::string>() + "\n";
 }
 
-std::string join_ids(const json &list) {
+std::string join_ids(const json& list) {
   std::string out;
-  for (const auto &v : list)
+  for (const auto& v : list)
     out += (out.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
   return out.empty() ? "-" : out;
 }
 
-int run_show(Session &s, const std::string &id) {
+int run_show(Session& s, const std::string& id) {
   auto r = s.call(method::artifacts_get, {{"id", id}});
   if (!r)
     return s.fail(r.error());
@@ -98,7 +98,7 @@ int run_show(Session &s, const std::string &id) {
     s.print_json(*r);
     return k_exit_ok;
   }
-  const json &a = *r;
+  const json& a = *r;
   const json meta = a.value("metadata", json::object());
   const json content = a.value("content", json::object());
   std::string text = s.style().bold(a.value("id", "") + "  " + a.value("title", "")) + "\n";
@@ -114,7 +114,7 @@ int run_show(Session &s, const std::string &id) {
   facts.add({"Blocked by:", join_ids(a["blocked_by"])});
   facts.add({"Blocks:", join_ids(a["blocks"])});
   std::string ready = a.value("ready", false) ? s.style().green("yes") : s.style().red("no");
-  for (const auto &reason : a["blocking_reasons"])
+  for (const auto& reason : a["blocking_reasons"])
     ready += " — " + reason.value("message", "");
   facts.add({"Ready:", ready});
   facts.add({"Path:", a.value("path", "")});
@@ -138,7 +138,7 @@ int run_show(Session &s, const std::string &id) {
     render::Table table;
     size_t start = events.size() > 5 ? events.size() - 5 : 0;
     for (size_t i = start; i < events.size(); ++i) {
-      const auto &e = events[i];
+      const auto& e = events[i];
       table.add({e.value("timestamp", ""), s.style().state(e.value("event", "")),
                  e.value("trigger", ""), e.value("actor", "")});
     }
@@ -151,7 +151,7 @@ int run_show(Session &s, const std::string &id) {
   return k_exit_ok;
 }
 
-int run_tree(Session &s, const std::string &id) {
+int run_tree(Session& s, const std::string& id) {
   json params = json::object();
   if (!id.empty())
     params["id"] = id;
@@ -167,7 +167,7 @@ int run_tree(Session &s, const std::string &id) {
   return k_exit_ok;
 }
 
-int run_log(Session &s, const std::string &id) {
+int run_log(Session& s, const std::string& id) {
   auto r = s.call(method::artifacts_log, {{"id", id}});
   if (!r)
     return s.fail(r.error());
@@ -178,7 +178,7 @@ int run_log(Session &s, const std::string &id) {
   std::string text = s.style().bold(r->value("id", "") + "  " + r->value("title", "")) + " (" +
                      s.style().state(r->value("state", "")) + ")\n";
   render::Table table({"TIMESTAMP", "EVENT", "TRIGGER", "ACTOR"});
-  for (const auto &e : (*r)["events"])
+  for (const auto& e : (*r)["events"])
     table.add({e.value("timestamp", ""), s.style().state(e.value("event", "")),
                e.value("trigger", ""), e.value("actor", "")});
   text += table.str([&](std::string_view h) { return s.style().dim(h); });
@@ -186,11 +186,11 @@ int run_log(Session &s, const std::string &id) {
   return k_exit_ok;
 }
 
-int run_next(Session &s, int limit) {
+int run_next(Session& s, int limit) {
   auto r = s.call(method::artifacts_next, {{"limit", limit}});
   if (!r)
     return s.fail(r.error());
-  const auto &items = (*r)["items"];
+  const auto& items = (*r)["items"];
   if (s.globals.json) {
     s.print_json(items);
     return k_exit_ok;
@@ -202,7 +202,7 @@ int run_next(Session &s, int limit) {
   }
   render::Table table;
   int n = 0;
-  for (const auto &item : items)
+  for (const auto& item : items)
     table.add({fmt::format("{}.", ++n), s.style().bold(item.value("id", "")),
                s.style().state(item.value("state", "")),
                s.style().priority(item.value("priority", "")), item.value("title", ""),
@@ -211,8 +211,8 @@ int run_next(Session &s, int limit) {
   return k_exit_ok;
 }
 
-int run_context(Session &s, const std::string &id, const std::string &format,
-                const std::string &output) {
+int run_context(Session& s, const std::string& id, const std::string& format,
+                const std::string& output) {
   auto r = s.call(method::artifacts_context, {{"id", id}, {"format", format}});
   if (!r)
     return s.fail(r.error());
@@ -234,9 +234,9 @@ int run_context(Session &s, const std::string &id, const std::string &format,
 
 } // namespace
 
-void register_artifact_commands(CLI::App &app, CommandRegistry &registry) {
+void register_artifact_commands(CLI::App& app, CommandRegistry& registry) {
   auto list_opts = std::make_shared<ListOptions>();
-  auto *list = app.add_subcommand("list", "List artifacts, filtered and sorted");
+  auto* list = app.add_subcommand("list", "List artifacts, filtered and sorted");
   list->alias("ls");
   list->add_option("-s,--state", list_opts->states, "Only these states (repeat or comma-separate)")
       ->check(CLI::IsMember({"draft", "ready", "blocked", "in_progress", "in_review", "completed",
@@ -263,36 +263,36 @@ void register_artifact_commands(CLI::App &app, CommandRegistry &registry) {
   list->add_option("-f,--format", list_opts->format, "Output format")
       ->check(CLI::IsMember({"table", "tree", "ids", "json"}))
       ->capture_default_str();
-  registry.add(list, [list_opts](Session &s) { return run_list(s, *list_opts); });
+  registry.add(list, [list_opts](Session& s) { return run_list(s, *list_opts); });
 
   auto id = std::make_shared<std::string>();
-  auto *show = app.add_subcommand("show", "Show one artifact with its readiness and history");
+  auto* show = app.add_subcommand("show", "Show one artifact with its readiness and history");
   show->add_option("id", *id, "Artifact ID, e.g. A.1.3")->required();
-  registry.add(show, [id](Session &s) { return run_show(s, *id); });
+  registry.add(show, [id](Session& s) { return run_show(s, *id); });
 
   auto tree_id = std::make_shared<std::string>();
-  auto *tree = app.add_subcommand("tree", "Show the hierarchy, or the subtree under an ID");
+  auto* tree = app.add_subcommand("tree", "Show the hierarchy, or the subtree under an ID");
   tree->add_option("id", *tree_id, "Root of the subtree");
-  registry.add(tree, [tree_id](Session &s) { return run_tree(s, *tree_id); });
+  registry.add(tree, [tree_id](Session& s) { return run_tree(s, *tree_id); });
 
   auto log_id = std::make_shared<std::string>();
-  auto *log = app.add_subcommand("log", "Show an artifact's event history");
+  auto* log = app.add_subcommand("log", "Show an artifact's event history");
   log->add_option("id", *log_id, "Artifact ID")->required();
-  registry.add(log, [log_id](Session &s) { return run_log(s, *log_id); });
+  registry.add(log, [log_id](Session& s) { return run_log(s, *log_id); });
 
   auto limit = std::make_shared<int>(10);
-  auto *next = app.add_subcommand("next", "Suggest the issues to work on next, best first");
+  auto* next = app.add_subcommand("next", "Suggest the issues to work on next, best first");
   next->add_option("-n,--limit", *limit, "Show at most N suggestions (0 = all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   next->footer("Startable issues come first, then by priority, then by ID.");
-  registry.add(next, [limit](Session &s) { return run_next(s, *limit); });
+  registry.add(next, [limit](Session& s) { return run_next(s, *limit); });
 
   struct ContextOptions {
     std::string id, format = "standard", output;
   };
   auto ctx = std::make_shared<ContextOptions>();
-  auto *context = app.add_subcommand("context", "Print an AI context pack (Markdown) for an ID");
+  auto* context = app.add_subcommand("context", "Print an AI context pack (Markdown) for an ID");
   context->alias("ctx");
   context->add_option("id", ctx->id, "Artifact ID")->required();
   context->add_option("--format", ctx->format, "How much to include")
@@ -300,7 +300,7 @@ void register_artifact_commands(CLI::App &app, CommandRegistry &registry) {
       ->capture_default_str();
   context->add_option("-o,--output", ctx->output, "Also write the Markdown to FILE");
   registry.add(context,
-               [ctx](Session &s) { return run_context(s, ctx->id, ctx->format, ctx->output); });
+               [ctx](Session& s) { return run_context(s, ctx->id, ctx->format, ctx->output); });
 }
 
 } // namespace kb::cli

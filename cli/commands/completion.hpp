@@ -24,10 +24,10 @@ struct CommandInfo {
 };
 
 // Every subcommand and global option of `app`, in definition order.
-std::vector<CommandInfo> describe_commands(const CLI::App &app);
-std::vector<OptionInfo> describe_options(const CLI::App &app);
+std::vector<CommandInfo> describe_commands(const CLI::App& app);
+std::vector<OptionInfo> describe_options(const CLI::App& app);
 
 // A completion script for `shell` (bash, zsh or fish) generated from the command table.
-std::string completion_script(const CLI::App &app, const std::string &shell);
+std::string completion_script(const CLI::App& app, const std::string& shell);
 
 } // namespace kb::cli

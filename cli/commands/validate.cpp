@@ -15,7 +15,7 @@ struct ValidateOptions {
   bool strict = false;
 };
 
-std::string location(const json &f) {
+std::string location(const json& f) {
   std::string loc = f.value("path", "");
   if (f["line"].is_number())
     loc += fmt::format(":{}:{}", f["line"].get<int>(),
@@ -23,8 +23,8 @@ std::string location(const json &f) {
   return loc;
 }
 
-std::string render_finding(const Session &s, const json &f, bool error) {
-  const auto &st = s.style();
+std::string render_finding(const Session& s, const json& f, bool error) {
+  const auto& st = s.style();
   std::string label = error ? st.red("error") : st.yellow("warning");
   // The field is named in the message already when the message starts with it.
   std::string field;
@@ -38,7 +38,7 @@ std::string render_finding(const Session &s, const json &f, bool error) {
   return text;
 }
 
-int run_validate(Session &s, const ValidateOptions &o) {
+int run_validate(Session& s, const ValidateOptions& o) {
   auto r = s.call(protocol::method::artifacts_validate, {{"ids", o.ids}, {"strict", o.strict}});
   if (!r)
     return s.fail(r.error());
@@ -48,10 +48,10 @@ int run_validate(Session &s, const ValidateOptions &o) {
     return valid ? k_exit_ok : k_exit_failed;
   }
   std::string text;
-  for (const auto &f : (*r)["errors"])
+  for (const auto& f : (*r)["errors"])
     text += render_finding(s, f, true);
   if (!s.globals.quiet)
-    for (const auto &f : (*r)["warnings"])
+    for (const auto& f : (*r)["warnings"])
       text += render_finding(s, f, false);
   size_t errors = (*r)["errors"].size(), warnings = (*r)["warnings"].size();
   std::string summary =
@@ -70,16 +70,16 @@ int run_validate(Session &s, const ValidateOptions &o) {
 
 } // namespace
 
-void register_validate_command(CLI::App &app, CommandRegistry &registry) {
+void register_validate_command(CLI::App& app, CommandRegistry& registry) {
   auto opts = std::make_shared<ValidateOptions>();
-  auto *validate = app.add_subcommand("validate", "Check artifacts against the schema and rules");
+  auto* validate = app.add_subcommand("validate", "Check artifacts against the schema and rules");
   validate->add_option("ids", opts->ids, "Only report on these artifact IDs (default: all)");
   validate->add_flag("--strict", opts->strict,
                      "Apply the v1 rules strictly: tolerated older forms become errors");
   validate->footer("Exit status: 0 when no errors, 1 when there are errors.\n"
                    "The whole project is loaded either way, so graph rules (cycles, unknown "
                    "targets, inconsistent pairs) see every artifact.");
-  registry.add(validate, [opts](Session &s) { return run_validate(s, *opts); });
+  registry.add(validate, [opts](Session& s) { return run_validate(s, *opts); });
 }
 
 } // namespace kb::cli

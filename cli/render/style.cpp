@@ -39,9 +39,9 @@ std::string Style::priority(std::string_view priority) const {
 bool colour_wanted(bool disabled_by_flag) {
   if (disabled_by_flag || !::isatty(STDOUT_FILENO))
     return false;
-  if (const char *nc = std::getenv("NO_COLOR"); nc && *nc)
+  if (const char* nc = std::getenv("NO_COLOR"); nc && *nc)
     return false;
-  const char *term = std::getenv("TERM");
+  const char* term = std::getenv("TERM");
   return !(term && std::string_view(term) == "dumb");
 }
 

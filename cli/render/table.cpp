@@ -6,10 +6,10 @@
 
 namespace kb::cli::render {
 
-std::string Table::str(const std::function<std::string(std::string_view)> &header_style,
-                       const std::string &indent) const {
+std::string Table::str(const std::function<std::string(std::string_view)>& header_style,
+                       const std::string& indent) const {
   std::vector<size_t> widths;
-  auto measure = [&](const std::vector<std::string> &row) {
+  auto measure = [&](const std::vector<std::string>& row) {
     if (widths.size() < row.size())
       widths.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i)
@@ -17,10 +17,10 @@ std::string Table::str(const std::function<std::string(std::string_view)> &heade
   };
   if (!m_header.empty())
     measure(m_header);
-  for (const auto &row : m_rows)
+  for (const auto& row : m_rows)
     measure(row);
   std::string out;
-  auto emit = [&](const std::vector<std::string> &row, bool is_header) {
+  auto emit = [&](const std::vector<std::string>& row, bool is_header) {
     std::string line = indent;
     for (size_t i = 0; i < row.size(); ++i) {
       std::string cell = is_header && header_style ? header_style(row[i]) : row[i];
@@ -35,7 +35,7 @@ std::string Table::str(const std::function<std::string(std::string_view)> &heade
   };
   if (!m_header.empty())
     emit(m_header, true);
-  for (const auto &row : m_rows)
+  for (const auto& row : m_rows)
     emit(row, false);
   return out;
 }

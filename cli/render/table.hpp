@@ -16,8 +16,8 @@ public:
   bool empty() const { return m_rows.empty(); }
 
   // The table as text; `header_style` wraps each header cell (e.g. bold) when given.
-  std::string str(const std::function<std::string(std::string_view)> &header_style = {},
-                  const std::string &indent = "") const;
+  std::string str(const std::function<std::string(std::string_view)>& header_style = {},
+                  const std::string& indent = "") const;
 
 private:
   std::vector<std::string> m_header;

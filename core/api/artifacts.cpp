@@ -8,9 +8,9 @@ namespace kb::api {
 
 using artifact::Artifact;
 
-json next_json(const LoadedProject &p, size_t limit) {
+json next_json(const LoadedProject& p, size_t limit) {
   json out = json::array();
-  for (const auto &item : lifecycle::next_work(p.index)) {
+  for (const auto& item : lifecycle::next_work(p.index)) {
     if (limit && out.size() == limit)
       break;
     json entry = summary_json(p, *item.artifact);
@@ -21,7 +21,7 @@ json next_json(const LoadedProject &p, size_t limit) {
   return out;
 }
 
-util::Result<json> artifacts_list(Context &ctx, const json &params) {
+util::Result<json> artifacts_list(Context& ctx, const json& params) {
   auto filter = query::parse_filter(params);
   if (!filter)
     return filter.error();
@@ -29,14 +29,14 @@ util::Result<json> artifacts_list(Context &ctx, const json &params) {
   if (!p)
     return p.error();
   json list = json::array();
-  for (const Artifact *a : query::select((*p)->index, *filter))
+  for (const Artifact* a : query::select((*p)->index, *filter))
     list.push_back(summary_json(**p, *a));
   return json{{"artifacts", std::move(list)},
               {"total", (*p)->index.size()},
               {"problems", problems_json(**p)}};
 }
 
-util::Result<json> artifacts_get(Context &ctx, const json &params) {
+util::Result<json> artifacts_get(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
@@ -46,7 +46,7 @@ util::Result<json> artifacts_get(Context &ctx, const json &params) {
   return full_json(**p, **a);
 }
 
-util::Result<json> artifacts_tree(Context &ctx, const json &params) {
+util::Result<json> artifacts_tree(Context& ctx, const json& params) {
   std::optional<artifact::ArtifactId> root;
   if (auto it = params.find("id"); it != params.end() && !it->is_null()) {
     auto id = artifact::ArtifactId::parse_or_error(it->is_string() ? it->get<std::string>() : "");
@@ -64,7 +64,7 @@ util::Result<json> artifacts_tree(Context &ctx, const json &params) {
   return json{{"roots", query::build_tree((*p)->index, root)}, {"problems", problems_json(**p)}};
 }
 
-util::Result<json> artifacts_log(Context &ctx, const json &params) {
+util::Result<json> artifacts_log(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
@@ -72,7 +72,7 @@ util::Result<json> artifacts_log(Context &ctx, const json &params) {
   if (!a)
     return a.error();
   json events = json::array();
-  for (const auto &e : (*a)->events)
+  for (const auto& e : (*a)->events)
     events.push_back(event_json(e));
   return json{{"id", (*a)->id.str()},
               {"title", (*a)->title},
@@ -80,7 +80,7 @@ util::Result<json> artifacts_log(Context &ctx, const json &params) {
               {"events", std::move(events)}};
 }
 
-util::Result<json> artifacts_next(Context &ctx, const json &params) {
+util::Result<json> artifacts_next(Context& ctx, const json& params) {
   auto limit = params.value("limit", 0);
   if (limit < 0)
     return util::make_error(util::ErrorKind::invalid_argument, "'limit' must not be negative");
@@ -90,7 +90,7 @@ util::Result<json> artifacts_next(Context &ctx, const json &params) {
   return json{{"items", next_json(**p, static_cast<size_t>(limit))}};
 }
 
-util::Result<json> artifacts_context(Context &ctx, const json &params) {
+util::Result<json> artifacts_context(Context& ctx, const json& params) {
   auto format = query::context_format_from_string(params.value("format", "standard"));
   if (!format)
     return format.error();

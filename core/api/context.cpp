@@ -5,7 +5,7 @@
 namespace kb::api {
 
 util::Result<std::shared_ptr<const LoadedProject>>
-DiskProjectSource::open(const std::filesystem::path &directory) {
+DiskProjectSource::open(const std::filesystem::path& directory) {
   auto project = repo::find_project(directory);
   if (!project)
     return project.error();
@@ -15,7 +15,7 @@ DiskProjectSource::open(const std::filesystem::path &directory) {
   return std::shared_ptr<const LoadedProject>(std::move(loaded));
 }
 
-util::Result<std::filesystem::path> directory_param(const json &params) {
+util::Result<std::filesystem::path> directory_param(const json& params) {
   auto it = params.find("directory");
   if (it == params.end() || !it->is_string() || it->get<std::string>().empty())
     return util::make_error(util::ErrorKind::invalid_argument,
@@ -27,14 +27,14 @@ util::Result<std::filesystem::path> directory_param(const json &params) {
   return dir;
 }
 
-util::Result<std::shared_ptr<const LoadedProject>> open_project(Context &ctx, const json &params) {
+util::Result<std::shared_ptr<const LoadedProject>> open_project(Context& ctx, const json& params) {
   auto dir = directory_param(params);
   if (!dir)
     return dir.error();
   return ctx.projects.open(*dir);
 }
 
-util::Result<std::string> string_param(const json &params, const char *key) {
+util::Result<std::string> string_param(const json& params, const char* key) {
   auto it = params.find(key);
   if (it == params.end() || !it->is_string())
     return util::make_error(util::ErrorKind::invalid_argument,
@@ -42,17 +42,16 @@ util::Result<std::string> string_param(const json &params, const char *key) {
   return it->get<std::string>();
 }
 
-util::Result<const artifact::Artifact *> artifact_param(const LoadedProject &p,
-                                                        const json &params) {
+util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params) {
   auto text = string_param(params, "id");
   if (!text)
     return text.error();
   auto id = artifact::ArtifactId::parse_or_error(*text);
   if (!id)
     return id.error();
-  if (const artifact::Artifact *a = p.index.find(*id))
+  if (const artifact::Artifact* a = p.index.find(*id))
     return a;
-  for (const auto &problem : p.index.problems())
+  for (const auto& problem : p.index.problems())
     if (problem.id == *id)
       return util::make_error(util::ErrorKind::failed,
                               fmt::format("artifact {} cannot be read: {}:{}:{}: {}", id->str(),

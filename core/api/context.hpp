@@ -27,32 +27,32 @@ public:
   virtual ~ProjectSource() = default;
   // The project containing `directory`, loaded.
   virtual util::Result<std::shared_ptr<const LoadedProject>>
-  open(const std::filesystem::path &directory) = 0;
+  open(const std::filesystem::path& directory) = 0;
 };
 
 // Reads the project from disk on every call.
 class DiskProjectSource final : public ProjectSource {
 public:
   util::Result<std::shared_ptr<const LoadedProject>>
-  open(const std::filesystem::path &directory) override;
+  open(const std::filesystem::path& directory) override;
 };
 
 // Everything a handler may use besides its params.
 struct Context {
-  ProjectSource &projects;
+  ProjectSource& projects;
   std::string server_mode = "oneshot"; // "oneshot" or "daemon", reported by status
 };
 
 // The project named by params.directory (an absolute path, required).
-util::Result<std::shared_ptr<const LoadedProject>> open_project(Context &ctx, const json &params);
+util::Result<std::shared_ptr<const LoadedProject>> open_project(Context& ctx, const json& params);
 
 // params.directory as a path, or invalid_argument.
-util::Result<std::filesystem::path> directory_param(const json &params);
+util::Result<std::filesystem::path> directory_param(const json& params);
 
 // A required string param, or invalid_argument naming it.
-util::Result<std::string> string_param(const json &params, const char *key);
+util::Result<std::string> string_param(const json& params, const char* key);
 
 // The artifact named by params.id, or invalid_argument / not_found with a hint.
-util::Result<const artifact::Artifact *> artifact_param(const LoadedProject &p, const json &params);
+util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params);
 
 } // namespace kb::api

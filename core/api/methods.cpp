@@ -35,15 +35,15 @@ std::span<const MethodEntry> method_table() {
   return k_methods;
 }
 
-const MethodEntry *find_method(std::string_view name) {
-  for (const auto &e : k_methods)
+const MethodEntry* find_method(std::string_view name) {
+  for (const auto& e : k_methods)
     if (e.name == name)
       return &e;
   return nullptr;
 }
 
-protocol::Response dispatch(Context &ctx, const protocol::Request &request) {
-  const MethodEntry *entry = find_method(request.method);
+protocol::Response dispatch(Context& ctx, const protocol::Request& request) {
+  const MethodEntry* entry = find_method(request.method);
   if (!entry)
     return protocol::error_response(request.id, protocol::k_method_not_found,
                                     fmt::format("unknown method '{}'", request.method));
@@ -55,7 +55,7 @@ protocol::Response dispatch(Context &ctx, const protocol::Request &request) {
     if (!result)
       return protocol::error_response(request.id, result.error());
     return protocol::Response{request.id, std::move(*result), std::nullopt};
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     return protocol::error_response(
         request.id,
         util::make_error(util::ErrorKind::internal,

@@ -9,7 +9,7 @@
 namespace kb::api {
 
 // A handler: plain function from params to a result, so tests need no sockets.
-using Handler = util::Result<json> (*)(Context &, const json &);
+using Handler = util::Result<json> (*)(Context&, const json&);
 
 struct MethodEntry {
   std::string_view name;
@@ -19,22 +19,22 @@ struct MethodEntry {
 
 // Every method of the kodebase API.
 std::span<const MethodEntry> method_table();
-const MethodEntry *find_method(std::string_view name);
+const MethodEntry* find_method(std::string_view name);
 
 // Runs one request through the table. Never throws: a handler's exception becomes an internal
 // error reply, so one bad request cannot take a server down.
-protocol::Response dispatch(Context &ctx, const protocol::Request &request);
+protocol::Response dispatch(Context& ctx, const protocol::Request& request);
 
 // Handlers, one per method (grouped by file).
-util::Result<json> project_init(Context &ctx, const json &params);
-util::Result<json> project_status(Context &ctx, const json &params);
-util::Result<json> artifacts_list(Context &ctx, const json &params);
-util::Result<json> artifacts_get(Context &ctx, const json &params);
-util::Result<json> artifacts_tree(Context &ctx, const json &params);
-util::Result<json> artifacts_log(Context &ctx, const json &params);
-util::Result<json> artifacts_next(Context &ctx, const json &params);
-util::Result<json> artifacts_context(Context &ctx, const json &params);
-util::Result<json> artifacts_validate(Context &ctx, const json &params);
+util::Result<json> project_init(Context& ctx, const json& params);
+util::Result<json> project_status(Context& ctx, const json& params);
+util::Result<json> artifacts_list(Context& ctx, const json& params);
+util::Result<json> artifacts_get(Context& ctx, const json& params);
+util::Result<json> artifacts_tree(Context& ctx, const json& params);
+util::Result<json> artifacts_log(Context& ctx, const json& params);
+util::Result<json> artifacts_next(Context& ctx, const json& params);
+util::Result<json> artifacts_context(Context& ctx, const json& params);
+util::Result<json> artifacts_validate(Context& ctx, const json& params);
 
 // The version reported by the binaries and `hello`.
 std::string_view version();

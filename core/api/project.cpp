@@ -8,7 +8,7 @@ namespace kb::api {
 using artifact::Artifact;
 using lifecycle::State;
 
-util::Result<json> project_init(Context &, const json &params) {
+util::Result<json> project_init(Context&, const json& params) {
   auto dir = directory_param(params);
   if (!dir)
     return dir.error();
@@ -16,7 +16,7 @@ util::Result<json> project_init(Context &, const json &params) {
   if (!result)
     return result.error();
   json created = json::array();
-  for (const auto &path : result->created_paths)
+  for (const auto& path : result->created_paths)
     created.push_back(result->project.relative(path));
   return json{
       {"root", result->project.root.string()}, {"created", result->created}, {"paths", created}};
@@ -24,34 +24,34 @@ util::Result<json> project_init(Context &, const json &params) {
 
 namespace {
 
-json counts_by_state(const artifact::ArtifactIndex &index) {
+json counts_by_state(const artifact::ArtifactIndex& index) {
   json counts = json::object();
   for (State s : lifecycle::all_states())
     counts[std::string(lifecycle::to_string(s))] = 0;
-  for (const auto &[_, a] : index.all()) {
+  for (const auto& [_, a] : index.all()) {
     auto name = lifecycle::state_name(a);
     counts[name] = counts.value(name, 0) + 1;
   }
   return counts;
 }
 
-json counts_by_type(const artifact::ArtifactIndex &index) {
+json counts_by_type(const artifact::ArtifactIndex& index) {
   json counts{{"initiative", 0}, {"milestone", 0}, {"issue", 0}};
-  for (const auto &[_, a] : index.all()) {
+  for (const auto& [_, a] : index.all()) {
     auto key = std::string(artifact::to_string(a.type()));
     counts[key] = counts[key].get<int>() + 1;
   }
   return counts;
 }
 
-json in_progress_by_assignee(const artifact::ArtifactIndex &index) {
+json in_progress_by_assignee(const artifact::ArtifactIndex& index) {
   std::map<std::string, json> groups;
-  for (const auto &[_, a] : index.all()) {
+  for (const auto& [_, a] : index.all()) {
     auto s = lifecycle::current_state(a);
     if (s != State::in_progress && s != State::in_review)
       continue;
     auto who = a.assignee.empty() ? std::string("(unassigned)") : a.assignee;
-    auto &list = groups[who];
+    auto& list = groups[who];
     if (list.is_null())
       list = json::array();
     list.push_back({{"id", a.id.str()},
@@ -60,38 +60,31 @@ json in_progress_by_assignee(const artifact::ArtifactIndex &index) {
                     {"state", lifecycle::state_name(a)}});
   }
   json out = json::array();
-  for (auto &[who, list] : groups)
+  for (auto& [who, list] : groups)
     out.push_back({{"assignee", who}, {"artifacts", std::move(list)}});
   return out;
 }
 
-json blocked_work(const artifact::ArtifactIndex &index) {
+json blocked_work(const artifact::ArtifactIndex& index) {
   json out = json::array();
-  for (const auto &[_, a] : index.all()) {
-    auto s = lifecycle::current_state(a);
-    if (!s || lifecycle::is_terminal(*s))
-      continue;
-    auto reasons = lifecycle::blocking_reasons(index, a);
-    bool waiting = false;
-    for (const auto &r : reasons)
-      waiting |= r.type == lifecycle::ReasonType::incomplete_dependencies;
-    if (!waiting && s != State::blocked)
+  for (const auto& [_, a] : index.all()) {
+    if (!lifecycle::is_waiting(index, a))
       continue;
     out.push_back({{"id", a.id.str()},
                    {"title", a.title},
                    {"state", lifecycle::state_name(a)},
-                   {"reasons", reasons_json(reasons)}});
+                   {"reasons", reasons_json(lifecycle::blocking_reasons(index, a))}});
   }
   return out;
 }
 
 } // namespace
 
-util::Result<json> project_status(Context &ctx, const json &params) {
+util::Result<json> project_status(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
-  const auto &index = (*p)->index;
+  const auto& index = (*p)->index;
   return json{{"root", (*p)->project.root.string()},
               {"artifacts", index.size()},
               {"by_state", counts_by_state(index)},

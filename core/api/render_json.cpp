@@ -6,13 +6,13 @@ using artifact::Artifact;
 
 namespace {
 
-json nullable(const std::string &s) {
+json nullable(const std::string& s) {
   return s.empty() ? json(nullptr) : json(s);
 }
 
 } // namespace
 
-json summary_json(const LoadedProject &p, const Artifact &a) {
+json summary_json(const LoadedProject& p, const Artifact& a) {
   auto parent = a.id.parent();
   return json{{"id", a.id.str()},
               {"type", artifact::to_string(a.type())},
@@ -28,31 +28,31 @@ json summary_json(const LoadedProject &p, const Artifact &a) {
               {"updated", nullable(a.updated_at())}};
 }
 
-json reasons_json(const std::vector<lifecycle::BlockingReason> &reasons) {
+json reasons_json(const std::vector<lifecycle::BlockingReason>& reasons) {
   json out = json::array();
-  for (const auto &r : reasons)
+  for (const auto& r : reasons)
     out.push_back(
         {{"type", lifecycle::to_string(r.type)}, {"message", r.message}, {"related", r.related}});
   return out;
 }
 
-json full_json(const LoadedProject &p, const Artifact &a) {
+json full_json(const LoadedProject& p, const Artifact& a) {
   json out = summary_json(p, a);
   auto reasons = lifecycle::blocking_reasons(p.index, a);
   out["ready"] = reasons.empty();
   out["blocking_reasons"] = reasons_json(reasons);
   out["children"] = json::array();
-  for (const Artifact *c : p.index.children(a.id))
+  for (const Artifact* c : p.index.children(a.id))
     out["children"].push_back(c->id.str());
   // The document as written, unknown keys included; computed fields above take precedence.
   json doc = a.document.to_json();
-  for (auto &[key, value] : doc.items())
+  for (auto& [key, value] : doc.items())
     if (!out.contains(key))
       out[key] = std::move(value);
   return out;
 }
 
-json event_json(const artifact::EventRecord &e) {
+json event_json(const artifact::EventRecord& e) {
   json out{
       {"event", e.event}, {"timestamp", e.timestamp}, {"actor", e.actor}, {"trigger", e.trigger}};
   if (!e.metadata.is_null())
@@ -60,9 +60,9 @@ json event_json(const artifact::EventRecord &e) {
   return out;
 }
 
-json problems_json(const LoadedProject &p) {
+json problems_json(const LoadedProject& p) {
   json out = json::array();
-  for (const auto &problem : p.index.problems())
+  for (const auto& problem : p.index.problems())
     out.push_back({{"id", problem.id ? json(problem.id->str()) : json(nullptr)},
                    {"path", p.project.relative(problem.path)},
                    {"line", problem.mark.line},
@@ -72,7 +72,7 @@ json problems_json(const LoadedProject &p) {
   return out;
 }
 
-json finding_json(const repo::Project &project, const validate::Finding &f) {
+json finding_json(const repo::Project& project, const validate::Finding& f) {
   return json{{"id", f.id.empty() ? json(nullptr) : json(f.id)},
               {"path", project.relative(f.path)},
               {"severity", validate::to_string(f.severity)},

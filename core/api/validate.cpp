@@ -6,12 +6,12 @@
 
 namespace kb::api {
 
-util::Result<json> artifacts_validate(Context &ctx, const json &params) {
+util::Result<json> artifacts_validate(Context& ctx, const json& params) {
   std::vector<artifact::ArtifactId> only;
   if (auto it = params.find("ids"); it != params.end() && !it->is_null()) {
     if (!it->is_array())
       return util::make_error(util::ErrorKind::invalid_argument, "'ids' must be a list of IDs");
-    for (const auto &v : *it) {
+    for (const auto& v : *it) {
       auto id = artifact::ArtifactId::parse_or_error(v.is_string() ? v.get<std::string>() : "");
       if (!id)
         return id.error();
@@ -22,9 +22,9 @@ util::Result<json> artifacts_validate(Context &ctx, const json &params) {
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
-  for (const auto &id : only) {
+  for (const auto& id : only) {
     bool known = (*p)->index.find(id) != nullptr;
-    for (const auto &problem : (*p)->index.problems())
+    for (const auto& problem : (*p)->index.problems())
       known |= problem.id == id;
     if (!known)
       return util::make_error(util::ErrorKind::not_found,
@@ -33,7 +33,7 @@ util::Result<json> artifacts_validate(Context &ctx, const json &params) {
   }
   auto report = validate::validate_index((*p)->index, mode, only);
   json errors = json::array(), warnings = json::array();
-  for (const auto &f : report.findings)
+  for (const auto& f : report.findings)
     (f.severity == validate::Severity::error ? errors : warnings)
         .push_back(finding_json((*p)->project, f));
   return json{{"valid", report.valid()},

@@ -121,22 +121,22 @@ std::optional<ArtifactId> ArtifactId::child(std::uint64_t n) const {
   return c;
 }
 
-bool ArtifactId::is_descendant_of(const ArtifactId &ancestor) const {
+bool ArtifactId::is_descendant_of(const ArtifactId& ancestor) const {
   return m_text.size() > ancestor.m_text.size() && m_text.starts_with(ancestor.m_text) &&
          m_text[ancestor.m_text.size()] == '.';
 }
 
-std::strong_ordering ArtifactId::operator<=>(const ArtifactId &other) const {
+std::strong_ordering ArtifactId::operator<=>(const ArtifactId& other) const {
   if (auto c = m_initiative <=> other.m_initiative; c != 0)
     return c;
   return std::lexicographical_compare_three_way(m_numbers.begin(), m_numbers.end(),
                                                 other.m_numbers.begin(), other.m_numbers.end());
 }
 
-ArtifactId next_id(const std::optional<ArtifactId> &parent,
-                   const std::vector<ArtifactId> &existing) {
+ArtifactId next_id(const std::optional<ArtifactId>& parent,
+                   const std::vector<ArtifactId>& existing) {
   std::uint64_t max = 0;
-  for (const auto &id : existing) {
+  for (const auto& id : existing) {
     if (parent ? id.parent() == parent : id.type() == ArtifactType::initiative)
       max = std::max(max, parent ? id.last_number() : id.initiative_ordinal());
   }

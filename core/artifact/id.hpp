@@ -31,7 +31,7 @@ public:
   static ArtifactId initiative(std::uint64_t ordinal);
 
   ArtifactType type() const;
-  const std::string &str() const { return m_text; }
+  const std::string& str() const { return m_text; }
 
   // Depth in the hierarchy: 1 for initiatives, 2 milestones, 3 issues.
   size_t depth() const { return m_numbers.size() + 1; }
@@ -47,10 +47,10 @@ public:
   // The child with number `n` (A.1 → A.1.n); nullopt for issues.
   std::optional<ArtifactId> child(std::uint64_t n) const;
   // Whether `this` lies strictly under `ancestor`.
-  bool is_descendant_of(const ArtifactId &ancestor) const;
+  bool is_descendant_of(const ArtifactId& ancestor) const;
 
-  std::strong_ordering operator<=>(const ArtifactId &other) const;
-  bool operator==(const ArtifactId &other) const { return m_text == other.m_text; }
+  std::strong_ordering operator<=>(const ArtifactId& other) const;
+  bool operator==(const ArtifactId& other) const { return m_text == other.m_text; }
 
 private:
   std::string m_text;
@@ -63,13 +63,13 @@ std::string initiative_letters(std::uint64_t ordinal);
 
 // The next free child ID under `parent` (or the next initiative when parent is nullopt),
 // given the IDs that exist: max existing + 1, starting at 1 / A.
-ArtifactId next_id(const std::optional<ArtifactId> &parent,
-                   const std::vector<ArtifactId> &existing);
+ArtifactId next_id(const std::optional<ArtifactId>& parent,
+                   const std::vector<ArtifactId>& existing);
 
 } // namespace kb::artifact
 
 template <> struct std::hash<kb::artifact::ArtifactId> {
-  size_t operator()(const kb::artifact::ArtifactId &id) const noexcept {
+  size_t operator()(const kb::artifact::ArtifactId& id) const noexcept {
     return std::hash<std::string>{}(id.str());
   }
 };

@@ -7,10 +7,10 @@
 namespace kb::artifact {
 
 std::variant<Artifact, FileProblem>
-read_artifact_text(const ArtifactId &id, const std::filesystem::path &path, std::string_view text) {
+read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std::string_view text) {
   auto doc = parse_yaml(text);
   if (!doc) {
-    const auto &d = doc.error().details;
+    const auto& d = doc.error().details;
     Mark mark{d.value("line", 0), d.value("column", 0)};
     return FileProblem{path, id, "YAML_SYNTAX_ERROR",
                        fmt::format("YAML syntax error: {}", doc.error().message), mark};
@@ -26,7 +26,7 @@ read_artifact_text(const ArtifactId &id, const std::filesystem::path &path, std:
   return artifact_from_document(id, path, std::move(*doc));
 }
 
-std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile &file) {
+std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& file) {
   auto text = util::read_file(file.path);
   if (!text)
     return FileProblem{file.path, file.id, "FILE_UNREADABLE", text.error().message, {}};
@@ -50,18 +50,18 @@ void ArtifactIndex::add(Artifact artifact) {
   m_artifacts.emplace(std::move(id), std::move(artifact));
 }
 
-const Artifact *ArtifactIndex::find(const ArtifactId &id) const {
+const Artifact* ArtifactIndex::find(const ArtifactId& id) const {
   auto it = m_artifacts.find(id);
   return it == m_artifacts.end() ? nullptr : &it->second;
 }
 
-const Artifact *ArtifactIndex::find(std::string_view id) const {
+const Artifact* ArtifactIndex::find(std::string_view id) const {
   auto parsed = ArtifactId::parse(id);
   return parsed ? find(*parsed) : nullptr;
 }
 
-std::vector<const Artifact *> ArtifactIndex::descendants(const ArtifactId &id) const {
-  std::vector<const Artifact *> out;
+std::vector<const Artifact*> ArtifactIndex::descendants(const ArtifactId& id) const {
+  std::vector<const Artifact*> out;
   for (auto it = m_artifacts.upper_bound(id); it != m_artifacts.end(); ++it) {
     if (!it->first.is_descendant_of(id))
       break;
@@ -70,39 +70,39 @@ std::vector<const Artifact *> ArtifactIndex::descendants(const ArtifactId &id) c
   return out;
 }
 
-std::vector<const Artifact *> ArtifactIndex::children(const ArtifactId &id) const {
-  std::vector<const Artifact *> out;
-  for (const Artifact *a : descendants(id))
+std::vector<const Artifact*> ArtifactIndex::children(const ArtifactId& id) const {
+  std::vector<const Artifact*> out;
+  for (const Artifact* a : descendants(id))
     if (a->id.depth() == id.depth() + 1)
       out.push_back(a);
   return out;
 }
 
-std::vector<const Artifact *> ArtifactIndex::dependents(const ArtifactId &id) const {
+std::vector<const Artifact*> ArtifactIndex::dependents(const ArtifactId& id) const {
   if (!m_dependents_built) {
     m_dependents.clear();
-    for (const auto &[_, a] : m_artifacts)
-      for (const auto &b : a.blocked_by)
+    for (const auto& [_, a] : m_artifacts)
+      for (const auto& b : a.blocked_by)
         m_dependents[b].push_back(&a);
     m_dependents_built = true;
   }
   auto it = m_dependents.find(id.str());
-  return it == m_dependents.end() ? std::vector<const Artifact *>{} : it->second;
+  return it == m_dependents.end() ? std::vector<const Artifact*>{} : it->second;
 }
 
 std::vector<ArtifactId> ArtifactIndex::ids() const {
   std::vector<ArtifactId> out;
   out.reserve(m_artifacts.size());
-  for (const auto &[id, _] : m_artifacts)
+  for (const auto& [id, _] : m_artifacts)
     out.push_back(id);
   return out;
 }
 
-ArtifactIndex load_index(const std::filesystem::path &artifacts_dir) {
+ArtifactIndex load_index(const std::filesystem::path& artifacts_dir) {
   ArtifactIndex index;
-  for (const auto &file : discover(artifacts_dir)) {
+  for (const auto& file : discover(artifacts_dir)) {
     auto read = read_artifact_file(file);
-    if (auto *a = std::get_if<Artifact>(&read))
+    if (auto* a = std::get_if<Artifact>(&read))
       index.add(std::move(*a));
     else
       index.add_problem(std::get<FileProblem>(std::move(read)));

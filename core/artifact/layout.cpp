@@ -21,13 +21,13 @@ bool valid_slug(std::string_view s) {
 }
 
 // Recursive walk with readdir: noticeably cheaper than std::filesystem on large trees.
-void walk(const std::string &dir, std::vector<DiscoveredFile> &out, int depth) {
+void walk(const std::string& dir, std::vector<DiscoveredFile>& out, int depth) {
   if (depth > 32)
     return;
-  DIR *d = ::opendir(dir.c_str());
+  DIR* d = ::opendir(dir.c_str());
   if (!d)
     return;
-  while (dirent *e = ::readdir(d)) {
+  while (dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
     if (name.empty() || name[0] == '.')
       continue;
@@ -70,11 +70,11 @@ std::optional<ArtifactId> id_from_filename(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<DiscoveredFile> discover(const std::filesystem::path &artifacts_dir) {
+std::vector<DiscoveredFile> discover(const std::filesystem::path& artifacts_dir) {
   std::vector<DiscoveredFile> out;
   walk(artifacts_dir.string(), out, 0);
   std::sort(out.begin(), out.end(),
-            [](const DiscoveredFile &a, const DiscoveredFile &b) { return a.path < b.path; });
+            [](const DiscoveredFile& a, const DiscoveredFile& b) { return a.path < b.path; });
   return out;
 }
 
@@ -100,9 +100,9 @@ std::string slugify(std::string_view title) {
   return out;
 }
 
-std::filesystem::path path_for_new(const std::filesystem::path &artifacts_dir, const ArtifactId &id,
+std::filesystem::path path_for_new(const std::filesystem::path& artifacts_dir, const ArtifactId& id,
                                    std::string_view slug,
-                                   const std::optional<std::filesystem::path> &parent_file) {
+                                   const std::optional<std::filesystem::path>& parent_file) {
   std::string stem = slug.empty() ? id.str() : id.str() + "." + std::string(slug);
   if (id.type() == ArtifactType::issue)
     return parent_file->parent_path() / (stem + ".yml");

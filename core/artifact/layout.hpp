@@ -28,7 +28,7 @@ std::optional<ArtifactId> id_from_filename(std::string_view name);
 // Every artifact file below `artifacts_dir`, sorted by path. Entries whose name starts with
 // `.` are skipped (files and directories); only `.yml` files are considered. Unreadable
 // directories are skipped. Discovery is by file name alone, so folder names do not matter.
-std::vector<DiscoveredFile> discover(const std::filesystem::path &artifacts_dir);
+std::vector<DiscoveredFile> discover(const std::filesystem::path& artifacts_dir);
 
 // A file-name slug: lower case, runs of other characters become `-`, no leading or trailing
 // `-`, at most 60 characters (cut at a `-` when possible).
@@ -38,8 +38,8 @@ std::string slugify(std::string_view title);
 // folder `<ID>.<slug>/<ID>.yml` inside their initiative's folder; issues a file
 // `<ID>.<slug>.yml` next to their milestone's file. `parent_file` is the parent's file
 // (required for milestones and issues).
-std::filesystem::path path_for_new(const std::filesystem::path &artifacts_dir, const ArtifactId &id,
+std::filesystem::path path_for_new(const std::filesystem::path& artifacts_dir, const ArtifactId& id,
                                    std::string_view slug,
-                                   const std::optional<std::filesystem::path> &parent_file);
+                                   const std::optional<std::filesystem::path>& parent_file);
 
 } // namespace kb::artifact

@@ -6,7 +6,7 @@ namespace {
 
 const std::string k_empty;
 
-EventRecord read_event(const YamlNode &node) {
+EventRecord read_event(const YamlNode& node) {
   EventRecord e;
   e.mark = node.mark;
   e.event = scalar_text(node.find("event"));
@@ -15,17 +15,17 @@ EventRecord read_event(const YamlNode &node) {
   e.timestamp = scalar_text(node.find("timestamp"));
   e.actor = scalar_text(node.find("actor"));
   e.trigger = scalar_text(node.find("trigger"));
-  const YamlNode *meta = node.find("metadata");
+  const YamlNode* meta = node.find("metadata");
   if (!meta)
     return e;
   e.metadata = meta->to_json();
-  const YamlNode *deps = meta->find("blocking_dependencies");
+  const YamlNode* deps = meta->find("blocking_dependencies");
   if (!deps || !deps->is_sequence())
     return e;
-  for (const auto &d : deps->items) {
+  for (const auto& d : deps->items) {
     BlockingDependency bd;
     bd.artifact_id = scalar_text(d.find("artifact_id"));
-    const YamlNode *r = d.find("resolved");
+    const YamlNode* r = d.find("resolved");
     bd.resolved = r && r->is_scalar() && r->to_json() == true;
     bd.resolved_at = scalar_text(d.find("resolved_at"));
     e.blocking_dependencies.push_back(std::move(bd));
@@ -35,11 +35,11 @@ EventRecord read_event(const YamlNode &node) {
 
 } // namespace
 
-std::string scalar_text(const YamlNode *node) {
+std::string scalar_text(const YamlNode* node) {
   return node && node->is_scalar() ? node->scalar : std::string();
 }
 
-std::vector<std::string> scalar_list(const YamlNode *node) {
+std::vector<std::string> scalar_list(const YamlNode* node) {
   std::vector<std::string> out;
   if (!node)
     return out;
@@ -50,17 +50,17 @@ std::vector<std::string> scalar_list(const YamlNode *node) {
   if (!node->is_sequence())
     return out;
   out.reserve(node->items.size());
-  for (const auto &item : node->items)
+  for (const auto& item : node->items)
     if (item.is_scalar())
       out.push_back(item.scalar);
   return out;
 }
 
-const std::string &Artifact::last_event() const {
+const std::string& Artifact::last_event() const {
   return events.empty() ? k_empty : events.back().event;
 }
 
-const std::string &Artifact::updated_at() const {
+const std::string& Artifact::updated_at() const {
   return events.empty() ? k_empty : events.back().timestamp;
 }
 
@@ -78,31 +78,31 @@ Artifact artifact_from_document(ArtifactId id, std::filesystem::path path, YamlN
   a.id = std::move(id);
   a.path = std::move(path);
   a.document = std::move(document);
-  const YamlNode &doc = a.document;
-  if (const YamlNode *meta = doc.find("metadata")) {
+  const YamlNode& doc = a.document;
+  if (const YamlNode* meta = doc.find("metadata")) {
     a.title = scalar_text(meta->find("title"));
     a.priority = scalar_text(meta->find("priority"));
     a.estimation = scalar_text(meta->find("estimation"));
     a.created_by = scalar_text(meta->find("created_by"));
     a.assignee = scalar_text(meta->find("assignee"));
     a.schema_version = scalar_text(meta->find("schema_version"));
-    if (const YamlNode *rel = meta->find("relationships")) {
+    if (const YamlNode* rel = meta->find("relationships")) {
       a.blocks = scalar_list(rel->find("blocks"));
       a.blocked_by = scalar_list(rel->find("blocked_by"));
     }
-    if (const YamlNode *events = meta->find("events"); events && events->is_sequence())
-      for (const auto &e : events->items)
+    if (const YamlNode* events = meta->find("events"); events && events->is_sequence())
+      for (const auto& e : events->items)
         if (e.is_mapping())
           a.events.push_back(read_event(e));
   }
-  if (const YamlNode *content = doc.find("content")) {
+  if (const YamlNode* content = doc.find("content")) {
     a.summary = scalar_text(content->find("summary"));
     a.acceptance_criteria = scalar_list(content->find("acceptance_criteria"));
     a.deliverables = scalar_list(content->find("deliverables"));
     a.validation = scalar_list(content->find("validation"));
     a.vision = scalar_text(content->find("vision"));
     a.success_criteria = scalar_list(content->find("success_criteria"));
-    if (const YamlNode *scope = content->find("scope"); scope && scope->is_mapping()) {
+    if (const YamlNode* scope = content->find("scope"); scope && scope->is_mapping()) {
       a.scope_in = scalar_list(scope->find("in"));
       a.scope_out = scalar_list(scope->find("out"));
     } else {

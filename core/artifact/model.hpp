@@ -63,11 +63,13 @@ struct Artifact {
 
   ArtifactType type() const { return id.type(); }
   // The `event` of the last event, or "" when there are none.
-  const std::string &last_event() const;
+  const std::string& last_event() const;
   // Priority with the schema default applied.
-  std::string_view effective_priority() const { return priority.empty() ? "medium" : priority; }
+  std::string_view effective_priority() const {
+    return priority.empty() ? std::string_view("medium") : std::string_view(priority);
+  }
   // Timestamp of the last event, or "".
-  const std::string &updated_at() const;
+  const std::string& updated_at() const;
   // The completion block key for this type: implementation_notes, delivery_summary or
   // impact_summary.
   std::string_view completion_key() const;
@@ -77,9 +79,9 @@ struct Artifact {
 Artifact artifact_from_document(ArtifactId id, std::filesystem::path path, YamlNode document);
 
 // The scalar text of `node` (plain or quoted), or "" for other kinds.
-std::string scalar_text(const YamlNode *node);
+std::string scalar_text(const YamlNode* node);
 
 // The scalar items of a list node; a single scalar counts as a one-item list.
-std::vector<std::string> scalar_list(const YamlNode *node);
+std::vector<std::string> scalar_list(const YamlNode* node);
 
 } // namespace kb::artifact

@@ -13,7 +13,7 @@ namespace kb::artifact {
 
 namespace {
 
-Mark to_mark(const YAML::Mark &m) {
+Mark to_mark(const YAML::Mark& m) {
   return Mark{m.line + 1, m.column + 1};
 }
 
@@ -24,24 +24,24 @@ public:
   YamlNode take_root() { return std::move(m_root); }
   bool has_root() const { return m_done; }
 
-  void OnDocumentStart(const YAML::Mark &) override {}
+  void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
 
-  void OnNull(const YAML::Mark &mark, YAML::anchor_t anchor) override {
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     YamlNode n;
     n.mark = to_mark(mark);
     add(std::move(n), anchor);
   }
 
-  void OnAlias(const YAML::Mark &mark, YAML::anchor_t anchor) override {
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = m_anchors.find(anchor);
     YamlNode n = it != m_anchors.end() ? it->second : YamlNode{};
     n.mark = to_mark(mark);
     add(std::move(n), 0);
   }
 
-  void OnScalar(const YAML::Mark &mark, const std::string &tag, YAML::anchor_t anchor,
-                const std::string &value) override {
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
     YamlNode n;
     n.kind = YamlNode::Kind::scalar;
     n.scalar = value;
@@ -50,13 +50,13 @@ public:
     add(std::move(n), anchor);
   }
 
-  void OnSequenceStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t anchor,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value style) override {
     open(YamlNode::Kind::sequence, mark, anchor, style);
   }
   void OnSequenceEnd() override { close(); }
 
-  void OnMapStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t anchor,
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value style) override {
     open(YamlNode::Kind::mapping, mark, anchor, style);
   }
@@ -71,7 +71,7 @@ private:
     Mark key_mark;
   };
 
-  void open(YamlNode::Kind kind, const YAML::Mark &mark, YAML::anchor_t anchor,
+  void open(YamlNode::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor,
             YAML::EmitterStyle::value style) {
     Frame f;
     f.node.kind = kind;
@@ -97,7 +97,7 @@ private:
       }
       return;
     }
-    Frame &top = m_stack.back();
+    Frame& top = m_stack.back();
     if (top.node.kind == YamlNode::Kind::sequence) {
       top.node.items.push_back(std::move(node));
     } else if (top.expecting_key) {
@@ -139,7 +139,7 @@ bool all_digits(std::string_view s) {
 }
 
 // A plain scalar resolved in the YAML 1.2 core schema.
-nlohmann::json plain_scalar(const std::string &s) {
+nlohmann::json plain_scalar(const std::string& s) {
   if (is_null_text(s))
     return nullptr;
   if (auto b = bool_text(s))
@@ -149,7 +149,7 @@ nlohmann::json plain_scalar(const std::string &s) {
     body.remove_prefix(1);
   if (all_digits(body)) {
     std::int64_t v = 0;
-    const char *first = s.data() + (s[0] == '+' ? 1 : 0);
+    const char* first = s.data() + (s[0] == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(first, s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size())
       return v;
@@ -176,7 +176,7 @@ nlohmann::json plain_scalar(const std::string &s) {
   if (mantissa_ok) {
     try {
       return std::stod(s);
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       return s;
     }
   }
@@ -185,10 +185,10 @@ nlohmann::json plain_scalar(const std::string &s) {
 
 } // namespace
 
-const YamlNode *YamlNode::find(std::string_view key) const {
+const YamlNode* YamlNode::find(std::string_view key) const {
   if (kind != Kind::mapping)
     return nullptr;
-  for (const auto &e : entries)
+  for (const auto& e : entries)
     if (e.key == key)
       return &e.value;
   return nullptr;
@@ -200,13 +200,13 @@ nlohmann::json YamlNode::to_json() const {
   case Kind::scalar: return quoted ? nlohmann::json(scalar) : plain_scalar(scalar);
   case Kind::sequence: {
     auto arr = nlohmann::json::array();
-    for (const auto &item : items)
+    for (const auto& item : items)
       arr.push_back(item.to_json());
     return arr;
   }
   case Kind::mapping: {
     auto obj = nlohmann::json::object();
-    for (const auto &e : entries)
+    for (const auto& e : entries)
       obj[e.key] = e.value.to_json();
     return obj;
   }
@@ -242,10 +242,10 @@ util::Result<YamlNode> parse_yaml(std::string_view text) {
     if (!builder.has_root())
       return YamlNode{};
     return builder.take_root();
-  } catch (const YAML::Exception &e) {
+  } catch (const YAML::Exception& e) {
     return util::make_error(util::ErrorKind::invalid_argument, e.msg,
                             {{"line", e.mark.line + 1}, {"column", e.mark.column + 1}});
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     return util::make_error(util::ErrorKind::invalid_argument, e.what(),
                             {{"line", 0}, {"column", 0}});
   }

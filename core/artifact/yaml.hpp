@@ -38,7 +38,7 @@ public:
   bool is_mapping() const { return kind == Kind::mapping; }
 
   // The value under `key` of a mapping; nullptr when absent or not a mapping.
-  const YamlNode *find(std::string_view key) const;
+  const YamlNode* find(std::string_view key) const;
 
   // The node's data in the YAML 1.2 core schema (plain `true`, `12`, `null` are typed;
   // everything else, timestamps included, is a string).

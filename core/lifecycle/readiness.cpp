@@ -9,20 +9,20 @@ namespace kb::lifecycle {
 using artifact::Artifact;
 using artifact::ArtifactIndex;
 
-std::optional<State> current_state(const Artifact &a) {
+std::optional<State> current_state(const Artifact& a) {
   if (a.events.empty())
     return State::draft;
   return state_from_string(a.events.back().event);
 }
 
-std::string state_name(const Artifact &a) {
+std::string state_name(const Artifact& a) {
   return a.events.empty() ? std::string("draft") : a.events.back().event;
 }
 
-bool ever_in(const Artifact &a, State s) {
+bool ever_in(const Artifact& a, State s) {
   auto name = to_string(s);
   return std::any_of(a.events.begin(), a.events.end(),
-                     [&](const artifact::EventRecord &e) { return e.event == name; });
+                     [&](const artifact::EventRecord& e) { return e.event == name; });
 }
 
 std::string_view to_string(ReasonType t) {
@@ -37,29 +37,29 @@ std::string_view to_string(ReasonType t) {
 namespace {
 
 // blocked_by entries that exist and have never been completed.
-std::vector<const Artifact *> open_blockers(const ArtifactIndex &index, const Artifact &a) {
-  std::vector<const Artifact *> out;
-  for (const auto &dep : a.blocked_by) {
-    const Artifact *d = index.find(dep);
+std::vector<const Artifact*> open_blockers(const ArtifactIndex& index, const Artifact& a) {
+  std::vector<const Artifact*> out;
+  for (const auto& dep : a.blocked_by) {
+    const Artifact* d = index.find(dep);
     if (d && !ever_in(*d, State::completed))
       out.push_back(d);
   }
   return out;
 }
 
-std::string describe(const Artifact &a) {
+std::string describe(const Artifact& a) {
   return fmt::format("{} ({})", a.id.str(), state_name(a));
 }
 
 } // namespace
 
-bool is_blocked(const ArtifactIndex &index, const Artifact &a) {
+bool is_blocked(const ArtifactIndex& index, const Artifact& a) {
   return !open_blockers(index, a).empty();
 }
 
-bool ancestor_blocked_or_cancelled(const ArtifactIndex &index, const Artifact &a) {
-  for (const auto &anc : a.id.ancestors()) {
-    const Artifact *p = index.find(anc);
+bool ancestor_blocked_or_cancelled(const ArtifactIndex& index, const Artifact& a) {
+  for (const auto& anc : a.id.ancestors()) {
+    const Artifact* p = index.find(anc);
     if (!p)
       continue;
     auto s = current_state(*p);
@@ -69,7 +69,7 @@ bool ancestor_blocked_or_cancelled(const ArtifactIndex &index, const Artifact &a
   return false;
 }
 
-std::vector<BlockingReason> blocking_reasons(const ArtifactIndex &index, const Artifact &a) {
+std::vector<BlockingReason> blocking_reasons(const ArtifactIndex& index, const Artifact& a) {
   std::vector<BlockingReason> out;
   auto state = current_state(a);
   if (state && is_terminal(*state)) {
@@ -88,7 +88,7 @@ std::vector<BlockingReason> blocking_reasons(const ArtifactIndex &index, const A
   if (auto blockers = open_blockers(index, a); !blockers.empty()) {
     BlockingReason r{ReasonType::incomplete_dependencies, {}, {}};
     std::vector<std::string> parts;
-    for (const Artifact *b : blockers) {
+    for (const Artifact* b : blockers) {
       r.related.push_back(b->id.str());
       parts.push_back(describe(*b));
     }
@@ -96,8 +96,8 @@ std::vector<BlockingReason> blocking_reasons(const ArtifactIndex &index, const A
     out.push_back(std::move(r));
   }
   if (ever_in(a, State::ready)) {
-    for (const auto &anc : a.id.ancestors()) {
-      const Artifact *p = index.find(anc);
+    for (const auto& anc : a.id.ancestors()) {
+      const Artifact* p = index.find(anc);
       if (!p)
         continue;
       auto ps = current_state(*p);
@@ -112,8 +112,15 @@ std::vector<BlockingReason> blocking_reasons(const ArtifactIndex &index, const A
   return out;
 }
 
-bool is_ready(const ArtifactIndex &index, const Artifact &a) {
+bool is_ready(const ArtifactIndex& index, const Artifact& a) {
   return blocking_reasons(index, a).empty();
+}
+
+bool is_waiting(const ArtifactIndex& index, const Artifact& a) {
+  auto s = current_state(a);
+  if (!s || is_terminal(*s))
+    return false;
+  return *s == State::blocked || is_blocked(index, a);
 }
 
 int priority_weight(std::string_view priority) {
@@ -131,9 +138,9 @@ int priority_weight(std::string_view priority) {
 namespace {
 
 // Whether some ancestor is in a state that rules out new work below it.
-bool ancestor_closed(const ArtifactIndex &index, const Artifact &a) {
-  for (const auto &anc : a.id.ancestors()) {
-    const Artifact *p = index.find(anc);
+bool ancestor_closed(const ArtifactIndex& index, const Artifact& a) {
+  for (const auto& anc : a.id.ancestors()) {
+    const Artifact* p = index.find(anc);
     if (!p)
       continue;
     auto s = current_state(*p);
@@ -145,9 +152,9 @@ bool ancestor_closed(const ArtifactIndex &index, const Artifact &a) {
 
 } // namespace
 
-std::vector<NextItem> next_work(const ArtifactIndex &index) {
+std::vector<NextItem> next_work(const ArtifactIndex& index) {
   std::vector<NextItem> out;
-  for (const auto &[id, a] : index.all()) {
+  for (const auto& [id, a] : index.all()) {
     if (a.type() != artifact::ArtifactType::issue)
       continue;
     auto s = current_state(a);
@@ -165,7 +172,7 @@ std::vector<NextItem> next_work(const ArtifactIndex &index) {
       hint = fmt::format("{}: mark it ready first (kodebase ready {})", to_string(*s), id.str());
     out.push_back(NextItem{&a, startable, std::move(hint)});
   }
-  std::stable_sort(out.begin(), out.end(), [](const NextItem &x, const NextItem &y) {
+  std::stable_sort(out.begin(), out.end(), [](const NextItem& x, const NextItem& y) {
     if (x.startable != y.startable)
       return x.startable;
     int px = priority_weight(x.artifact->effective_priority());

@@ -2,7 +2,7 @@
 
 namespace kb::protocol {
 
-LineFramer::Status LineFramer::next(std::string &out) {
+LineFramer::Status LineFramer::next(std::string& out) {
   for (;;) {
     auto nl = m_buffer.find('\n', m_start);
     if (nl == std::string::npos) {

@@ -23,7 +23,7 @@ public:
   void feed(std::string_view bytes) { m_buffer.append(bytes); }
 
   // Takes the next complete frame into `out` (without the newline; a trailing CR is dropped).
-  Status next(std::string &out);
+  Status next(std::string& out);
 
   // Bytes buffered but not yet framed (a partial last line at end of stream).
   std::string_view pending() const { return std::string_view(m_buffer).substr(m_start); }

@@ -11,11 +11,11 @@ util::Error bad_message(int code, std::string message) {
                           json{{"code", code}});
 }
 
-bool valid_id(const json &id) {
+bool valid_id(const json& id) {
   return id.is_number_integer() || id.is_string() || id.is_null();
 }
 
-util::Result<ErrorObject> parse_error_object(const json &e) {
+util::Result<ErrorObject> parse_error_object(const json& e) {
   if (!e.is_object() || !e.contains("code") || !e["code"].is_number_integer() ||
       !e.contains("message") || !e["message"].is_string())
     return bad_message(k_invalid_request, "error object needs an integer code and a message");
@@ -69,17 +69,17 @@ util::Result<Message> parse_message(std::string_view text) {
   return Message{std::move(r)};
 }
 
-std::string serialize(const Request &r) {
+std::string serialize(const Request& r) {
   return json{{"jsonrpc", "2.0"}, {"id", r.id}, {"method", r.method}, {"params", r.params}}.dump(
       -1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string serialize(const Notification &n) {
+std::string serialize(const Notification& n) {
   return json{{"jsonrpc", "2.0"}, {"method", n.method}, {"params", n.params}}.dump(
       -1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string serialize(const Response &r) {
+std::string serialize(const Response& r) {
   json j{{"jsonrpc", "2.0"}, {"id", r.id}};
   if (r.error) {
     json e{{"code", r.error->code}, {"message", r.error->message}};
@@ -107,18 +107,18 @@ int error_code(util::ErrorKind kind) {
   return k_internal_error;
 }
 
-Response error_response(const json &id, const util::Error &error) {
+Response error_response(const json& id, const util::Error& error) {
   json data{{"kind", util::to_string(error.kind)}};
   if (!error.details.is_null())
     data["details"] = error.details;
   return Response{id, std::nullopt, ErrorObject{error_code(error.kind), error.message, data}};
 }
 
-Response error_response(const json &id, int code, std::string message) {
+Response error_response(const json& id, int code, std::string message) {
   return Response{id, std::nullopt, ErrorObject{code, std::move(message), nullptr}};
 }
 
-util::Error to_error(const ErrorObject &error) {
+util::Error to_error(const ErrorObject& error) {
   util::ErrorKind kind = util::ErrorKind::internal;
   json details = nullptr;
   if (error.data.is_object()) {

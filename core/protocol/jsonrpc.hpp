@@ -54,20 +54,20 @@ using Message = std::variant<Request, Notification, Response>;
 util::Result<Message> parse_message(std::string_view text);
 
 // Compact JSON text of a message, without the trailing newline.
-std::string serialize(const Request &r);
-std::string serialize(const Notification &n);
-std::string serialize(const Response &r);
+std::string serialize(const Request& r);
+std::string serialize(const Notification& n);
+std::string serialize(const Response& r);
 
 // The JSON-RPC error code that carries an error of this kind.
 int error_code(util::ErrorKind kind);
 
 // A response that reports `error` for request `id`; data carries the kind and details.
-Response error_response(const json &id, const util::Error &error);
+Response error_response(const json& id, const util::Error& error);
 
 // A response for a JSON-RPC level failure (parse error, unknown method…).
-Response error_response(const json &id, int code, std::string message);
+Response error_response(const json& id, int code, std::string message);
 
 // The util::Error a failed response stands for (kind recovered from data.kind).
-util::Error to_error(const ErrorObject &error);
+util::Error to_error(const ErrorObject& error);
 
 } // namespace kb::protocol

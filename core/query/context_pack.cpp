@@ -11,12 +11,12 @@ using artifact::ArtifactType;
 
 namespace {
 
-const std::string &description(const Artifact &a) {
+const std::string& description(const Artifact& a) {
   return a.type() == ArtifactType::initiative ? a.vision : a.summary;
 }
 
 // The criteria list and its heading: acceptance, validation or success criteria.
-std::pair<std::string_view, const std::vector<std::string> *> criteria(const Artifact &a) {
+std::pair<std::string_view, const std::vector<std::string>*> criteria(const Artifact& a) {
   switch (a.type()) {
   case ArtifactType::issue: return {"Acceptance Criteria", &a.acceptance_criteria};
   case ArtifactType::milestone:
@@ -33,16 +33,16 @@ std::string type_title(ArtifactType t) {
   return s;
 }
 
-void bullets(std::string &out, const std::vector<std::string> &items) {
-  for (const auto &item : items)
+void bullets(std::string& out, const std::vector<std::string>& items) {
+  for (const auto& item : items)
     out += fmt::format("- {}\n", item);
 }
 
-std::string related_list(const artifact::ArtifactIndex &index, const std::vector<std::string> &ids,
+std::string related_list(const artifact::ArtifactIndex& index, const std::vector<std::string>& ids,
                          bool detailed) {
   std::string out;
-  for (const auto &id : ids) {
-    const Artifact *r = index.find(id);
+  for (const auto& id : ids) {
+    const Artifact* r = index.find(id);
     if (!r)
       out += fmt::format("- {} (not found)\n", id);
     else if (detailed)
@@ -53,7 +53,7 @@ std::string related_list(const artifact::ArtifactIndex &index, const std::vector
   return out;
 }
 
-std::string compact(const Artifact &a) {
+std::string compact(const Artifact& a) {
   std::string out = fmt::format("# {}: {}\n\n", a.id.str(), a.title);
   if (!description(a).empty())
     out += description(a) + "\n\n";
@@ -65,7 +65,7 @@ std::string compact(const Artifact &a) {
   return out;
 }
 
-void scope_section(std::string &out, const Artifact &a) {
+void scope_section(std::string& out, const Artifact& a) {
   if (a.type() != ArtifactType::initiative || (a.scope_in.empty() && a.scope_out.empty()))
     return;
   out += "## Scope\n\n**In scope:**\n";
@@ -75,13 +75,13 @@ void scope_section(std::string &out, const Artifact &a) {
   out += "\n";
 }
 
-std::string standard(const artifact::ArtifactIndex &index, const Artifact &a) {
+std::string standard(const artifact::ArtifactIndex& index, const Artifact& a) {
   std::string out = fmt::format("# Artifact {}: {}\n\n", a.id.str(), a.title);
   auto ancestors = a.id.ancestors();
   if (!ancestors.empty()) {
     out += "## Parent Context\n\n";
-    for (const auto &anc : ancestors) {
-      const Artifact *p = index.find(anc);
+    for (const auto& anc : ancestors) {
+      const Artifact* p = index.find(anc);
       if (!p)
         continue;
       out += fmt::format("**{} {}:** {}\n", type_title(p->type()), p->id.str(), p->title);
@@ -120,7 +120,7 @@ std::string standard(const artifact::ArtifactIndex &index, const Artifact &a) {
   return out;
 }
 
-void detailed_block(std::string &out, const Artifact &p) {
+void detailed_block(std::string& out, const Artifact& p) {
   out += fmt::format("### {} {}: {}\n\n", type_title(p.type()), p.id.str(), p.title);
   if (!description(p).empty())
     out += description(p) + "\n\n";
@@ -135,13 +135,13 @@ void detailed_block(std::string &out, const Artifact &p) {
                      p.estimation.empty() ? "-" : p.estimation);
 }
 
-std::string detailed(const artifact::ArtifactIndex &index, const Artifact &a) {
+std::string detailed(const artifact::ArtifactIndex& index, const Artifact& a) {
   std::string out = fmt::format("# Artifact {}: {}\n\n", a.id.str(), a.title);
   auto ancestors = a.id.ancestors();
   if (!ancestors.empty()) {
     out += "## Parent Hierarchy\n\n";
-    for (const auto &anc : ancestors)
-      if (const Artifact *p = index.find(anc))
+    for (const auto& anc : ancestors)
+      if (const Artifact* p = index.find(anc))
         detailed_block(out, *p);
   }
   out += "## Current Artifact\n\n";
@@ -154,7 +154,7 @@ std::string detailed(const artifact::ArtifactIndex &index, const Artifact &a) {
   auto reasons = lifecycle::blocking_reasons(index, a);
   if (!reasons.empty()) {
     out += "\n### Blocking Reasons\n\n";
-    for (const auto &r : reasons)
+    for (const auto& r : reasons)
       out += fmt::format("- {}\n", r.message);
   }
   out += "\n## Metadata\n\n";
@@ -191,7 +191,7 @@ util::Result<ContextFormat> context_format_from_string(std::string_view name) {
       fmt::format("unknown context format '{}' (expected standard, compact or detailed)", name));
 }
 
-std::string context_pack(const artifact::ArtifactIndex &index, const Artifact &a,
+std::string context_pack(const artifact::ArtifactIndex& index, const Artifact& a,
                          ContextFormat format) {
   switch (format) {
   case ContextFormat::compact: return compact(a);

@@ -13,7 +13,7 @@ util::Result<ContextFormat> context_format_from_string(std::string_view name);
 
 // Markdown that gives an AI assistant (or a person) what it needs to work on `a`: its
 // description and criteria, the parents' context, relationships and metadata.
-std::string context_pack(const artifact::ArtifactIndex &index, const artifact::Artifact &a,
+std::string context_pack(const artifact::ArtifactIndex& index, const artifact::Artifact& a,
                          ContextFormat format);
 
 } // namespace kb::query

@@ -18,12 +18,12 @@ util::Error bad(std::string message) {
 }
 
 // A param given as one string, a comma-separated string or a list of strings.
-util::Result<std::vector<std::string>> string_list(const json &params, const char *key) {
+util::Result<std::vector<std::string>> string_list(const json& params, const char* key) {
   std::vector<std::string> out;
   auto it = params.find(key);
   if (it == params.end() || it->is_null())
     return out;
-  auto split = [&](const std::string &s) {
+  auto split = [&](const std::string& s) {
     size_t start = 0;
     while (start <= s.size()) {
       auto comma = s.find(',', start);
@@ -38,7 +38,7 @@ util::Result<std::vector<std::string>> string_list(const json &params, const cha
   if (it->is_string()) {
     split(it->get<std::string>());
   } else if (it->is_array()) {
-    for (const auto &v : *it) {
+    for (const auto& v : *it) {
       if (!v.is_string())
         return bad(fmt::format("'{}' must be a list of strings", key));
       split(v.get<std::string>());
@@ -49,33 +49,33 @@ util::Result<std::vector<std::string>> string_list(const json &params, const cha
   return out;
 }
 
-util::Status check_allowed(const std::vector<std::string> &values, const char *what,
-                           const std::vector<std::string_view> &allowed) {
-  for (const auto &v : values)
+util::Status check_allowed(const std::vector<std::string>& values, const char* what,
+                           const std::vector<std::string_view>& allowed) {
+  for (const auto& v : values)
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
       return bad(
           fmt::format("unknown {} '{}' (expected one of: {})", what, v, fmt::join(allowed, ", ")));
   return util::ok_status();
 }
 
-int state_rank(const Artifact &a) {
+int state_rank(const Artifact& a) {
   auto s = lifecycle::current_state(a);
   return s ? static_cast<int>(*s) : 99;
 }
 
-bool text_matches(const Artifact &a, const std::string &text) {
+bool text_matches(const Artifact& a, const std::string& text) {
   if (contains_folded(a.title, text) || contains_folded(a.summary, text) ||
       contains_folded(a.vision, text) || contains_folded(a.id.str(), text))
     return true;
-  for (const auto *list : {&a.acceptance_criteria, &a.deliverables, &a.validation,
+  for (const auto* list : {&a.acceptance_criteria, &a.deliverables, &a.validation,
                            &a.success_criteria, &a.scope_in, &a.scope_out, &a.notes})
-    for (const auto &s : *list)
+    for (const auto& s : *list)
       if (contains_folded(s, text))
         return true;
   return false;
 }
 
-bool matches(const artifact::ArtifactIndex &index, const Artifact &a, const Filter &f) {
+bool matches(const artifact::ArtifactIndex& index, const Artifact& a, const Filter& f) {
   if (!f.types.empty() && std::find(f.types.begin(), f.types.end(), a.type()) == f.types.end())
     return false;
   if (!f.states.empty() &&
@@ -86,23 +86,15 @@ bool matches(const artifact::ArtifactIndex &index, const Artifact &a, const Filt
     return false;
   if (!f.assignees.empty() &&
       std::none_of(f.assignees.begin(), f.assignees.end(),
-                   [&](const std::string &who) { return contains_folded(a.assignee, who); }))
+                   [&](const std::string& who) { return contains_folded(a.assignee, who); }))
     return false;
   if (f.parent && !a.id.is_descendant_of(*f.parent))
     return false;
   if (!f.text.empty() && !text_matches(a, f.text))
     return false;
-  if (f.ready || f.blocked) {
-    auto reasons = lifecycle::blocking_reasons(index, a);
-    bool terminal = std::any_of(reasons.begin(), reasons.end(), [](const auto &r) {
-      return r.type == lifecycle::ReasonType::invalid_state;
-    });
-    if (f.ready && !reasons.empty())
-      return false;
-    if (f.blocked && (reasons.empty() || terminal))
-      return false;
-  }
-  return true;
+  if (f.ready && !lifecycle::is_ready(index, a))
+    return false;
+  return !f.blocked || lifecycle::is_waiting(index, a);
 }
 
 } // namespace
@@ -113,13 +105,13 @@ bool contains_folded(std::string_view haystack, std::string_view needle) {
                      [&](char x, char y) { return fold(x) == fold(y); }) != haystack.end();
 }
 
-util::Result<Filter> parse_filter(const json &params) {
+util::Result<Filter> parse_filter(const json& params) {
   Filter f;
   auto states = string_list(params, "state");
   auto types = string_list(params, "type");
   auto assignees = string_list(params, "assignee");
   auto priorities = string_list(params, "priority");
-  for (auto *r : {&states, &types, &assignees, &priorities})
+  for (auto* r : {&states, &types, &assignees, &priorities})
     if (!*r)
       return r->error();
   std::vector<std::string_view> state_names;
@@ -134,7 +126,7 @@ util::Result<Filter> parse_filter(const json &params) {
   f.states = std::move(*states);
   f.priorities = std::move(*priorities);
   f.assignees = std::move(*assignees);
-  for (const auto &t : *types)
+  for (const auto& t : *types)
     f.types.push_back(*artifact::artifact_type_from_string(t));
   if (auto p = params.find("parent"); p != params.end() && !p->is_null()) {
     if (!p->is_string())
@@ -167,13 +159,13 @@ util::Result<Filter> parse_filter(const json &params) {
   return f;
 }
 
-std::vector<const Artifact *> select(const artifact::ArtifactIndex &index, const Filter &f) {
-  std::vector<const Artifact *> out;
-  for (const auto &[_, a] : index.all())
+std::vector<const Artifact*> select(const artifact::ArtifactIndex& index, const Filter& f) {
+  std::vector<const Artifact*> out;
+  for (const auto& [_, a] : index.all())
     if (matches(index, a, f))
       out.push_back(&a);
   // Natural ID order is the tie-breaker of every key (the map is already in that order).
-  auto key_less = [&](const Artifact *x, const Artifact *y) {
+  auto key_less = [&](const Artifact* x, const Artifact* y) {
     switch (f.sort) {
     case SortKey::id: return false;
     case SortKey::priority:

@@ -31,11 +31,11 @@ struct Filter {
 // Reads a Filter from request params (`state`, `type`, `assignee`, `priority`: string or list;
 // `parent`, `text`, `sort`: strings; `ready`, `blocked`, `reverse`: bools; `limit`: number).
 // Unknown values fail with invalid_argument and name the allowed ones.
-util::Result<Filter> parse_filter(const nlohmann::json &params);
+util::Result<Filter> parse_filter(const nlohmann::json& params);
 
 // The artifacts that match, sorted.
-std::vector<const artifact::Artifact *> select(const artifact::ArtifactIndex &index,
-                                               const Filter &filter);
+std::vector<const artifact::Artifact*> select(const artifact::ArtifactIndex& index,
+                                              const Filter& filter);
 
 // Case-insensitive substring test.
 bool contains_folded(std::string_view haystack, std::string_view needle);

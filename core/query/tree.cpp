@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-json node_of(const Artifact &a) {
+json node_of(const Artifact& a) {
   return json{{"id", a.id.str()},
               {"type", artifact::to_string(a.type())},
               {"title", a.title},
@@ -21,25 +21,25 @@ json node_of(const Artifact &a) {
               {"children", json::array()}};
 }
 
-using Children = std::map<std::string, std::vector<const Artifact *>>;
+using Children = std::map<std::string, std::vector<const Artifact*>>;
 
-json build_node(const Artifact &a, const Children &children, int depth) {
+json build_node(const Artifact& a, const Children& children, int depth) {
   json node = node_of(a);
   auto it = children.find(a.id.str());
   if (it != children.end() && depth < 8)
-    for (const Artifact *c : it->second)
+    for (const Artifact* c : it->second)
       node["children"].push_back(build_node(*c, children, depth + 1));
   return node;
 }
 
 // Attaches each artifact to its nearest present ancestor, or to the top level.
-json nest(const std::vector<const Artifact *> &members) {
+json nest(const std::vector<const Artifact*>& members) {
   std::map<std::string, bool> present;
-  for (const Artifact *a : members)
+  for (const Artifact* a : members)
     present[a->id.str()] = true;
   Children children;
-  std::vector<const Artifact *> tops;
-  for (const Artifact *a : members) {
+  std::vector<const Artifact*> tops;
+  for (const Artifact* a : members) {
     std::optional<artifact::ArtifactId> parent = a->id.parent();
     while (parent && !present.contains(parent->str()))
       parent = parent->parent();
@@ -49,23 +49,23 @@ json nest(const std::vector<const Artifact *> &members) {
       tops.push_back(a);
   }
   json roots = json::array();
-  for (const Artifact *a : tops)
+  for (const Artifact* a : tops)
     roots.push_back(build_node(*a, children, 0));
   return roots;
 }
 
 } // namespace
 
-json build_tree(const artifact::ArtifactIndex &index,
-                const std::optional<artifact::ArtifactId> &root) {
-  std::vector<const Artifact *> members;
+json build_tree(const artifact::ArtifactIndex& index,
+                const std::optional<artifact::ArtifactId>& root) {
+  std::vector<const Artifact*> members;
   if (root) {
-    if (const Artifact *r = index.find(*root))
+    if (const Artifact* r = index.find(*root))
       members.push_back(r);
-    for (const Artifact *d : index.descendants(*root))
+    for (const Artifact* d : index.descendants(*root))
       members.push_back(d);
   } else {
-    for (const auto &[_, a] : index.all())
+    for (const auto& [_, a] : index.all())
       members.push_back(&a);
   }
   return nest(members);

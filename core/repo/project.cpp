@@ -16,11 +16,11 @@ version: "1.0"
 
 } // namespace
 
-std::string Project::relative(const fs::path &path) const {
+std::string Project::relative(const fs::path& path) const {
   return util::relative_display(path, root);
 }
 
-util::Result<Project> find_project(const fs::path &start) {
+util::Result<Project> find_project(const fs::path& start) {
   std::error_code ec;
   if (!fs::is_directory(start, ec))
     return util::make_error(util::ErrorKind::not_project,
@@ -33,16 +33,16 @@ util::Result<Project> find_project(const fs::path &start) {
       {{"hint", "run `kodebase init` at the root of your repository to create .kodebase/"}});
 }
 
-util::Result<InitResult> init_project(const fs::path &dir) {
+util::Result<InitResult> init_project(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return util::make_error(util::ErrorKind::not_found,
                             fmt::format("{} is not a directory", dir.string()));
   InitResult result{Project{fs::absolute(dir).lexically_normal()}, false, {}};
-  const Project &p = result.project;
+  const Project& p = result.project;
   if (fs::is_directory(p.kodebase_dir(), ec))
     return result;
-  for (const auto &d : {p.artifacts_dir(), p.settings_file().parent_path()}) {
+  for (const auto& d : {p.artifacts_dir(), p.settings_file().parent_path()}) {
     fs::create_directories(d, ec);
     if (ec)
       return util::make_error(util::ErrorKind::io,

@@ -17,12 +17,12 @@ struct Project {
     return root / ".kodebase" / "config" / "settings.yml";
   }
   // `path` relative to the root, for display and JSON.
-  std::string relative(const std::filesystem::path &path) const;
+  std::string relative(const std::filesystem::path& path) const;
 };
 
 // The project containing `start`: the nearest folder at or above it holding `.kodebase/`.
 // Fails with not_project (and a hint to run `kodebase init`) when there is none.
-util::Result<Project> find_project(const std::filesystem::path &start);
+util::Result<Project> find_project(const std::filesystem::path& start);
 
 // What `init` did.
 struct InitResult {
@@ -33,6 +33,6 @@ struct InitResult {
 
 // Makes `dir` a project: `.kodebase/artifacts/` and `.kodebase/config/settings.yml`. Leaves an
 // existing project untouched (created = false). `dir` must exist.
-util::Result<InitResult> init_project(const std::filesystem::path &dir);
+util::Result<InitResult> init_project(const std::filesystem::path& dir);
 
 } // namespace kb::repo

@@ -15,15 +15,15 @@ namespace {
 struct Fd {
   int fd = -1;
   explicit Fd(int f) : fd(f) {}
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
   ~Fd() {
     if (fd >= 0)
       ::close(fd);
   }
 };
 
-Error io_error(std::string_view what, const std::filesystem::path &path, int err) {
+Error io_error(std::string_view what, const std::filesystem::path& path, int err) {
   auto kind = err == ENOENT ? ErrorKind::not_found : ErrorKind::io;
   return make_error(kind, fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
 }
@@ -42,7 +42,7 @@ Status write_all(int fd, std::string_view data) {
 
 } // namespace
 
-Result<std::string> read_file(const std::filesystem::path &path) {
+Result<std::string> read_file(const std::filesystem::path& path) {
   Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.fd < 0)
     return io_error("open", path, errno);
@@ -64,7 +64,7 @@ Result<std::string> read_file(const std::filesystem::path &path) {
   return out;
 }
 
-Status write_file_atomic(const std::filesystem::path &path, std::string_view contents,
+Status write_file_atomic(const std::filesystem::path& path, std::string_view contents,
                          unsigned mode) {
   auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
@@ -88,7 +88,7 @@ Status write_file_atomic(const std::filesystem::path &path, std::string_view con
   return ok_status();
 }
 
-std::optional<std::filesystem::path> find_upwards(const std::filesystem::path &start,
+std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& start,
                                                   std::string_view marker) {
   std::error_code ec;
   auto dir = std::filesystem::absolute(start, ec).lexically_normal();
@@ -104,7 +104,7 @@ std::optional<std::filesystem::path> find_upwards(const std::filesystem::path &s
   return std::nullopt;
 }
 
-std::string relative_display(const std::filesystem::path &path, const std::filesystem::path &base) {
+std::string relative_display(const std::filesystem::path& path, const std::filesystem::path& base) {
   auto rel = path.lexically_relative(base);
   if (rel.empty() || *rel.begin() == "..")
     return path.string();

@@ -42,16 +42,16 @@ public:
   bool ok() const { return m_state.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T &value() & { return std::get<0>(m_state); }
-  const T &value() const & { return std::get<0>(m_state); }
-  T &&value() && { return std::get<0>(std::move(m_state)); }
-  T &operator*() & { return value(); }
-  const T &operator*() const & { return value(); }
-  T *operator->() { return &value(); }
-  const T *operator->() const { return &value(); }
+  T& value() & { return std::get<0>(m_state); }
+  const T& value() const& { return std::get<0>(m_state); }
+  T&& value() && { return std::get<0>(std::move(m_state)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
 
-  const Error &error() const { return std::get<1>(m_state); }
-  Error &&take_error() { return std::get<1>(std::move(m_state)); }
+  const Error& error() const { return std::get<1>(m_state); }
+  Error&& take_error() { return std::get<1>(std::move(m_state)); }
 
 private:
   std::variant<T, Error> m_state;

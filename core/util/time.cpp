@@ -44,7 +44,7 @@ struct Parts {
   unsigned year, month, day, hour, minute, second;
 };
 
-std::optional<UnixSeconds> to_seconds(const Parts &p) {
+std::optional<UnixSeconds> to_seconds(const Parts& p) {
   if (p.month < 1 || p.month > 12 || p.day < 1 || p.day > days_in_month(p.year, p.month) ||
       p.hour > 23 || p.minute > 59 || p.second > 60)
     return std::nullopt;

@@ -32,7 +32,7 @@ bool is_alpha(std::string_view s) {
 }
 
 // `Name (local@domain)`: the name has no parentheses and ends before one space.
-bool split_human(std::string_view actor, std::string_view &email) {
+bool split_human(std::string_view actor, std::string_view& email) {
   auto open = actor.find(" (");
   if (open == std::string_view::npos || open == 0 || actor.back() != ')')
     return false;
@@ -61,8 +61,8 @@ std::string triggers_text(State s) {
 }
 
 // Checks the fields of one event; returns its state when known.
-std::optional<State> check_event(Sink &sink, const YamlNode &ev, const std::string &path) {
-  const YamlNode *event = ev.find("event");
+std::optional<State> check_event(Sink& sink, const YamlNode& ev, const std::string& path) {
+  const YamlNode* event = ev.find("event");
   std::optional<State> state = State::draft; // the schema default when absent
   if (event) {
     state = event->is_scalar() ? lifecycle::state_from_string(event->scalar) : std::nullopt;
@@ -71,7 +71,7 @@ std::optional<State> check_event(Sink &sink, const YamlNode &ev, const std::stri
                  fmt::format("event '{}' is not a state", event->is_scalar() ? event->scalar : ""),
                  fmt::format("use one of: {}", known_states()));
   }
-  const YamlNode *ts = ev.find("timestamp");
+  const YamlNode* ts = ev.find("timestamp");
   if (!ts || !ts->is_scalar()) {
     sink.error("TIMESTAMP_INVALID", path + ".timestamp", ts ? ts->mark : ev.mark,
                fmt::format("{}.timestamp is required", path),
@@ -86,7 +86,7 @@ std::optional<State> check_event(Sink &sink, const YamlNode &ev, const std::stri
       sink.error("TIMESTAMP_INVALID", path + ".timestamp", ts->mark, message, fix);
   }
   check_actor(sink, ev.find("actor"), path + ".actor", ev.mark);
-  const YamlNode *trigger = ev.find("trigger");
+  const YamlNode* trigger = ev.find("trigger");
   if (!trigger || !trigger->is_scalar()) {
     sink.error("TRIGGER_INVALID", path + ".trigger", trigger ? trigger->mark : ev.mark,
                fmt::format("{}.trigger is required", path),
@@ -105,16 +105,16 @@ std::optional<State> check_event(Sink &sink, const YamlNode &ev, const std::stri
                     lifecycle::to_string(*state)),
         fmt::format("a {} event uses {}", lifecycle::to_string(*state), triggers_text(*state)));
   }
-  if (const YamlNode *meta = ev.find("metadata"); meta && !meta->is_mapping() && !meta->is_null())
+  if (const YamlNode* meta = ev.find("metadata"); meta && !meta->is_mapping() && !meta->is_null())
     sink.error("invalid_type", path + ".metadata", meta->mark,
                fmt::format("{}.metadata must be a mapping", path), "write metadata as key: value");
   return state;
 }
 
-void check_blocking_dependencies(Sink &sink, const YamlNode &ev, const std::string &path) {
-  const auto &a = sink.artifact();
-  const YamlNode *meta = ev.find("metadata");
-  const YamlNode *deps = meta ? meta->find("blocking_dependencies") : nullptr;
+void check_blocking_dependencies(Sink& sink, const YamlNode& ev, const std::string& path) {
+  const auto& a = sink.artifact();
+  const YamlNode* meta = ev.find("metadata");
+  const YamlNode* deps = meta ? meta->find("blocking_dependencies") : nullptr;
   if (!deps || !deps->is_sequence() || deps->items.empty()) {
     sink.error("BLOCKING_DEPENDENCIES_MISSING", path + ".metadata.blocking_dependencies",
                deps ? deps->mark : ev.mark, "a blocked event must list its blocking_dependencies",
@@ -122,7 +122,7 @@ void check_blocking_dependencies(Sink &sink, const YamlNode &ev, const std::stri
     return;
   }
   for (size_t i = 0; i < deps->items.size(); ++i) {
-    const YamlNode &d = deps->items[i];
+    const YamlNode& d = deps->items[i];
     auto dpath = fmt::format("{}.metadata.blocking_dependencies[{}]", path, i);
     std::string id = artifact::scalar_text(d.find("artifact_id"));
     if (id.empty()) {
@@ -157,7 +157,7 @@ bool is_strict_actor(std::string_view actor) {
          is_alpha(domain.substr(dot + 1));
 }
 
-void check_actor(Sink &sink, const YamlNode *node, const std::string &field,
+void check_actor(Sink& sink, const YamlNode* node, const std::string& field,
                  artifact::Mark where_missing) {
   constexpr std::string_view fix =
       "use `Full Name (email@domain.tld)` or `agent.system` / `agent.cascade`";
@@ -181,10 +181,10 @@ bool is_legacy_actor(std::string_view actor) {
   return actor.starts_with("agent.") && actor.size() > 6;
 }
 
-void check_events(Sink &sink) {
-  const auto &a = sink.artifact();
-  const YamlNode *meta = a.document.find("metadata");
-  const YamlNode *events = meta ? meta->find("events") : nullptr;
+void check_events(Sink& sink) {
+  const auto& a = sink.artifact();
+  const YamlNode* meta = a.document.find("metadata");
+  const YamlNode* events = meta ? meta->find("events") : nullptr;
   if (!events || !events->is_sequence())
     return; // reported by the schema check
   if (events->items.empty()) {
@@ -195,7 +195,7 @@ void check_events(Sink &sink) {
   std::optional<State> previous;
   std::optional<util::UnixSeconds> previous_time;
   for (size_t i = 0; i < events->items.size(); ++i) {
-    const YamlNode &ev = events->items[i];
+    const YamlNode& ev = events->items[i];
     auto path = fmt::format("metadata.events[{}]", i);
     if (!ev.is_mapping()) {
       sink.error("invalid_type", path, ev.mark, fmt::format("{} must be a mapping", path),
@@ -225,7 +225,7 @@ void check_events(Sink &sink) {
                             fmt::join(names, " or ")));
     }
     previous = state;
-    const YamlNode *ts = ev.find("timestamp");
+    const YamlNode* ts = ev.find("timestamp");
     auto t = ts && ts->is_scalar() ? util::parse_utc_lenient(ts->scalar) : std::nullopt;
     if (t && previous_time && *t < *previous_time)
       sink.error("EVENTS_OUT_OF_ORDER", path + ".timestamp", ts->mark,

@@ -12,33 +12,33 @@ using artifact::YamlNode;
 
 namespace {
 
-const YamlNode *relationships_node(const Artifact &a) {
-  const YamlNode *meta = a.document.find("metadata");
+const YamlNode* relationships_node(const Artifact& a) {
+  const YamlNode* meta = a.document.find("metadata");
   return meta ? meta->find("relationships") : nullptr;
 }
 
 // Mark of entry `target` in relationships.<key>, or of the list itself.
-artifact::Mark entry_mark(const Artifact &a, std::string_view key, std::string_view target) {
-  const YamlNode *rel = relationships_node(a);
-  const YamlNode *list = rel ? rel->find(key) : nullptr;
+artifact::Mark entry_mark(const Artifact& a, std::string_view key, std::string_view target) {
+  const YamlNode* rel = relationships_node(a);
+  const YamlNode* list = rel ? rel->find(key) : nullptr;
   if (!list)
     return rel ? rel->mark : artifact::Mark{};
-  for (const auto &item : list->items)
+  for (const auto& item : list->items)
     if (item.is_scalar() && item.scalar == target)
       return item.mark;
   return list->mark;
 }
 
-void add(std::vector<Finding> &out, const Artifact &a, std::string code, std::string field,
+void add(std::vector<Finding>& out, const Artifact& a, std::string code, std::string field,
          artifact::Mark mark, std::string message, std::string fix) {
   out.push_back(Finding{a.id.str(), a.path, Severity::error, std::move(code), std::move(message),
                         std::move(field), mark, std::move(fix)});
 }
 
-void check_sibling_rules(Sink &sink, std::string_view key, const YamlNode &list) {
-  const auto &a = sink.artifact();
+void check_sibling_rules(Sink& sink, std::string_view key, const YamlNode& list) {
+  const auto& a = sink.artifact();
   for (size_t i = 0; i < list.items.size(); ++i) {
-    const YamlNode &item = list.items[i];
+    const YamlNode& item = list.items[i];
     auto field = fmt::format("metadata.relationships.{}[{}]", key, i);
     auto target = item.is_scalar() ? ArtifactId::parse(item.scalar) : std::nullopt;
     if (!target) {
@@ -77,21 +77,21 @@ void check_sibling_rules(Sink &sink, std::string_view key, const YamlNode &list)
 // Depth-first search over blocked_by edges; reports each cycle once.
 class CycleFinder {
 public:
-  CycleFinder(const artifact::ArtifactIndex &index, std::vector<Finding> &out)
+  CycleFinder(const artifact::ArtifactIndex& index, std::vector<Finding>& out)
       : m_index(index), m_out(out) {}
 
   void run() {
-    for (const auto &[id, a] : m_index.all())
+    for (const auto& [id, a] : m_index.all())
       if (!m_done.contains(id.str()))
         visit(a);
   }
 
 private:
-  void visit(const Artifact &a) {
+  void visit(const Artifact& a) {
     m_on_path.insert(a.id.str());
     m_path.push_back(&a);
-    for (const auto &dep : a.blocked_by) {
-      const Artifact *d = m_index.find(dep);
+    for (const auto& dep : a.blocked_by) {
+      const Artifact* d = m_index.find(dep);
       if (!d || m_done.contains(dep))
         continue;
       if (m_on_path.contains(dep))
@@ -104,7 +104,7 @@ private:
     m_done.insert(a.id.str());
   }
 
-  void report(const Artifact &start) {
+  void report(const Artifact& start) {
     std::vector<std::string> cycle;
     auto it = std::find(m_path.begin(), m_path.end(), &start);
     for (; it != m_path.end(); ++it)
@@ -114,7 +114,7 @@ private:
     if (!m_reported.insert(key).second)
       return;
     auto text = fmt::format("{}", fmt::join(cycle, " -> "));
-    const Artifact &last = *m_path.back();
+    const Artifact& last = *m_path.back();
     add(m_out, last, "CIRCULAR_DEPENDENCY", "metadata.relationships.blocked_by",
         entry_mark(last, "blocked_by", start.id.str()),
         fmt::format("circular dependency detected: {}", text),
@@ -129,20 +129,20 @@ private:
     return fmt::format("{}", fmt::join(cycle, ","));
   }
 
-  const artifact::ArtifactIndex &m_index;
-  std::vector<Finding> &m_out;
+  const artifact::ArtifactIndex& m_index;
+  std::vector<Finding>& m_out;
   std::set<std::string> m_on_path, m_done, m_reported;
-  std::vector<const Artifact *> m_path;
+  std::vector<const Artifact*> m_path;
 };
 
 } // namespace
 
-void check_relationships(Sink &sink) {
-  const YamlNode *rel = relationships_node(sink.artifact());
+void check_relationships(Sink& sink) {
+  const YamlNode* rel = relationships_node(sink.artifact());
   if (!rel || !rel->is_mapping())
     return;
   for (std::string_view key : {"blocks", "blocked_by"}) {
-    const YamlNode *list = rel->find(key);
+    const YamlNode* list = rel->find(key);
     if (!list || list->is_null())
       continue;
     if (!list->is_sequence()) {
@@ -155,12 +155,12 @@ void check_relationships(Sink &sink) {
   }
 }
 
-void check_graph(const artifact::ArtifactIndex &index, std::vector<Finding> &out) {
+void check_graph(const artifact::ArtifactIndex& index, std::vector<Finding>& out) {
   std::set<std::pair<std::string, std::string>> pairs_reported;
-  for (const auto &[id, a] : index.all()) {
+  for (const auto& [id, a] : index.all()) {
     for (std::string_view key : {"blocked_by", "blocks"}) {
-      const auto &targets = key == "blocks" ? a.blocks : a.blocked_by;
-      for (const auto &t : targets) {
+      const auto& targets = key == "blocks" ? a.blocks : a.blocked_by;
+      for (const auto& t : targets) {
         auto field = fmt::format("metadata.relationships.{}", key);
         auto tid = ArtifactId::parse(t);
         if (!tid)
@@ -172,14 +172,14 @@ void check_graph(const artifact::ArtifactIndex &index, std::vector<Finding> &out
                           artifact::to_string(a.type()), a.id.str(),
                           artifact::to_string(tid->type()), t),
               fmt::format("remove {} from blocked_by; parents already gate their children", t));
-        const Artifact *target = index.find(*tid);
+        const Artifact* target = index.find(*tid);
         if (!target) {
           add(out, a, "RELATIONSHIP_UNKNOWN_ARTIFACT", field, entry_mark(a, key, t),
               fmt::format("{} names {}, which does not exist", field, t),
               fmt::format("remove {} or create it", t));
           continue;
         }
-        const auto &back = key == "blocks" ? target->blocked_by : target->blocks;
+        const auto& back = key == "blocks" ? target->blocked_by : target->blocks;
         if (std::find(back.begin(), back.end(), a.id.str()) != back.end())
           continue;
         auto pair = key == "blocks" ? std::pair(a.id.str(), t) : std::pair(t, a.id.str());

@@ -30,10 +30,10 @@ std::string trim(std::string_view s) {
 // Checks of fields within one mapping, reporting missing keys at the mapping's position.
 class Fields {
 public:
-  Fields(Sink &sink, const YamlNode &map, std::string path)
+  Fields(Sink& sink, const YamlNode& map, std::string path)
       : m_sink(sink), m_map(map), m_path(std::move(path)) {}
 
-  const YamlNode *get(std::string_view key) const { return m_map.find(key); }
+  const YamlNode* get(std::string_view key) const { return m_map.find(key); }
   std::string path(std::string_view key) const { return join_path(m_path, key); }
 
   void missing(std::string_view key, std::string_view what) {
@@ -41,15 +41,15 @@ public:
                  fmt::format("add `{}:` with {}", key, what));
   }
 
-  void wrong_type(std::string_view key, const YamlNode &node, std::string_view expected) {
+  void wrong_type(std::string_view key, const YamlNode& node, std::string_view expected) {
     m_sink.error("invalid_type", path(key), node.mark,
                  fmt::format("{} must be {}, found {}", path(key), expected, node.describe()),
                  fmt::format("write {} as {}", key, expected));
   }
 
   // A string field; returns the node when it is a scalar.
-  const YamlNode *string(std::string_view key, bool required, size_t min = 1, size_t max = 0) {
-    const YamlNode *n = get(key);
+  const YamlNode* string(std::string_view key, bool required, size_t min = 1, size_t max = 0) {
+    const YamlNode* n = get(key);
     if (!n || n->is_null()) {
       if (required)
         missing(key, "a text value");
@@ -74,8 +74,8 @@ public:
   }
 
   // A list of non-empty strings with at least one item.
-  const YamlNode *list(std::string_view key, bool required) {
-    const YamlNode *n = get(key);
+  const YamlNode* list(std::string_view key, bool required) {
+    const YamlNode* n = get(key);
     if (!n || n->is_null()) {
       if (required)
         missing(key, "a list of at least one item");
@@ -90,7 +90,7 @@ public:
                    fmt::format("{}: at least one item is required", path(key)),
                    fmt::format("add at least one entry under `{}:`", key));
     for (size_t i = 0; i < n->items.size(); ++i) {
-      const YamlNode &item = n->items[i];
+      const YamlNode& item = n->items[i];
       auto ipath = fmt::format("{}[{}]", path(key), i);
       if (!item.is_scalar())
         m_sink.error("invalid_type", ipath, item.mark,
@@ -104,8 +104,8 @@ public:
   }
 
   template <size_t N>
-  void one_of(std::string_view key, const std::array<std::string_view, N> &allowed) {
-    const YamlNode *n = get(key);
+  void one_of(std::string_view key, const std::array<std::string_view, N>& allowed) {
+    const YamlNode* n = get(key);
     if (!n || n->is_null())
       return;
     std::string value = n->is_scalar() ? n->scalar : std::string(n->describe());
@@ -118,8 +118,8 @@ public:
   }
 
   // A mapping field; returns it when present and a mapping.
-  const YamlNode *mapping(std::string_view key, bool required, std::string_view what) {
-    const YamlNode *n = get(key);
+  const YamlNode* mapping(std::string_view key, bool required, std::string_view what) {
+    const YamlNode* n = get(key);
     if (!n || n->is_null()) {
       if (required)
         missing(key, what);
@@ -132,11 +132,11 @@ public:
     return n;
   }
 
-  Sink &sink() { return m_sink; }
+  Sink& sink() { return m_sink; }
 
 private:
-  Sink &m_sink;
-  const YamlNode &m_map;
+  Sink& m_sink;
+  const YamlNode& m_map;
   std::string m_path;
 };
 
@@ -172,28 +172,28 @@ bool is_kebab(std::string_view s) {
   return true;
 }
 
-void check_metadata(Sink &sink, const YamlNode &meta) {
+void check_metadata(Sink& sink, const YamlNode& meta) {
   Fields f(sink, meta, "metadata");
   f.string("title", true, 3, 100);
   f.one_of("priority", k_priorities);
   f.one_of("estimation", k_estimations);
   check_actor(sink, f.get("created_by"), "metadata.created_by", meta.mark);
   check_actor(sink, f.get("assignee"), "metadata.assignee", meta.mark);
-  if (const YamlNode *v = f.get("schema_version"); v && !v->is_null()) {
+  if (const YamlNode* v = f.get("schema_version"); v && !v->is_null()) {
     if (!v->is_scalar() || !is_semver(v->scalar))
       sink.error("SCHEMA_VERSION_INVALID", "metadata.schema_version", v->mark,
                  fmt::format("schema_version '{}' is not MAJOR.MINOR.PATCH",
                              v->is_scalar() ? v->scalar : std::string(v->describe())),
                  "write it quoted, e.g. schema_version: \"0.0.1\"");
   }
-  const YamlNode *rel = f.get("relationships");
+  const YamlNode* rel = f.get("relationships");
   if (!rel)
     sink.tolerated("invalid_type", "metadata.relationships", meta.mark,
                    "metadata.relationships is missing",
                    "add `relationships: {blocks: [], blocked_by: []}`");
   else if (!rel->is_mapping() && !rel->is_null())
     f.wrong_type("relationships", *rel, "a mapping with blocks and blocked_by");
-  const YamlNode *events = f.get("events");
+  const YamlNode* events = f.get("events");
   if (!events || events->is_null())
     sink.error("EMPTY_EVENTS", "metadata.events", meta.mark, "metadata.events is missing",
                "add an `events:` list starting with a draft event");
@@ -201,16 +201,16 @@ void check_metadata(Sink &sink, const YamlNode &meta) {
     f.wrong_type("events", *events, "a list of events");
 }
 
-void check_scope(Sink &sink, Fields &f, const YamlNode &content) {
-  const YamlNode *scope = f.get("scope");
+void check_scope(Sink& sink, Fields& f, const YamlNode& content) {
+  const YamlNode* scope = f.get("scope");
   if (scope && scope->is_mapping()) {
     Fields s(sink, *scope, "content.scope");
     s.list("in", true);
     s.list("out", true);
     return;
   }
-  const YamlNode *in = content.find("in_scope");
-  const YamlNode *out = content.find("out_of_scope");
+  const YamlNode* in = content.find("in_scope");
+  const YamlNode* out = content.find("out_of_scope");
   if (scope && scope->is_scalar()) {
     sink.tolerated("SCOPE_LEGACY_FORM", "content.scope", scope->mark,
                    "content.scope is text; the schema wants `scope: {in: [...], out: [...]}`",
@@ -227,7 +227,7 @@ void check_scope(Sink &sink, Fields &f, const YamlNode &content) {
   }
 }
 
-void check_content(Sink &sink, const YamlNode &content, ArtifactType type) {
+void check_content(Sink& sink, const YamlNode& content, ArtifactType type) {
   Fields f(sink, content, "content");
   switch (type) {
   case ArtifactType::issue:
@@ -247,9 +247,9 @@ void check_content(Sink &sink, const YamlNode &content, ArtifactType type) {
   }
 }
 
-void check_notes(Sink &sink, const YamlNode &doc) {
+void check_notes(Sink& sink, const YamlNode& doc) {
   Fields f(sink, doc, "");
-  const YamlNode *notes = doc.find("notes");
+  const YamlNode* notes = doc.find("notes");
   if (!notes || notes->is_null())
     return;
   if (notes->is_scalar())
@@ -260,8 +260,8 @@ void check_notes(Sink &sink, const YamlNode &doc) {
     f.wrong_type("notes", *notes, "text or a list of text");
 }
 
-void check_challenges(Sink &sink, const YamlNode &block) {
-  const YamlNode *ch = block.find("challenges");
+void check_challenges(Sink& sink, const YamlNode& block) {
+  const YamlNode* ch = block.find("challenges");
   Fields f(sink, block, "implementation_notes");
   if (!ch || ch->is_null())
     return;
@@ -272,7 +272,7 @@ void check_challenges(Sink &sink, const YamlNode &block) {
                "implementation_notes.challenges: at least one item is required",
                "remove the empty list or add an entry");
   for (size_t i = 0; i < ch->items.size(); ++i) {
-    const YamlNode &item = ch->items[i];
+    const YamlNode& item = ch->items[i];
     auto path = fmt::format("implementation_notes.challenges[{}]", i);
     if (!item.is_mapping()) {
       sink.error("invalid_type", path, item.mark,
@@ -286,10 +286,10 @@ void check_challenges(Sink &sink, const YamlNode &block) {
   }
 }
 
-void check_completion(Sink &sink, const YamlNode &doc, ArtifactType type) {
-  const auto &a = sink.artifact();
+void check_completion(Sink& sink, const YamlNode& doc, ArtifactType type) {
+  const auto& a = sink.artifact();
   for (std::string_view key : {"implementation_notes", "delivery_summary", "impact_summary"}) {
-    const YamlNode *n = doc.find(key);
+    const YamlNode* n = doc.find(key);
     if (!n || key == a.completion_key())
       continue;
     sink.warning(
@@ -298,14 +298,14 @@ void check_completion(Sink &sink, const YamlNode &doc, ArtifactType type) {
         fmt::format("{}s record completion in {}", artifact::to_string(type), a.completion_key()));
   }
   Fields top(sink, doc, "");
-  const YamlNode *block = top.mapping(a.completion_key(), false, "");
+  const YamlNode* block = top.mapping(a.completion_key(), false, "");
   if (!block)
     return;
   Fields f(sink, *block, std::string(a.completion_key()));
   switch (type) {
   case ArtifactType::issue: {
     f.string("result", true);
-    if (const YamlNode *tags = f.list("tags", false); tags && tags->is_sequence())
+    if (const YamlNode* tags = f.list("tags", false); tags && tags->is_sequence())
       for (size_t i = 0; i < tags->items.size(); ++i)
         if (tags->items[i].is_scalar() && !is_kebab(tags->items[i].scalar))
           sink.error("invalid_string", fmt::format("implementation_notes.tags[{}]", i),
@@ -334,16 +334,16 @@ void check_completion(Sink &sink, const YamlNode &doc, ArtifactType type) {
 
 } // namespace
 
-void check_schema(Sink &sink) {
-  const auto &a = sink.artifact();
-  const YamlNode &doc = a.document;
+void check_schema(Sink& sink) {
+  const auto& a = sink.artifact();
+  const YamlNode& doc = a.document;
   Fields top(sink, doc, "");
-  if (const YamlNode *meta = top.mapping("metadata", true, "title, actors, relationships, events"))
+  if (const YamlNode* meta = top.mapping("metadata", true, "title, actors, relationships, events"))
     check_metadata(sink, *meta);
-  const char *what = a.type() == ArtifactType::initiative  ? "vision, scope and success_criteria"
+  const char* what = a.type() == ArtifactType::initiative  ? "vision, scope and success_criteria"
                      : a.type() == ArtifactType::milestone ? "summary and deliverables"
                                                            : "summary and acceptance_criteria";
-  if (const YamlNode *content = top.mapping("content", true, what))
+  if (const YamlNode* content = top.mapping("content", true, what))
     check_content(sink, *content, a.type());
   check_notes(sink, doc);
   check_completion(sink, doc, a.type());

@@ -8,7 +8,7 @@ std::string_view to_string(Severity s) {
 
 size_t Report::count(Severity s) const {
   size_t n = 0;
-  for (const auto &f : findings)
+  for (const auto& f : findings)
     n += f.severity == s;
   return n;
 }

@@ -8,7 +8,7 @@
 
 namespace kb::validate {
 
-std::vector<Finding> validate_artifact(const artifact::Artifact &a, Mode mode) {
+std::vector<Finding> validate_artifact(const artifact::Artifact& a, Mode mode) {
   std::vector<Finding> out;
   Sink sink(a, mode, out);
   check_schema(sink);
@@ -17,15 +17,15 @@ std::vector<Finding> validate_artifact(const artifact::Artifact &a, Mode mode) {
   return out;
 }
 
-Report validate_index(const artifact::ArtifactIndex &index, Mode mode,
-                      const std::vector<artifact::ArtifactId> &only) {
+Report validate_index(const artifact::ArtifactIndex& index, Mode mode,
+                      const std::vector<artifact::ArtifactId>& only) {
   std::set<std::string> wanted;
-  for (const auto &id : only)
+  for (const auto& id : only)
     wanted.insert(id.str());
-  auto selected = [&](const std::string &id) { return wanted.empty() || wanted.contains(id); };
+  auto selected = [&](const std::string& id) { return wanted.empty() || wanted.contains(id); };
 
   Report report;
-  for (const auto &p : index.problems()) {
+  for (const auto& p : index.problems()) {
     std::string id = p.id ? p.id->str() : "";
     if (!selected(id))
       continue;
@@ -38,9 +38,9 @@ Report validate_index(const artifact::ArtifactIndex &index, Mode mode,
   std::vector<Finding> graph_findings;
   check_graph(index, graph_findings);
   std::unordered_map<std::string, std::vector<Finding>> graph;
-  for (auto &f : graph_findings)
+  for (auto& f : graph_findings)
     graph[f.id].push_back(std::move(f));
-  for (const auto &[id, a] : index.all()) {
+  for (const auto& [id, a] : index.all()) {
     if (!selected(id.str()))
       continue;
     ++report.artifacts;
@@ -48,7 +48,7 @@ Report validate_index(const artifact::ArtifactIndex &index, Mode mode,
     report.findings.insert(report.findings.end(), std::make_move_iterator(own.begin()),
                            std::make_move_iterator(own.end()));
     if (auto it = graph.find(id.str()); it != graph.end())
-      for (auto &f : it->second)
+      for (auto& f : it->second)
         report.findings.push_back(std::move(f));
   }
   return report;

@@ -24,12 +24,12 @@ bool write_line(int fd, std::string text) {
   return true;
 }
 
-int reply(int fd, const protocol::Response &r) {
+int reply(int fd, const protocol::Response& r) {
   return write_line(fd, protocol::serialize(r)) ? 0 : 3;
 }
 
 // Reads until the first complete non-empty frame, or end of input.
-std::optional<std::string> read_frame(int fd, protocol::LineFramer &framer, bool &oversized) {
+std::optional<std::string> read_frame(int fd, protocol::LineFramer& framer, bool& oversized) {
   std::string frame;
   char buf[65536];
   for (;;) {
@@ -57,7 +57,7 @@ std::optional<std::string> read_frame(int fd, protocol::LineFramer &framer, bool
 
 } // namespace
 
-int run_oneshot(api::Context &ctx, int in_fd, int out_fd) {
+int run_oneshot(api::Context& ctx, int in_fd, int out_fd) {
   protocol::LineFramer framer;
   bool oversized = false;
   auto frame = read_frame(in_fd, framer, oversized);
@@ -72,11 +72,11 @@ int run_oneshot(api::Context &ctx, int in_fd, int out_fd) {
     int code = message.error().details.value("code", protocol::k_invalid_request);
     return reply(out_fd, protocol::error_response(nullptr, code, message.error().message));
   }
-  if (auto *n = std::get_if<protocol::Notification>(&*message)) {
+  if (auto* n = std::get_if<protocol::Notification>(&*message)) {
     (void)api::dispatch(ctx, protocol::Request{nullptr, n->method, n->params});
     return 0;
   }
-  auto *request = std::get_if<protocol::Request>(&*message);
+  auto* request = std::get_if<protocol::Request>(&*message);
   if (!request)
     return reply(out_fd, protocol::error_response(nullptr, protocol::k_invalid_request,
                                                   "expected a request, got a response"));

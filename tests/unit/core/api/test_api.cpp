@@ -1,0 +1,117 @@
+#include "core/api/methods.hpp"
+#include "core/protocol/methods.hpp"
+#include "core/util/file.hpp"
+#include "tests/unit/support.hpp"
+
+using namespace kb::api;
+using nlohmann::json;
+
+namespace {
+
+struct Fixture {
+  kb::test::TempDir dir;
+  DiskProjectSource projects;
+  Context ctx{projects, "oneshot"};
+
+  Fixture() {
+    std::filesystem::create_directories(dir.path() / ".kodebase");
+    std::filesystem::copy(kb::test::fixture("kodebase-core/loader-tree"),
+                          dir.path() / ".kodebase" / "artifacts",
+                          std::filesystem::copy_options::recursive);
+  }
+
+  kb::protocol::Response call(std::string_view method, json params = json::object()) {
+    if (!params.contains("directory"))
+      params["directory"] = (dir.path() / ".kodebase" / "artifacts").string();
+    return dispatch(ctx, kb::protocol::Request{1, std::string(method), params});
+  }
+};
+
+} // namespace
+
+TEST_CASE("every protocol method has a handler", "[api]") {
+  for (auto name : kb::protocol::method::all)
+    CHECK(find_method(name));
+  CHECK(method_table().size() == kb::protocol::method::all.size());
+}
+
+TEST_CASE("handlers answer from the project found above the directory", "[api]") {
+  Fixture f;
+  auto list = f.call("artifacts.list", {{"state", "blocked"}});
+  REQUIRE(list.result);
+  auto& arts = (*list.result)["artifacts"];
+  REQUIRE(arts.size() == 2);
+  for (auto key : {"id", "type", "title", "state", "priority", "estimation", "assignee", "parent",
+                   "path", "blocked_by", "blocks"})
+    CHECK(arts[0].contains(key));
+  CHECK(arts[0]["path"] == ".kodebase/artifacts/A.cascade-initiative/A.1.development-phase/"
+                           "A.1.3.frontend-integration.yml");
+
+  auto get = f.call("artifacts.get", {{"id", "A.1.3"}});
+  REQUIRE(get.result);
+  CHECK((*get.result)["ready"] == false);
+  CHECK((*get.result)["blocking_reasons"][0]["related"][0] == "A.1.1");
+  CHECK((*get.result)["content"]["summary"].is_string());
+  CHECK((*get.result)["metadata"]["events"].size() == 2);
+
+  auto log = f.call("artifacts.log", {{"id", "A.1.2"}});
+  REQUIRE(log.result);
+  CHECK((*log.result)["events"].size() == 5);
+
+  auto status = f.call("project.status");
+  REQUIRE(status.result);
+  CHECK((*status.result)["artifacts"] == 12);
+  CHECK((*status.result)["by_state"]["in_progress"] == 6);
+}
+
+TEST_CASE("handler errors carry kinds: unknown ID, bad ID, no project, unknown method", "[api]") {
+  Fixture f;
+  auto missing = f.call("artifacts.get", {{"id", "A.9.9"}});
+  REQUIRE(missing.error);
+  CHECK(missing.error->data["kind"] == "not_found");
+  CHECK(missing.error->data["details"]["hint"].is_string());
+  auto bad = f.call("artifacts.get", {{"id", "a.1"}});
+  REQUIRE(bad.error);
+  CHECK(bad.error->code == kb::protocol::k_invalid_params);
+  kb::test::TempDir elsewhere;
+  auto none = f.call("artifacts.list", {{"directory", elsewhere.path().string()}});
+  REQUIRE(none.error);
+  CHECK(none.error->data["kind"] == "not_project");
+  auto unknown = f.call("artifacts.explode");
+  REQUIRE(unknown.error);
+  CHECK(unknown.error->code == kb::protocol::k_method_not_found);
+  auto relative = f.call("artifacts.list", {{"directory", "relative/path"}});
+  REQUIRE(relative.error);
+  CHECK(relative.error->code == kb::protocol::k_invalid_params);
+}
+
+TEST_CASE("init creates the layout once and leaves an existing project alone", "[api]") {
+  kb::test::TempDir dir;
+  DiskProjectSource projects;
+  Context ctx{projects, "oneshot"};
+  auto first = project_init(ctx, {{"directory", dir.path().string()}});
+  REQUIRE(first.ok());
+  CHECK((*first)["created"] == true);
+  CHECK(std::filesystem::is_directory(dir.path() / ".kodebase" / "artifacts"));
+  CHECK(std::filesystem::exists(dir.path() / ".kodebase" / "config" / "settings.yml"));
+  auto again = project_init(ctx, {{"directory", dir.path().string()}});
+  REQUIRE(again.ok());
+  CHECK((*again)["created"] == false);
+}
+
+TEST_CASE("validate reports findings as the documented JSON", "[api]") {
+  Fixture f;
+  auto r = f.call("artifacts.validate", {{"strict", true}});
+  REQUIRE(r.result);
+  CHECK((*r.result)["valid"] == false);
+  CHECK((*r.result)["artifacts"] == 12);
+  auto& e = (*r.result)["errors"][0];
+  for (auto key : {"id", "path", "code", "message", "field", "line", "column", "fix"})
+    CHECK(e.contains(key));
+  auto lenient = f.call("artifacts.validate", json::object());
+  CHECK((*lenient.result)["valid"] == true);
+  CHECK_FALSE((*lenient.result)["warnings"].empty());
+  auto unknown = f.call("artifacts.validate", {{"ids", {"Z.9"}}});
+  REQUIRE(unknown.error);
+  CHECK(unknown.error->data["kind"] == "not_found");
+}

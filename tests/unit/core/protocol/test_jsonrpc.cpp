@@ -1,0 +1,81 @@
+#include "core/protocol/framing.hpp"
+#include "core/protocol/jsonrpc.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace kb::protocol;
+using kb::util::ErrorKind;
+
+TEST_CASE("requests, notifications and responses parse", "[protocol]") {
+  auto req =
+      parse_message(R"({"jsonrpc":"2.0","id":7,"method":"artifacts.get","params":{"id":"A"}})");
+  REQUIRE(req.ok());
+  auto& r = std::get<Request>(*req);
+  CHECK(r.id == 7);
+  CHECK(r.method == "artifacts.get");
+  CHECK(r.params["id"] == "A");
+
+  auto note = parse_message(R"({"jsonrpc":"2.0","method":"ping"})");
+  REQUIRE(note.ok());
+  CHECK(std::holds_alternative<Notification>(*note));
+
+  auto ok = parse_message(R"({"jsonrpc":"2.0","id":"x","result":{"a":1}})");
+  REQUIRE(ok.ok());
+  CHECK(std::get<Response>(*ok).result->at("a") == 1);
+}
+
+TEST_CASE("malformed messages are refused with the right JSON-RPC code", "[protocol]") {
+  auto code = [](std::string_view text) {
+    auto r = parse_message(text);
+    REQUIRE_FALSE(r.ok());
+    return r.error().details["code"].get<int>();
+  };
+  CHECK(code("{not json") == k_parse_error);
+  CHECK(code("[1,2]") == k_invalid_request);
+  CHECK(code(R"({"id":1,"method":"x"})") == k_invalid_request);
+  CHECK(code(R"({"jsonrpc":"2.0","id":{},"method":"x"})") == k_invalid_request);
+  CHECK(code(R"({"jsonrpc":"2.0","id":1,"method":"x","params":3})") == k_invalid_request);
+  CHECK(code(R"({"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}})") ==
+        k_invalid_request);
+}
+
+TEST_CASE("errors round-trip through a response with their kind", "[protocol]") {
+  auto response =
+      error_response(3, kb::util::make_error(ErrorKind::not_found, "artifact A.9 not found",
+                                             {{"hint", "run kodebase list"}}));
+  auto text = serialize(response);
+  CHECK(text.find('\n') == std::string::npos);
+  auto parsed = parse_message(text);
+  REQUIRE(parsed.ok());
+  auto& back = std::get<Response>(*parsed);
+  REQUIRE(back.error);
+  CHECK(back.error->code == error_code(ErrorKind::not_found));
+  auto error = to_error(*back.error);
+  CHECK(error.kind == ErrorKind::not_found);
+  CHECK(error.details["hint"] == "run kodebase list");
+}
+
+TEST_CASE("the framer splits lines and skips oversized frames", "[protocol][framing]") {
+  LineFramer framer(10);
+  std::string frame;
+  framer.feed("abc\r\n0123456789ABCDEF\nxy");
+  CHECK(framer.next(frame) == LineFramer::Status::frame);
+  CHECK(frame == "abc");
+  CHECK(framer.next(frame) == LineFramer::Status::oversized);
+  CHECK(framer.next(frame) == LineFramer::Status::need_more);
+  framer.feed("z\n");
+  CHECK(framer.next(frame) == LineFramer::Status::frame);
+  CHECK(frame == "xyz");
+}
+
+TEST_CASE("an oversized frame arriving in pieces is reported once", "[protocol][framing]") {
+  LineFramer framer(8);
+  std::string frame;
+  framer.feed("0123456789");
+  CHECK(framer.next(frame) == LineFramer::Status::oversized);
+  framer.feed("0123456789");
+  CHECK(framer.next(frame) == LineFramer::Status::need_more);
+  framer.feed("end\nok\n");
+  CHECK(framer.next(frame) == LineFramer::Status::frame);
+  CHECK(frame == "ok");
+}

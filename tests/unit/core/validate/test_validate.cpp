@@ -1,0 +1,324 @@
+#include "core/util/file.hpp"
+#include "core/validate/rules.hpp"
+#include "core/validate/validator.hpp"
+#include "tests/unit/support.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace kb::validate;
+using kb::test::valid_yaml;
+
+namespace {
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  auto pos = text.find(from);
+  REQUIRE(pos != std::string::npos);
+  return text.replace(pos, from.size(), to);
+}
+
+const Finding* find_code(const std::vector<Finding>& findings, const std::string& code) {
+  for (const auto& f : findings)
+    if (f.code == code)
+      return &f;
+  return nullptr;
+}
+
+std::string codes(const std::vector<Finding>& findings) {
+  std::string out;
+  for (const auto& f : findings)
+    out += f.code + "@" + f.field + " ";
+  return out;
+}
+
+std::vector<Finding> validate_text(const std::string& id, const std::string& text,
+                                   Mode mode = Mode::lenient) {
+  return validate_artifact(kb::test::artifact_of(id, text), mode);
+}
+
+std::string event(const char* state, const char* trigger, const char* ts = "2025-01-02T00:00:00Z",
+                  const char* actor = "agent.system") {
+  return std::string("    - event: ") + state + "\n      timestamp: \"" + ts +
+         "\"\n      actor: \"" + actor + "\"\n      trigger: " + trigger + "\n";
+}
+
+} // namespace
+
+TEST_CASE("the valid fixtures validate cleanly", "[validate][fixtures]") {
+  for (auto [file, id] : {std::pair{"issue.valid.yaml", "A.1.1"},
+                          {"milestone.valid.yaml", "A.1"},
+                          {"initiative.valid.yaml", "A"},
+                          {"issue.lifecycle.valid.yaml", "A.1.2"},
+                          {"milestone.lifecycle.equal-timestamps.yaml", "A.2"}}) {
+    auto text =
+        kb::util::read_file(kb::test::fixture(std::string("kodebase-core/artifacts/") + file));
+    REQUIRE(text.ok());
+    for (auto mode : {Mode::lenient, Mode::strict}) {
+      auto findings = validate_text(id, *text, mode);
+      INFO(file << ": " << codes(findings));
+      CHECK(findings.empty());
+    }
+  }
+}
+
+TEST_CASE("the JSON fixtures read the same as their YAML twins", "[validate][fixtures]") {
+  for (auto name : {"issue", "milestone", "initiative"}) {
+    auto base = kb::test::fixture(std::string("kodebase-core/artifacts/") + name + ".valid");
+    auto yaml = kb::artifact::parse_yaml(*kb::util::read_file(base.string() + ".yaml"));
+    auto json = nlohmann::json::parse(*kb::util::read_file(base.string() + ".json"));
+    REQUIRE(yaml.ok());
+    CHECK(yaml->to_json() == json);
+  }
+}
+
+TEST_CASE("the invalid fixtures give the expected code at the expected path",
+          "[validate][fixtures]") {
+  for (auto [name, id] : {std::pair{"issue.invalid.missing-criteria", "A.1.1"},
+                          {"milestone.invalid.missing-deliverables", "A.1"}}) {
+    auto base = kb::test::fixture(std::string("kodebase-core/artifacts/") + name);
+    auto expected = nlohmann::json::parse(*kb::util::read_file(base.string() + ".error.json"));
+    auto findings = validate_text(id, *kb::util::read_file(base.string() + ".yaml"));
+    INFO(codes(findings));
+    for (const auto& issue : expected["issues"]) {
+      const Finding* f = find_code(findings, issue["code"]);
+      REQUIRE(f);
+      CHECK(f->field == issue["path"].get<std::string>());
+      CHECK(f->mark.line > 0);
+    }
+  }
+  auto order =
+      validate_text("A", *kb::util::read_file(kb::test::fixture(
+                             "kodebase-core/artifacts/initiative.lifecycle.invalid-order.yaml")));
+  const Finding* f = find_code(order, "EVENTS_OUT_OF_ORDER");
+  REQUIRE(f);
+  CHECK(f->field == "metadata.events[1].timestamp");
+  CHECK(f->mark.line == 17);
+}
+
+TEST_CASE("the dependency fixtures: siblings pass the sibling rules, cross-level fails",
+          "[validate][fixtures]") {
+  auto load = [](const char* file) {
+    auto j = nlohmann::json::parse(
+        *kb::util::read_file(kb::test::fixture(std::string("kodebase-core/dependencies/") + file)));
+    std::map<std::string, std::string> files;
+    for (auto& [id, doc] : j.items())
+      files[id] = doc.dump(); // JSON is YAML
+    return kb::test::index_of(files);
+  };
+  auto siblings = validate_index(load("valid-siblings.json"), Mode::lenient);
+  for (const auto& f : siblings.findings) {
+    CHECK(f.code != "CROSS_LEVEL_DEPENDENCY");
+    CHECK(f.code.rfind("RELATIONSHIP_DIFFERENT", 0) != 0);
+    CHECK(f.code != "CIRCULAR_DEPENDENCY");
+  }
+  // The fixture's pairs are one-sided on purpose: reported once per pair.
+  size_t pairs = 0;
+  for (const auto& f : siblings.findings)
+    pairs += f.code == "RELATIONSHIP_INCONSISTENT_PAIR";
+  CHECK(pairs == 2);
+  auto cross = validate_index(load("invalid-cross-level.json"), Mode::lenient);
+  std::set<std::string> flagged;
+  for (const auto& f : cross.findings)
+    if (f.code == "CROSS_LEVEL_DEPENDENCY")
+      flagged.insert(f.id);
+  CHECK(flagged == std::set<std::string>{"A.1", "A.1.1"});
+}
+
+TEST_CASE("every schema and event rule has its code", "[validate][codes]") {
+  struct Case {
+    const char* code;
+    const char* id;
+    std::string text;
+    const char* field;
+  };
+  const std::string issue = valid_yaml("A.1.1");
+  const std::string milestone = valid_yaml("A.1");
+  const std::string initiative = valid_yaml("A");
+  std::vector<Case> cases = {
+      {"invalid_type", "A.1.1", replace(issue, "  summary: \"Do the thing\"\n", ""),
+       "content.summary"},
+      {"invalid_type", "A.1.1", replace(issue, "  title: \"Artifact A.1.1\"\n", "  title: [x]\n"),
+       "metadata.title"},
+      {"too_small", "A.1.1", replace(issue, "Artifact A.1.1", "ab"), "metadata.title"},
+      {"too_big", "A.1.1", replace(issue, "Artifact A.1.1", std::string(101, 'x')),
+       "metadata.title"},
+      {"too_small", "A.1",
+       replace(milestone, "  deliverables:\n    - \"A release\"\n", "  deliverables: []\n"),
+       "content.deliverables"},
+      {"invalid_enum_value", "A.1.1", replace(issue, "priority: medium", "priority: urgent"),
+       "metadata.priority"},
+      {"invalid_enum_value", "A.1.1", replace(issue, "estimation: S", "estimation: XXL"),
+       "metadata.estimation"},
+      {"SCHEMA_VERSION_INVALID", "A.1.1", replace(issue, "\"0.0.1\"", "\"v1\""),
+       "metadata.schema_version"},
+      {"ACTOR_INVALID", "A.1.1",
+       replace(issue, "  assignee: \"Ada Lovelace (ada@example.com)\"", "  assignee: \"Unknown\""),
+       "metadata.assignee"},
+      {"invalid_string", "A.1.1",
+       issue + "implementation_notes:\n  result: \"ok\"\n  tags: [Not_Kebab]\n",
+       "implementation_notes.tags[0]"},
+      {"invalid_type", "A.1.1", issue + "implementation_notes:\n  tags: [a]\n",
+       "implementation_notes.result"},
+      {"invalid_type", "A.1",
+       milestone + "delivery_summary:\n  outcome: \"x\"\n  delivered: [\"y\"]\n",
+       "delivery_summary.next"},
+      {"too_small", "A",
+       initiative + "impact_summary:\n  outcome: \"x\"\n  benefits: []\n  next: \"z\"\n",
+       "impact_summary.benefits"},
+      {"invalid_type", "A.1.1", issue + "notes: {a: 1}\n", "notes"},
+      {"EMPTY_EVENTS", "A.1.1",
+       replace(issue,
+               "  events:\n    - event: draft\n      timestamp: \"2025-01-01T00:00:00Z\"\n      "
+               "actor: \"Ada Lovelace (ada@example.com)\"\n      trigger: artifact_created\n",
+               "  events: []\n"),
+       "metadata.events"},
+      {"FIRST_EVENT_MUST_BE_DRAFT", "A.1.1", replace(issue, "event: draft", "event: ready"),
+       "metadata.events[0].event"},
+      {"EVENTS_OUT_OF_ORDER", "A.1.1",
+       valid_yaml("A.1.1", "", event("ready", "dependencies_met", "2024-12-31T00:00:00Z")),
+       "metadata.events[1].timestamp"},
+      {"EVENT_TYPE_INVALID", "A.1.1", valid_yaml("A.1.1", "", event("started", "branch_created")),
+       "metadata.events[1].event"},
+      {"TIMESTAMP_INVALID", "A.1.1",
+       valid_yaml("A.1.1", "", event("ready", "dependencies_met", "2025-10-15:30:10Z")),
+       "metadata.events[1].timestamp"},
+      {"ACTOR_INVALID", "A.1.1",
+       valid_yaml("A.1.1", "",
+                  event("ready", "dependencies_met", "2025-01-02T00:00:00Z", "Unknown")),
+       "metadata.events[1].actor"},
+      {"TRIGGER_INVALID", "A.1.1", valid_yaml("A.1.1", "", event("ready", "pr_Ready")),
+       "metadata.events[1].trigger"},
+      {"TRIGGER_EVENT_MISMATCH", "A.1.1", valid_yaml("A.1.1", "", event("ready", "pr_merged")),
+       "metadata.events[1].trigger"},
+      {"INVALID_STATE_TRANSITION", "A.1.1",
+       valid_yaml("A.1.1", "", event("completed", "pr_merged")), "metadata.events[1].event"},
+      {"BLOCKING_DEPENDENCIES_MISSING", "A.1.1",
+       valid_yaml("A.1.1", "", event("blocked", "has_dependencies")),
+       "metadata.events[1].metadata.blocking_dependencies"},
+      {"BLOCKING_DEPENDENCY_NOT_LISTED", "A.1.1",
+       valid_yaml("A.1.1", "",
+                  event("blocked", "has_dependencies") +
+                      "      metadata:\n        blocking_dependencies:\n          - artifact_id: "
+                      "A.1.2\n            resolved: false\n"),
+       "metadata.events[1].metadata.blocking_dependencies[0].artifact_id"},
+      {"RELATIONSHIP_NOT_ARRAY", "A.1.1",
+       valid_yaml("A.1.1", "    blocks: A.1.2\n    blocked_by: []\n"),
+       "metadata.relationships.blocks"},
+      {"RELATIONSHIP_INVALID_ID", "A.1.1",
+       valid_yaml("A.1.1", "    blocks: [nope]\n    blocked_by: []\n"),
+       "metadata.relationships.blocks[0]"},
+      {"RELATIONSHIP_WRONG_TYPE", "A.1.1",
+       valid_yaml("A.1.1", "    blocks: [A.2]\n    blocked_by: []\n"),
+       "metadata.relationships.blocks[0]"},
+      {"RELATIONSHIP_DIFFERENT_INITIATIVE", "A.1",
+       valid_yaml("A.1", "    blocks: []\n    blocked_by: [B.1]\n"),
+       "metadata.relationships.blocked_by[0]"},
+      {"RELATIONSHIP_DIFFERENT_MILESTONE", "A.1.1",
+       valid_yaml("A.1.1", "    blocks: []\n    blocked_by: [A.2.1]\n"),
+       "metadata.relationships.blocked_by[0]"},
+  };
+  for (const auto& c : cases) {
+    auto findings = validate_text(c.id, c.text);
+    INFO(c.code << " at " << c.field << " got: " << codes(findings));
+    bool found = false;
+    for (const auto& f : findings)
+      if (f.code == c.code && f.field == c.field) {
+        found = true;
+        CHECK_FALSE(f.message.empty());
+        CHECK_FALSE(f.fix.empty());
+        CHECK(f.severity == Severity::error);
+        CHECK(f.mark.line > 0);
+      }
+    CHECK(found);
+  }
+}
+
+TEST_CASE("a completion block of another type is a warning", "[validate][codes]") {
+  auto findings =
+      validate_text("A.1.1", valid_yaml("A.1.1") + "delivery_summary:\n  outcome: \"x\"\n");
+  const Finding* f = find_code(findings, "UNEXPECTED_COMPLETION_BLOCK");
+  REQUIRE(f);
+  CHECK(f->severity == Severity::warning);
+  CHECK(f->field == "delivery_summary");
+}
+
+TEST_CASE("tolerated deviations warn by default and fail in strict mode", "[validate][modes]") {
+  auto legacy_actor = valid_yaml(
+      "A.1.1", "",
+      event("ready", "dependencies_met", "2025-01-02T00:00:00Z", "Kodebase CLI (cli@v1.0.0)"));
+  auto fractional =
+      valid_yaml("A.1.1", "", event("ready", "dependencies_met", "2025-01-02T00:00:00.123Z"));
+  auto scope_text = replace(valid_yaml("A"), "  scope:\n    in: [\"x\"]\n    out: [\"y\"]\n",
+                            "  scope: \"Everything about parsing\"\n");
+  auto scope_lists = replace(valid_yaml("A"), "  scope:\n    in: [\"x\"]\n    out: [\"y\"]\n",
+                             "  in_scope: [\"x\"]\n  out_of_scope: [\"y\"]\n");
+  auto no_relationships =
+      replace(valid_yaml("A.1.1"), "  relationships:\n    blocks: []\n    blocked_by: []\n", "");
+  for (auto [id, text, code] : {std::tuple{"A.1.1", legacy_actor, "ACTOR_INVALID"},
+                                {"A.1.1", fractional, "TIMESTAMP_INVALID"},
+                                {"A", scope_text, "SCOPE_LEGACY_FORM"},
+                                {"A", scope_lists, "SCOPE_LEGACY_FORM"},
+                                {"A.1.1", no_relationships, "invalid_type"}}) {
+    auto lenient = validate_text(id, text, Mode::lenient);
+    auto strict = validate_text(id, text, Mode::strict);
+    INFO(code << " lenient: " << codes(lenient));
+    REQUIRE(find_code(lenient, code));
+    CHECK(find_code(lenient, code)->severity == Severity::warning);
+    REQUIRE(find_code(strict, code));
+    CHECK(find_code(strict, code)->severity == Severity::error);
+  }
+}
+
+TEST_CASE("graph rules: unknown targets, inconsistent pairs, cross-level, cycles",
+          "[validate][graph]") {
+  auto rel = [](const char* blocks, const char* blocked_by) {
+    return std::string("    blocks: [") + blocks + "]\n    blocked_by: [" + blocked_by + "]\n";
+  };
+  auto index = kb::test::index_of({
+      {"A", valid_yaml("A")},
+      {"A.1", valid_yaml("A.1", rel("", "A"))},
+      {"A.1.1", valid_yaml("A.1.1", rel("A.1.2", "A.1.3"))},
+      {"A.1.2", valid_yaml("A.1.2", rel("A.1.3", "A.1.1"))},
+      {"A.1.3", valid_yaml("A.1.3", rel("A.1.1", "A.1.2"))},
+      {"A.1.4", valid_yaml("A.1.4", rel("", "A.1.9"))},
+      {"A.1.5", valid_yaml("A.1.5", rel("A.1.4", ""))},
+  });
+  auto report = validate_index(index, Mode::lenient);
+  std::map<std::string, std::vector<const Finding*>> by_code;
+  for (const auto& f : report.findings)
+    by_code[f.code].push_back(&f);
+  REQUIRE(by_code["CIRCULAR_DEPENDENCY"].size() == 1);
+  CHECK(by_code["CIRCULAR_DEPENDENCY"][0]->message.find("A.1.1 -> A.1.3 -> A.1.2 -> A.1.1") !=
+        std::string::npos);
+  REQUIRE(by_code["CROSS_LEVEL_DEPENDENCY"].size() == 1);
+  CHECK(by_code["CROSS_LEVEL_DEPENDENCY"][0]->id == "A.1");
+  REQUIRE(by_code["RELATIONSHIP_UNKNOWN_ARTIFACT"].size() == 1);
+  CHECK(by_code["RELATIONSHIP_UNKNOWN_ARTIFACT"][0]->message.find("A.1.9") != std::string::npos);
+  // A.1 names A in blocked_by without A naming A.1 in blocks; A.1.5 blocks A.1.4 one-sidedly.
+  REQUIRE(by_code["RELATIONSHIP_INCONSISTENT_PAIR"].size() == 2);
+  CHECK(by_code["RELATIONSHIP_INCONSISTENT_PAIR"][0]->id == "A.1");
+  CHECK(by_code["RELATIONSHIP_INCONSISTENT_PAIR"][1]->id == "A.1.5");
+  CHECK_FALSE(report.valid());
+}
+
+TEST_CASE("file problems are findings, and `only` limits the report", "[validate]") {
+  auto index = kb::test::index_of({{"A", valid_yaml("A")}, {"B", "metadata: [\n"}});
+  auto all = validate_index(index, Mode::lenient);
+  REQUIRE(find_code(all.findings, "YAML_SYNTAX_ERROR"));
+  CHECK(find_code(all.findings, "YAML_SYNTAX_ERROR")->id == "B");
+  auto only_a = validate_index(index, Mode::lenient, {*kb::artifact::ArtifactId::parse("A")});
+  CHECK(only_a.findings.empty());
+  CHECK(only_a.artifacts == 1);
+}
+
+TEST_CASE("actor forms", "[validate][actor]") {
+  CHECK(is_strict_actor("Ada Lovelace (ada@example.com)"));
+  CHECK(is_strict_actor("agent.system"));
+  CHECK(is_strict_actor("agent.cascade@github"));
+  CHECK(is_strict_actor("Codex (agent.codex.session20251031T1738Z@kodebase.kodebase.ai)"));
+  CHECK_FALSE(is_strict_actor("Kodebase CLI (cli@v1.0.0)"));
+  CHECK(is_legacy_actor("Kodebase CLI (cli@v1.0.0)"));
+  CHECK_FALSE(is_strict_actor("agent.claude"));
+  CHECK_FALSE(is_strict_actor("Unknown"));
+  CHECK_FALSE(is_legacy_actor("Unknown"));
+  CHECK_FALSE(is_strict_actor("Ada (ada@example)"));
+}
