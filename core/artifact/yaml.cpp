@@ -102,7 +102,9 @@ private:
       top.node.items.push_back(std::move(node));
     } else if (top.expecting_key) {
       // Complex keys (maps or lists as keys) are flattened to their text; artifacts never use them.
-      top.key = node.is_scalar() ? node.scalar : node.to_json().dump();
+      top.key = node.is_scalar()
+                    ? node.scalar
+                    : node.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       top.key_mark = node.mark;
       top.expecting_key = false;
     } else {

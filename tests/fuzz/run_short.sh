@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# A short, bounded fuzzing run of one target over its seed corpus (part of the test command).
+# Longer runs: build the `fuzz` preset and run the binary with -max_total_time=3600.
+set -euo pipefail
+bin=$1 corpus=$2 seconds=${3:-30}
+[ -x "$bin" ] || { echo "fuzz target $bin is missing: build the fuzz preset first (scripts/test.sh does)"; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$corpus"/. "$work"/
+"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  -print_final_stats=1 "$work" 2>&1 | tail -n 15
