@@ -2,7 +2,10 @@
 
 #include "core/util/file.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <fmt/format.h>
+#include <thread>
 
 namespace kb::artifact {
 
@@ -98,14 +101,31 @@ std::vector<ArtifactId> ArtifactIndex::ids() const {
   return out;
 }
 
-ArtifactIndex load_index(const std::filesystem::path& artifacts_dir) {
+ArtifactIndex load_index(const std::filesystem::path& artifacts_dir, unsigned workers) {
+  auto files = discover(artifacts_dir);
+  std::vector<std::optional<std::variant<Artifact, FileProblem>>> read(files.size());
+  // Parsing dominates loading, so files are parsed on a few threads; results land in their own
+  // slots and are indexed in path order afterwards, so the outcome does not depend on timing.
+  workers = std::clamp(workers, 1u, 8u);
+  if (files.size() < 64)
+    workers = 1;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++)
+      read[i] = read_artifact_file(files[i]);
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < workers; ++t)
+    threads.emplace_back(work);
+  work();
+  for (auto& t : threads)
+    t.join();
   ArtifactIndex index;
-  for (const auto& file : discover(artifacts_dir)) {
-    auto read = read_artifact_file(file);
-    if (auto* a = std::get_if<Artifact>(&read))
+  for (auto& r : read) {
+    if (auto* a = std::get_if<Artifact>(&*r))
       index.add(std::move(*a));
     else
-      index.add_problem(std::get<FileProblem>(std::move(read)));
+      index.add_problem(std::get<FileProblem>(std::move(*r)));
   }
   return index;
 }

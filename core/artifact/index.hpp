@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace kb::artifact {
@@ -58,7 +59,9 @@ private:
   mutable bool m_dependents_built = false;
 };
 
-// Discovers and reads every artifact under `artifacts_dir` (missing dir → empty index).
-ArtifactIndex load_index(const std::filesystem::path& artifacts_dir);
+// Discovers and reads every artifact under `artifacts_dir` (missing dir → empty index), parsing
+// on up to `workers` threads (the calling thread included).
+ArtifactIndex load_index(const std::filesystem::path& artifacts_dir,
+                         unsigned workers = std::thread::hardware_concurrency());
 
 } // namespace kb::artifact

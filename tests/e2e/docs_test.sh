@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The man page and the committed completion scripts agree with the CLI's command table.
+# usage: docs_test.sh <bin-dir> <source-dir>
+set -uo pipefail
+kb="$1/kodebase" src=$2
+failures=0 passes=0
+check() { if eval "$1"; then passes=$((passes + 1)); else echo "FAIL: $2"; failures=$((failures + 1)); fi; }
+
+for pair in bash:kodebase.bash zsh:_kodebase fish:kodebase.fish; do
+  shell=${pair%%:*} file=${pair#*:}
+  check "diff -q <('$kb' completion $shell) '$src/completions/$file' >/dev/null" \
+    "completions/$file is stale: regenerate with \`kodebase completion $shell > completions/$file\`"
+done
+
+# Every command and every long option of the table appears in the man page.
+man_text=$(sed 's/\\//g' "$src/man/kodebase.1")
+fish_script=$("$kb" completion fish)
+commands=$(grep -oE "__fish_use_subcommand' -a [a-z]+" <<<"$fish_script" | awk '{print $3}')
+[ -n "$commands" ] || { echo "FAIL: no commands found in the table"; exit 1; }
+for c in $commands; do
+  check "grep -qE '^\\.(B|BR|BI) \"?$c\\b' <<<\"\$man_text\"" "man page lacks command '$c'"
+done
+for opt in $(grep -oE ' -l [a-z-]+' <<<"$fish_script" | awk '{print $2}' | sort -u); do
+  check "grep -q -- '--$opt' <<<\"\$man_text\"" "man page lacks option --$opt"
+done
+
+# The bash completion really completes.
+source "$src/completions/kodebase.bash"
+COMP_WORDS=(kodebase li) COMP_CWORD=1
+_kodebase
+check '[[ " ${COMPREPLY[*]} " == *" list "* ]]' "bash completion offers 'list'"
+COMP_WORDS=(kodebase list --state bl) COMP_CWORD=3
+_kodebase
+check '[[ "${COMPREPLY[*]}" == "blocked" ]]' "bash completion offers state values"
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
