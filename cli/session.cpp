@@ -81,7 +81,9 @@ void Session::warn_problems(const json& problems) const {
 }
 
 void Session::print_json(const json& value) const {
-  auto text = value.dump(2, ' ', false, json::error_handler_t::replace);
+  // Indented for a person at a terminal, compact for a pipe (cheaper to write and to read).
+  int indent = ::isatty(STDOUT_FILENO) ? 2 : -1;
+  auto text = value.dump(indent, ' ', false, json::error_handler_t::replace);
   text += '\n';
   std::fwrite(text.data(), 1, text.size(), stdout);
 }

@@ -51,7 +51,7 @@ public:
   void warn(std::string_view message) const;
   // Unreadable-file problems from a reply, as warnings.
   void warn_problems(const json& problems) const;
-  // JSON on stdout (indented, one document).
+  // JSON on stdout: one document, indented on a terminal, compact otherwise.
   void print_json(const json& value) const;
 
 private:

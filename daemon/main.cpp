@@ -3,6 +3,7 @@
 #include "daemon/server/oneshot.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string_view>
@@ -50,7 +51,11 @@ int main(int argc, char** argv) {
   try {
     kb::api::DiskProjectSource projects;
     kb::api::Context ctx{projects, "oneshot"};
-    return kb::daemon::server::run_oneshot(ctx, STDIN_FILENO, STDOUT_FILENO);
+    int code = kb::daemon::server::run_oneshot(ctx, STDIN_FILENO, STDOUT_FILENO);
+    // The reply is written; running destructors and exit handlers would only delay the
+    // caller, so the process ends here.
+    std::fflush(nullptr);
+    std::_Exit(code);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kodebased: fatal: %s\n", e.what());
     return 3;

@@ -13,19 +13,23 @@ json nullable(const std::string& s) {
 } // namespace
 
 json summary_json(const LoadedProject& p, const Artifact& a) {
+  // Built key by key: an initializer list would copy every value once more, and lists of
+  // thousands of artifacts make that visible.
   auto parent = a.id.parent();
-  return json{{"id", a.id.str()},
-              {"type", artifact::to_string(a.type())},
-              {"title", a.title},
-              {"state", lifecycle::state_name(a)},
-              {"priority", a.effective_priority()},
-              {"estimation", nullable(a.estimation)},
-              {"assignee", nullable(a.assignee)},
-              {"parent", parent ? json(parent->str()) : json(nullptr)},
-              {"path", p.project.relative(a.path)},
-              {"blocked_by", a.blocked_by},
-              {"blocks", a.blocks},
-              {"updated", nullable(a.updated_at())}};
+  json out(json::value_t::object);
+  out["id"] = a.id.str();
+  out["type"] = artifact::to_string(a.type());
+  out["title"] = a.title;
+  out["state"] = lifecycle::state_name(a);
+  out["priority"] = a.effective_priority();
+  out["estimation"] = nullable(a.estimation);
+  out["assignee"] = nullable(a.assignee);
+  out["parent"] = parent ? json(parent->str()) : json(nullptr);
+  out["path"] = p.project.relative(a.path);
+  out["blocked_by"] = a.blocked_by;
+  out["blocks"] = a.blocks;
+  out["updated"] = nullable(a.updated_at());
+  return out;
 }
 
 json reasons_json(const std::vector<lifecycle::BlockingReason>& reasons) {

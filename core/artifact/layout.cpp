@@ -73,8 +73,9 @@ std::optional<ArtifactId> id_from_filename(std::string_view name) {
 std::vector<DiscoveredFile> discover(const std::filesystem::path& artifacts_dir) {
   std::vector<DiscoveredFile> out;
   walk(artifacts_dir.string(), out, 0);
-  std::sort(out.begin(), out.end(),
-            [](const DiscoveredFile& a, const DiscoveredFile& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(), [](const DiscoveredFile& a, const DiscoveredFile& b) {
+    return a.path.native() < b.path.native();
+  });
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "core/artifact/yaml.hpp"
 
+#include "core/artifact/yaml_fast.hpp"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -236,6 +238,12 @@ std::string_view YamlNode::describe() const {
 }
 
 util::Result<YamlNode> parse_yaml(std::string_view text) {
+  if (auto fast = parse_yaml_fast(text))
+    return std::move(*fast);
+  return parse_yaml_full(text);
+}
+
+util::Result<YamlNode> parse_yaml_full(std::string_view text) {
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);

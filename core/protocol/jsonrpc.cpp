@@ -6,6 +6,10 @@ namespace kb::protocol {
 
 namespace {
 
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 util::Error bad_message(int code, std::string message) {
   return util::make_error(util::ErrorKind::invalid_argument, std::move(message),
                           json{{"code", code}});
@@ -45,7 +49,7 @@ util::Result<Message> parse_message(std::string_view text) {
     if (auto p = j.find("params"); p != j.end()) {
       if (!p->is_object() && !p->is_array())
         return bad_message(k_invalid_request, "params must be an object or an array");
-      params = *p;
+      params = std::move(*p);
     }
     if (id == j.end())
       return Message{Notification{m->get<std::string>(), std::move(params)}};
@@ -59,7 +63,7 @@ util::Result<Message> parse_message(std::string_view text) {
   if ((result == j.end()) == (error == j.end()))
     return bad_message(k_invalid_request, "a response carries exactly one of result and error");
   if (result != j.end()) {
-    r.result = *result;
+    r.result = std::move(*result); // large results are moved, never copied
   } else {
     auto e = parse_error_object(*error);
     if (!e)
@@ -80,16 +84,21 @@ std::string serialize(const Notification& n) {
 }
 
 std::string serialize(const Response& r) {
-  json j{{"jsonrpc", "2.0"}, {"id", r.id}};
+  // The envelope is written by hand so a large result is serialised in place, not copied
+  // into a new document first.
+  std::string out = R"({"jsonrpc":"2.0","id":)";
+  out += dump(r.id);
   if (r.error) {
     json e{{"code", r.error->code}, {"message", r.error->message}};
     if (!r.error->data.is_null())
       e["data"] = r.error->data;
-    j["error"] = std::move(e);
+    out += R"(,"error":)" + dump(e);
   } else {
-    j["result"] = r.result.value_or(nullptr);
+    out += R"(,"result":)";
+    out += r.result ? dump(*r.result) : std::string("null");
   }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += '}';
+  return out;
 }
 
 int error_code(util::ErrorKind kind) {

@@ -47,20 +47,24 @@ Result<std::string> read_file(const std::filesystem::path& path) {
   if (file.fd < 0)
     return io_error("open", path, errno);
   struct stat st {};
-  std::string out;
-  if (::fstat(file.fd, &st) == 0 && st.st_size > 0)
-    out.reserve(static_cast<size_t>(st.st_size));
-  char buf[65536];
+  if (::fstat(file.fd, &st) != 0)
+    return io_error("stat", path, errno);
+  // Ask for one byte more than the size: a short read then proves the end of the file
+  // without another system call (projects have thousands of small files).
+  std::string out(static_cast<size_t>(st.st_size) + 1, '\0');
+  size_t used = 0;
   for (;;) {
-    ssize_t n = ::read(file.fd, buf, sizeof buf);
+    ssize_t n = ::read(file.fd, out.data() + used, out.size() - used);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
       return io_error("read", path, errno);
-    if (n == 0)
+    used += static_cast<size_t>(n);
+    if (n == 0 || used < out.size())
       break;
-    out.append(buf, static_cast<size_t>(n));
+    out.resize(out.size() * 2); // the file grew while we read it
   }
+  out.resize(used);
   return out;
 }
 
@@ -105,6 +109,12 @@ std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& s
 }
 
 std::string relative_display(const std::filesystem::path& path, const std::filesystem::path& base) {
+  // The common case, a normalised path under a normalised base, without path arithmetic.
+  const auto &p = path.native(), &b = base.native();
+  if (p.size() > b.size() + 1 && p.compare(0, b.size(), b) == 0 && p[b.size()] == '/' &&
+      p.find("/./", b.size()) == std::string::npos &&
+      p.find("/../", b.size()) == std::string::npos && p.find("//", b.size()) == std::string::npos)
+    return p.substr(b.size() + 1);
   auto rel = path.lexically_relative(base);
   if (rel.empty() || *rel.begin() == "..")
     return path.string();
