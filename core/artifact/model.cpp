@@ -33,6 +33,38 @@ EventRecord read_event(const YamlNode& node) {
   return e;
 }
 
+// The completion block of the artifact's type, read as leniently as the rest.
+void read_completion(Artifact& a) {
+  const YamlNode* block = a.document.find(a.completion_key());
+  if (!block || !block->is_mapping())
+    return;
+  switch (a.type()) {
+  case ArtifactType::issue: {
+    ImplementationNotes n{scalar_text(block->find("result")),
+                          scalar_list(block->find("tags")),
+                          {},
+                          scalar_list(block->find("insights"))};
+    if (const YamlNode* ch = block->find("challenges"); ch && ch->is_sequence())
+      for (const auto& c : ch->items)
+        n.challenges.push_back(
+            Challenge{scalar_text(c.find("challenge")), scalar_text(c.find("solution"))});
+    a.implementation_notes = std::move(n);
+    break;
+  }
+  case ArtifactType::milestone:
+    a.delivery_summary =
+        DeliverySummary{scalar_text(block->find("outcome")), scalar_list(block->find("delivered")),
+                        scalar_list(block->find("deviations")), scalar_text(block->find("next")),
+                        scalar_list(block->find("risks"))};
+    break;
+  case ArtifactType::initiative:
+    a.impact_summary =
+        ImpactSummary{scalar_text(block->find("outcome")), scalar_list(block->find("benefits")),
+                      scalar_list(block->find("evidence")), scalar_text(block->find("next"))};
+    break;
+  }
+}
+
 } // namespace
 
 std::string scalar_text(const YamlNode* node) {
@@ -114,6 +146,7 @@ Artifact artifact_from_document(ArtifactId id, std::filesystem::path path, YamlN
     }
   }
   a.notes = scalar_list(doc.find("notes"));
+  read_completion(a);
   return a;
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,37 @@ struct EventRecord {
   nlohmann::json metadata; // null when absent
   std::vector<BlockingDependency> blocking_dependencies;
   Mark mark;
+};
+
+// One `challenges` entry of an issue's implementation notes.
+struct Challenge {
+  std::string challenge;
+  std::string solution;
+};
+
+// The completion block of an issue (`implementation_notes`).
+struct ImplementationNotes {
+  std::string result;
+  std::vector<std::string> tags;
+  std::vector<Challenge> challenges;
+  std::vector<std::string> insights;
+};
+
+// The completion block of a milestone (`delivery_summary`).
+struct DeliverySummary {
+  std::string outcome;
+  std::vector<std::string> delivered;
+  std::vector<std::string> deviations;
+  std::string next;
+  std::vector<std::string> risks;
+};
+
+// The completion block of an initiative (`impact_summary`).
+struct ImpactSummary {
+  std::string outcome;
+  std::vector<std::string> benefits;
+  std::vector<std::string> evidence;
+  std::string next;
 };
 
 // An artifact read leniently from its file: every field of the schema that could be read,
@@ -60,6 +92,11 @@ struct Artifact {
   std::vector<std::string> success_criteria;
 
   std::vector<std::string> notes;
+
+  // The completion block of this artifact's type, when the file has one.
+  std::optional<ImplementationNotes> implementation_notes; // issue
+  std::optional<DeliverySummary> delivery_summary;         // milestone
+  std::optional<ImpactSummary> impact_summary;             // initiative
 
   ArtifactType type() const { return id.type(); }
   // The `event` of the last event, or "" when there are none.

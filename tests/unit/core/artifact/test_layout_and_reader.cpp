@@ -117,3 +117,30 @@ TEST_CASE("a broken file is reported while the rest of the tree loads", "[artifa
     codes.insert(p.code);
   CHECK(codes == std::set<std::string>{"YAML_SYNTAX_ERROR", "DUPLICATE_ID"});
 }
+
+TEST_CASE("completion blocks are read into the model by type", "[artifact][model]") {
+  auto index = load_index(kb::test::fixture("kodebase-core/loader-tree"));
+  const auto& notes = index.find("A.1.2")->implementation_notes;
+  REQUIRE(notes);
+  CHECK(notes->result.starts_with("Schema implemented"));
+  CHECK(notes->tags.size() == 5);
+  REQUIRE(notes->challenges.size() == 1);
+  CHECK(notes->challenges[0].solution.starts_with("Added composite indexes"));
+  CHECK(notes->insights.size() == 2);
+  CHECK_FALSE(index.find("A.1.1")->implementation_notes);
+
+  auto read = [](const char* file, const char* id) {
+    auto text =
+        kb::util::read_file(kb::test::fixture(std::string("kodebase-core/artifacts/") + file));
+    return kb::test::artifact_of(id, *text);
+  };
+  auto milestone = read("milestone.valid.yaml", "A.1");
+  REQUIRE(milestone.delivery_summary);
+  CHECK(milestone.delivery_summary->next == "Automate downstream adoption");
+  CHECK(milestone.delivery_summary->risks ==
+        std::vector<std::string>{"Fixture drift without review"});
+  auto initiative = read("initiative.valid.yaml", "A");
+  REQUIRE(initiative.impact_summary);
+  CHECK(initiative.impact_summary->benefits.size() == 2);
+  CHECK(initiative.scope_in == std::vector<std::string>{"Schema alignment", "Developer tooling"});
+}
