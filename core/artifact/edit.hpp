@@ -1,0 +1,61 @@
+#pragma once
+
+#include "core/artifact/yaml.hpp"
+#include "core/util/result.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kb::artifact {
+
+// Edits an artifact file's text in place: each operation changes only the lines it must, so
+// comments, quoting, key order, folded scalars and unknown keys elsewhere stay byte-identical
+// and `git diff` shows just the change. After every edit the text is parsed again; an edit
+// that cannot be made safely fails and leaves the text as it was.
+class DocumentText {
+public:
+  // Fails when `text` does not parse or is not a mapping.
+  static util::Result<DocumentText> parse(std::string text);
+
+  const std::string& text() const { return m_text; }
+  const YamlNode& root() const { return m_root; }
+
+  // Appends an event (a mapping) to metadata.events, in block style at the list's indentation.
+  util::Status append_event(const YamlNode& event);
+
+  // Sets the scalar at `path` (mapping keys from the root), keeping its quoting style; adds the
+  // key at the end of its mapping when it is missing. `plain` writes an unquoted word (enum
+  // values, booleans, IDs).
+  util::Status set_scalar(const std::vector<std::string>& path, std::string_view value, bool plain);
+
+  // Adds `value` to the list at `path`, in the list's own style (flow or block); creates
+  // `key: [value]` when the key is missing. Nothing changes when the value is already there.
+  util::Status add_to_list(const std::vector<std::string>& path, std::string_view value);
+
+  // Marks the `blocking_dependencies` entry for `artifact_id` of event `event_index` resolved,
+  // with its resolution time.
+  util::Status resolve_blocking_dependency(size_t event_index, std::string_view artifact_id,
+                                           std::string_view resolved_at);
+
+private:
+  DocumentText(std::string text, YamlNode root);
+  util::Status replace(size_t offset, size_t length, std::string_view with);
+  util::Status insert_entry(const YamlNode& map, int indent, std::string_view key,
+                            std::string_view value_text);
+  size_t offset_of(Mark m) const;
+  size_t line_start(int line) const;
+  size_t block_end(const YamlNode& node, int indent) const;
+  util::Status set_scalar_in(const YamlNode& parent, int parent_indent, std::string_view key,
+                             std::string_view value, bool plain);
+
+  std::string m_text;
+  YamlNode m_root;
+  std::vector<size_t> m_lines; // byte offset of each line start
+};
+
+// Text of one event in block style, each line indented by `indent` spaces after the first
+// line's `- `.
+std::string event_lines(const YamlNode& event, int dash_indent);
+
+} // namespace kb::artifact
