@@ -20,9 +20,11 @@ _kodebase() {
     --sort) [[ "$cmd" == list ]] && { COMPREPLY=($(compgen -W "id priority state updated" -- "$cur")); return; } ;;
     -f|--format) [[ "$cmd" == list ]] && { COMPREPLY=($(compgen -W "table tree ids json" -- "$cur")); return; } ;;
     --format) [[ "$cmd" == context ]] && { COMPREPLY=($(compgen -W "standard compact detailed" -- "$cur")); return; } ;;
+    --priority) [[ "$cmd" == add ]] && { COMPREPLY=($(compgen -W "low medium high critical" -- "$cur")); return; } ;;
+    --estimation) [[ "$cmd" == add ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx validate version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete cancel validate version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -34,6 +36,17 @@ _kodebase() {
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     next) opts="-n --limit" ;;
     context|ctx) opts="--format -o --output"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    add|create) opts="--title --priority --estimation --assignee --summary --criterion --deliverable --validation --vision --in-scope --out-of-scope --success --blocked-by --note --from-file --dry-run" ;;
+    ready) opts="--dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    start) opts="--dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    submit) opts="--dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    complete) opts="--dry-run --result --tag --insight --outcome --delivered --benefit --next --from-file"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    cancel) opts="--dry-run --reason"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     validate) opts="--strict"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;

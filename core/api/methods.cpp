@@ -20,6 +20,12 @@ constexpr MethodEntry k_methods[] = {
     {m::artifacts_next, artifacts_next, "work to pick up next, best first"},
     {m::artifacts_context, artifacts_context, "an AI context pack in Markdown"},
     {m::artifacts_validate, artifacts_validate, "validation report"},
+    {m::artifacts_create, artifacts_create, "create an initiative, milestone or issue"},
+    {m::artifacts_ready, artifacts_ready, "draft → ready, or blocked on unfinished blockers"},
+    {m::artifacts_start, artifacts_start, "ready → in_progress, with the progress cascade"},
+    {m::artifacts_submit, artifacts_submit, "in_progress → in_review"},
+    {m::artifacts_complete, artifacts_complete, "in_review → completed, readying dependents"},
+    {m::artifacts_cancel, artifacts_cancel, "cancel, with the guard and an impact report"},
 };
 
 } // namespace

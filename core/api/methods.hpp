@@ -35,6 +35,12 @@ util::Result<json> artifacts_log(Context& ctx, const json& params);
 util::Result<json> artifacts_next(Context& ctx, const json& params);
 util::Result<json> artifacts_context(Context& ctx, const json& params);
 util::Result<json> artifacts_validate(Context& ctx, const json& params);
+util::Result<json> artifacts_create(Context& ctx, const json& params);
+util::Result<json> artifacts_ready(Context& ctx, const json& params);
+util::Result<json> artifacts_start(Context& ctx, const json& params);
+util::Result<json> artifacts_submit(Context& ctx, const json& params);
+util::Result<json> artifacts_complete(Context& ctx, const json& params);
+util::Result<json> artifacts_cancel(Context& ctx, const json& params);
 
 // The version reported by the binaries and `hello`.
 std::string_view version();

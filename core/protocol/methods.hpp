@@ -16,8 +16,16 @@ inline constexpr std::string_view artifacts_next = "artifacts.next";
 inline constexpr std::string_view artifacts_context = "artifacts.context";
 inline constexpr std::string_view artifacts_validate = "artifacts.validate";
 
-inline constexpr std::array all = {project_init,   project_status,    artifacts_list,
-                                   artifacts_get,  artifacts_tree,    artifacts_log,
-                                   artifacts_next, artifacts_context, artifacts_validate};
+inline constexpr std::string_view artifacts_create = "artifacts.create";
+inline constexpr std::string_view artifacts_ready = "artifacts.ready";
+inline constexpr std::string_view artifacts_start = "artifacts.start";
+inline constexpr std::string_view artifacts_submit = "artifacts.submit";
+inline constexpr std::string_view artifacts_complete = "artifacts.complete";
+inline constexpr std::string_view artifacts_cancel = "artifacts.cancel";
+
+inline constexpr std::array all = {
+    project_init,    project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
+    artifacts_log,   artifacts_next,  artifacts_context, artifacts_validate, artifacts_create,
+    artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel};
 
 } // namespace kb::protocol::method

@@ -16,6 +16,8 @@ version: "1.0"
 
 } // namespace
 
+const std::string_view k_gitignore = "/.lock\n/.journal\n";
+
 std::string Project::relative(const fs::path& path) const {
   return util::relative_display(path, root);
 }
@@ -52,6 +54,9 @@ util::Result<InitResult> init_project(const fs::path& dir) {
   // git does not keep empty folders; the dot-file keeps artifacts/ and is skipped by discovery.
   auto keep = p.artifacts_dir() / ".gitkeep";
   if (auto st = util::write_file_atomic(keep, ""); !st)
+    return st.error();
+  // The write lock and the transaction journal are local state, never committed.
+  if (auto st = util::write_file_atomic(p.kodebase_dir() / ".gitignore", k_gitignore); !st)
     return st.error();
   if (auto st = util::write_file_atomic(p.settings_file(), k_default_settings); !st)
     return st.error();

@@ -20,6 +20,9 @@ struct Project {
   std::string relative(const std::filesystem::path& path) const;
 };
 
+// Contents of `.kodebase/.gitignore`: kodebase's local files (lock, journal).
+extern const std::string_view k_gitignore;
+
 // The project containing `start`: the nearest folder at or above it holding `.kodebase/`.
 // Fails with not_project (and a hint to run `kodebase init`) when there is none.
 util::Result<Project> find_project(const std::filesystem::path& start);

@@ -4,25 +4,7 @@
 set -uo pipefail
 bin=$1 fixtures=$2 src=$3
 kb="$bin/kodebase"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" \
-  XDG_CACHE_HOME="$work/cache" KODEBASE_RUNTIME_DIR="$work/run" NO_COLOR=
-mkdir -p "$HOME"
-failures=0 passes=0
-
-pass() { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# expect_exit CODE DESCRIPTION -- command...: runs the command, keeping stdout/stderr in $out/$err.
-expect_exit() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  out=$(cat "$work/out") err=$(cat "$work/err")
-  if [ "$got" -eq "$want" ]; then pass; else fail "$what: exit $got, want $want; stderr: $err"; fi
-}
-contains() { if [[ "$1" == *"$2"* ]]; then pass; else fail "$3: missing '$2' in: ${1:0:400}"; fi; }
+source "$(dirname "$0")/lib.sh"
 json_check() { # json_check DESCRIPTION PYTHON-EXPR (over variable j)
   if printf '%s' "$out" | python3 -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($2) else 1)"; then
     pass
@@ -159,5 +141,4 @@ json_check "every state present" "all(n > 0 for n in j['by_state'].values()) and
 heavy=$(ldd "$kb" | grep -oE 'lib(git2|curl|sqlite3|yaml-cpp|hiredis)[^ ]*' || true)
 [ -z "$heavy" ] && pass || fail "kodebase links heavy libraries: $heavy"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

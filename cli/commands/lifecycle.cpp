@@ -1,0 +1,267 @@
+// `add` and the lifecycle commands: `ready`, `start`, `submit`, `complete`, `cancel`.
+#include "cli/session.hpp"
+#include "core/protocol/methods.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+namespace kb::cli {
+
+namespace method = protocol::method;
+
+namespace {
+
+void out(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+// Adds the acting user from the environment, so a resident server acts for this caller.
+json with_actor(json params) {
+  if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
+    params["actor"] = actor;
+  return params;
+}
+
+util::Result<json> read_json_file(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              fmt::format("cannot read {}", file));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("{} is not a JSON object", file == "-" ? "stdin" : file));
+  return j;
+}
+
+int render_transition(Session& s, const json& r) {
+  if (s.globals.json) {
+    s.print_json(r);
+    return k_exit_ok;
+  }
+  const auto& st = s.style();
+  bool dry = r.value("dry_run", false);
+  std::string text;
+  if (r.value("noop", false)) {
+    for (const auto& n : r["notes"])
+      text += n.get<std::string>() + "; nothing to do\n";
+    out(text);
+    return k_exit_ok;
+  }
+  for (const auto& e : r["events"]) {
+    std::string line = fmt::format("{}: {} → {}", st.bold(e.value("id", "")),
+                                   st.state(e.value("from", "")), st.state(e.value("to", "")));
+    if (e.value("cascade", false))
+      line = "  cascade " + line;
+    if (!e.value("note", "").empty())
+      line += st.dim(" (" + e.value("note", "") + ")");
+    text += line + "\n";
+  }
+  for (const auto& n : r["notes"])
+    text += "  " + st.dim(n.get<std::string>()) + "\n";
+  size_t files = r["files"].size();
+  text += dry ? st.yellow(fmt::format("dry run: {} file{} would change, nothing written", files,
+                                      files == 1 ? "" : "s"))
+              : st.dim(fmt::format("{} file{} written", files, files == 1 ? "" : "s"));
+  out(text + "\n");
+  return k_exit_ok;
+}
+
+struct TransitionOptions {
+  std::string id, reason, from_file, result, outcome, next;
+  std::vector<std::string> tags, insights, delivered, benefits;
+  bool dry_run = false;
+};
+
+// The completion block from the flags (or --from-file), shaped for the artifact's type.
+util::Result<json> completion_from(const TransitionOptions& o) {
+  if (!o.from_file.empty())
+    return read_json_file(o.from_file);
+  json block = json::object();
+  auto dots = std::count(o.id.begin(), o.id.end(), '.');
+  if (dots == 2) {
+    if (!o.result.empty())
+      block["result"] = o.result;
+    if (!o.tags.empty())
+      block["tags"] = o.tags;
+    if (!o.insights.empty())
+      block["insights"] = o.insights;
+  } else {
+    if (!o.outcome.empty())
+      block["outcome"] = o.outcome;
+    if (dots == 1 && !o.delivered.empty())
+      block["delivered"] = o.delivered;
+    if (dots == 0 && !o.benefits.empty())
+      block["benefits"] = o.benefits;
+    if (!o.next.empty())
+      block["next"] = o.next;
+  }
+  return block;
+}
+
+int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
+  json params = with_actor({{"id", o.id}, {"dry_run", o.dry_run}});
+  if (!o.reason.empty())
+    params["reason"] = o.reason;
+  if (m == method::artifacts_complete) {
+    auto block = completion_from(o);
+    if (!block)
+      return s.fail(block.error());
+    if (!block->empty())
+      params["completion"] = *block;
+  }
+  auto r = s.call(m, params);
+  if (!r)
+    return s.fail(r.error());
+  return render_transition(s, *r);
+}
+
+struct AddOptions {
+  std::string parent, title, priority = "medium", estimation = "S", assignee, summary, vision,
+                             from_file;
+  std::vector<std::string> criteria, deliverables, validation, scope_in, scope_out, success,
+      blocked_by, notes;
+  bool dry_run = false;
+};
+
+int run_add(Session& s, const AddOptions& o) {
+  json params = json::object();
+  if (!o.from_file.empty()) {
+    auto body = read_json_file(o.from_file);
+    if (!body)
+      return s.fail(body.error());
+    params = *body;
+  }
+  auto set = [&](const char* key, const auto& value) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+      if (!value.empty())
+        params[key] = value;
+    } else if (!value.empty()) {
+      params[key] = value;
+    }
+  };
+  set("parent", o.parent);
+  set("title", o.title);
+  set("assignee", o.assignee);
+  set("summary", o.summary);
+  set("vision", o.vision);
+  set("acceptance_criteria", o.criteria);
+  set("deliverables", o.deliverables);
+  set("validation", o.validation);
+  set("scope_in", o.scope_in);
+  set("scope_out", o.scope_out);
+  set("success_criteria", o.success);
+  set("blocked_by", o.blocked_by);
+  set("notes", o.notes);
+  if (!params.contains("priority"))
+    params["priority"] = o.priority;
+  if (!params.contains("estimation"))
+    params["estimation"] = o.estimation;
+  params["dry_run"] = o.dry_run;
+  if (!params.contains("title"))
+    return s.fail(util::make_error(util::ErrorKind::invalid_argument, "a title is required",
+                                   {{"hint", "pass --title \"...\" (or a title in --from-file)"}}));
+  auto r = s.call(method::artifacts_create, with_actor(params));
+  if (!r)
+    return s.fail(r.error());
+  if (s.globals.json) {
+    s.print_json(*r);
+    return k_exit_ok;
+  }
+  out(r->value("id", "") + "\n");
+  if (!s.globals.quiet) {
+    std::fprintf(stderr, "kodebase: %s %s %s at %s\n",
+                 r->value("dry_run", false) ? "would create" : "created",
+                 r->value("type", "").c_str(), r->value("id", "").c_str(),
+                 r->value("path", "").c_str());
+    if (!(*r)["placeholders"].empty()) {
+      std::string fields;
+      for (const auto& f : (*r)["placeholders"])
+        fields += (fields.empty() ? "" : ", ") + f.get<std::string>();
+      std::fprintf(stderr, "hint: fill in %s (TODO placeholders), then `kodebase ready %s`\n",
+                   fields.c_str(), r->value("id", "").c_str());
+    }
+  }
+  return k_exit_ok;
+}
+
+CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const char* name,
+                             const char* help, std::string_view m) {
+  auto o = std::make_shared<TransitionOptions>();
+  auto* sub = app.add_subcommand(name, help);
+  sub->add_option("id", o->id, "Artifact ID")->required();
+  sub->add_flag("--dry-run", o->dry_run, "Show what would change without writing");
+  registry.add(sub, [o, m](Session& s) { return run_transition(s, m, *o); });
+  if (m == method::artifacts_cancel)
+    sub->add_option("--reason", o->reason, "Why it is cancelled (recorded in the event)");
+  if (m == method::artifacts_complete) {
+    sub->add_option("--result", o->result, "Issue: what was done, in one line");
+    sub->add_option("--tag", o->tags, "Issue: a kebab-case tag (repeatable)");
+    sub->add_option("--insight", o->insights, "Issue: something learned (repeatable)");
+    sub->add_option("--outcome", o->outcome, "Milestone or initiative: the outcome");
+    sub->add_option("--delivered", o->delivered, "Milestone: something delivered (repeatable)");
+    sub->add_option("--benefit", o->benefits, "Initiative: a benefit (repeatable)");
+    sub->add_option("--next", o->next, "Milestone or initiative: what comes next");
+    sub->add_option("--from-file", o->from_file, "The completion block as JSON (FILE or -)");
+  }
+  return sub;
+}
+
+} // namespace
+
+void register_lifecycle_commands(CLI::App& app, CommandRegistry& registry) {
+  auto o = std::make_shared<AddOptions>();
+  auto* add = app.add_subcommand("add", "Create an initiative, milestone or issue");
+  add->alias("create");
+  add->add_option("parent", o->parent,
+                  "Parent ID: none for an initiative, A for a milestone, A.1 "
+                  "for an issue");
+  add->add_option("--title", o->title, "Title, 3 to 100 characters");
+  add->add_option("--priority", o->priority, "Priority")
+      ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
+      ->capture_default_str();
+  add->add_option("--estimation", o->estimation, "Estimation")
+      ->check(CLI::IsMember({"XS", "S", "M", "L", "XL"}))
+      ->capture_default_str();
+  add->add_option("--assignee", o->assignee, "Assignee (default: you)");
+  add->add_option("--summary", o->summary, "Summary of a milestone or issue (default: the title)");
+  add->add_option("--criterion", o->criteria, "Issue: an acceptance criterion (repeatable)");
+  add->add_option("--deliverable", o->deliverables, "Milestone: a deliverable (repeatable)");
+  add->add_option("--validation", o->validation, "Milestone: a validation step (repeatable)");
+  add->add_option("--vision", o->vision, "Initiative: the vision");
+  add->add_option("--in-scope", o->scope_in, "Initiative: in scope (repeatable)");
+  add->add_option("--out-of-scope", o->scope_out, "Initiative: out of scope (repeatable)");
+  add->add_option("--success", o->success, "Initiative: a success criterion (repeatable)");
+  add->add_option("--blocked-by", o->blocked_by, "A sibling this waits on (repeatable)");
+  add->add_option("--note", o->notes, "A note (repeatable)");
+  add->add_option("--from-file", o->from_file, "All fields as a JSON object (FILE or -)");
+  add->add_flag("--dry-run", o->dry_run, "Show what would be created without writing");
+  add->footer("Prints the new ID. Missing required content becomes TODO placeholders to fill in.\n"
+              "The acting user is $KODEBASE_ACTOR, else git's user.name and user.email.");
+  registry.add(add, [o](Session& s) { return run_add(s, *o); });
+
+  transition_command(app, registry, "ready",
+                     "Mark a draft ready, or blocked on unfinished blockers",
+                     method::artifacts_ready);
+  transition_command(app, registry, "start", "Start a ready artifact (in_progress); parents follow",
+                     method::artifacts_start);
+  transition_command(app, registry, "submit", "Submit work for review (in_review)",
+                     method::artifacts_submit);
+  transition_command(app, registry, "complete", "Complete reviewed work; dependents become ready",
+                     method::artifacts_complete);
+  transition_command(app, registry, "cancel", "Cancel an artifact, with an impact report",
+                     method::artifacts_cancel);
+}
+
+} // namespace kb::cli

@@ -1,0 +1,356 @@
+#include "core/lifecycle/transition.hpp"
+
+#include "core/artifact/edit.hpp"
+#include "core/artifact/writer.hpp"
+#include "core/lifecycle/readiness.hpp"
+#include "core/util/file.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace kb::lifecycle {
+
+using artifact::Artifact;
+using artifact::DocumentText;
+using artifact::YamlNode;
+
+namespace {
+
+util::Error refuse(std::string message, std::string hint = {}) {
+  nlohmann::json details = nullptr;
+  if (!hint.empty())
+    details = {{"hint", hint}};
+  return util::make_error(util::ErrorKind::failed, std::move(message), std::move(details));
+}
+
+YamlNode make_event(State state, Trigger trigger, const std::string& timestamp,
+                    const std::string& actor, const nlohmann::json& metadata);
+
+// A YAML node for JSON data (strings quoted unless they are IDs or enum words).
+YamlNode node_of(const nlohmann::json& j) {
+  YamlNode n;
+  if (j.is_object()) {
+    n.kind = YamlNode::Kind::mapping;
+    for (const auto& [k, v] : j.items())
+      n.entries.push_back({k, {}, node_of(v)});
+  } else if (j.is_array()) {
+    n.kind = YamlNode::Kind::sequence;
+    for (const auto& v : j)
+      n.items.push_back(node_of(v));
+  } else if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    bool word = artifact::ArtifactId::parse(s).has_value();
+    n = artifact::scalar_node(s, word);
+  } else if (!j.is_null()) {
+    n = artifact::scalar_node(j.dump(), true);
+  }
+  return n;
+}
+
+YamlNode make_event(State state, Trigger trigger, const std::string& timestamp,
+                    const std::string& actor, const nlohmann::json& metadata) {
+  YamlNode e;
+  e.kind = YamlNode::Kind::mapping;
+  e.entries.push_back({"event", {}, artifact::scalar_node(std::string(to_string(state)), true)});
+  e.entries.push_back({"timestamp", {}, artifact::scalar_node(timestamp)});
+  e.entries.push_back({"actor", {}, artifact::scalar_node(actor)});
+  e.entries.push_back(
+      {"trigger", {}, artifact::scalar_node(std::string(to_string(trigger)), true)});
+  if (!metadata.is_null() && !metadata.empty())
+    e.entries.push_back({"metadata", {}, node_of(metadata)});
+  return e;
+}
+
+// The plan under construction: file texts are loaded once and edited in sequence.
+class Planner {
+public:
+  Planner(const artifact::ArtifactIndex& index, const TransitionRequest& request)
+      : m_index(index), m_request(request) {}
+
+  util::Result<DocumentText*> doc(const Artifact& a) {
+    auto it = m_docs.find(a.path);
+    if (it != m_docs.end())
+      return &it->second;
+    auto text = util::read_file(a.path);
+    if (!text)
+      return text.error();
+    auto parsed = DocumentText::parse(std::move(*text));
+    if (!parsed)
+      return parsed.error();
+    return &m_docs.emplace(a.path, std::move(*parsed)).first->second;
+  }
+
+  // Appends an event to `a` and records it in the plan.
+  util::Status append(const Artifact& a, State to, Trigger trigger, const std::string& actor,
+                      const nlohmann::json& metadata, bool cascade, std::string note = {}) {
+    auto d = doc(a);
+    if (!d)
+      return d.error();
+    if (auto st = (*d)->append_event(make_event(to, trigger, m_request.timestamp, actor, metadata));
+        !st)
+      return st;
+    m_plan.events.push_back({a.id.str(), state_of(a), std::string(to_string(to)),
+                             std::string(to_string(trigger)), cascade, std::move(note)});
+    m_state[a.id.str()] = to;
+    return util::ok_status();
+  }
+
+  // The state an artifact has in the plan so far.
+  std::string state_of(const Artifact& a) const {
+    auto it = m_state.find(a.id.str());
+    return it != m_state.end() ? std::string(to_string(it->second)) : state_name(a);
+  }
+  std::optional<State> current(const Artifact& a) const {
+    auto it = m_state.find(a.id.str());
+    return it != m_state.end() ? std::optional(it->second) : current_state(a);
+  }
+
+  Plan finish() {
+    for (auto& [path, d] : m_docs)
+      m_plan.files[path] = d.text();
+    return std::move(m_plan);
+  }
+
+  Plan& plan() { return m_plan; }
+  const artifact::ArtifactIndex& index() const { return m_index; }
+  const TransitionRequest& request() const { return m_request; }
+
+private:
+  const artifact::ArtifactIndex& m_index;
+  const TransitionRequest& m_request;
+  std::map<std::filesystem::path, DocumentText> m_docs;
+  std::map<std::string, State> m_state;
+  Plan m_plan;
+};
+
+nlohmann::json cascade_metadata(const char* type, const TransitionRequest& r, State trigger_event) {
+  return {{"cascade_type", type},
+          {"trigger_event", to_string(trigger_event)},
+          {"trigger_actor", r.actor},
+          {"trigger_timestamp", r.timestamp}};
+}
+
+// Progress cascade: a parent still `ready` moves to in_progress when a child starts, up to
+// the initiative.
+util::Status progress_cascade(Planner& p, const Artifact& child) {
+  for (auto parent_id = child.id.parent(); parent_id; parent_id = parent_id->parent()) {
+    const Artifact* parent = p.index().find(*parent_id);
+    if (!parent || p.current(*parent) != State::ready)
+      return util::ok_status();
+    auto st = p.append(*parent, State::in_progress, Trigger::children_started, "agent.cascade",
+                       cascade_metadata("progress_cascade", p.request(), State::in_progress), true,
+                       fmt::format("{} started", child.id.str()));
+    if (!st)
+      return st;
+  }
+  return util::ok_status();
+}
+
+// Readiness cascade: dependents whose latest blocked event tracks `done` get it resolved, and
+// become ready once nothing is left.
+util::Status readiness_cascade(Planner& p, const Artifact& done) {
+  for (const Artifact* dep : p.index().dependents(done.id)) {
+    if (p.current(*dep) != State::blocked)
+      continue;
+    size_t blocked_at = dep->events.size();
+    for (size_t i = dep->events.size(); i-- > 0;)
+      if (dep->events[i].event == "blocked") {
+        blocked_at = i;
+        break;
+      }
+    if (blocked_at == dep->events.size())
+      continue;
+    const auto& deps = dep->events[blocked_at].blocking_dependencies;
+    bool tracked = false, all_resolved = true;
+    for (const auto& d : deps) {
+      if (d.artifact_id == done.id.str())
+        tracked = !d.resolved;
+      else
+        all_resolved &= d.resolved;
+    }
+    if (!tracked)
+      continue;
+    auto d = p.doc(*dep);
+    if (!d)
+      return d.error();
+    if (auto st =
+            (*d)->resolve_blocking_dependency(blocked_at, done.id.str(), p.request().timestamp);
+        !st)
+      return st;
+    if (!all_resolved) {
+      p.plan().notes.push_back(fmt::format("{}: dependency {} resolved; still waiting on others",
+                                           dep->id.str(), done.id.str()));
+      continue;
+    }
+    auto st = p.append(*dep, State::ready, Trigger::dependencies_met, "agent.cascade", nullptr,
+                       true, fmt::format("dependency {} completed", done.id.str()));
+    if (!st)
+      return st;
+  }
+  return util::ok_status();
+}
+
+util::Status plan_ready(Planner& p, const Artifact& a) {
+  auto s = p.current(a);
+  if (s != State::draft)
+    return refuse(
+        fmt::format("{} is {}; only a draft can be marked ready", a.id.str(), p.state_of(a)));
+  std::vector<std::string> open;
+  for (const auto& b : a.blocked_by) {
+    const Artifact* blocker = p.index().find(b);
+    if (blocker && !ever_in(*blocker, State::completed))
+      open.push_back(b);
+  }
+  if (open.empty())
+    return p.append(a, State::ready, Trigger::dependencies_met, p.request().actor, nullptr, false);
+  nlohmann::json deps = nlohmann::json::array();
+  for (const auto& b : open)
+    deps.push_back({{"artifact_id", b}, {"resolved", false}});
+  return p.append(a, State::blocked, Trigger::has_dependencies, p.request().actor,
+                  {{"blocking_dependencies", deps}}, false,
+                  fmt::format("waiting on {}", fmt::join(open, ", ")));
+}
+
+util::Status plan_start(Planner& p, const Artifact& a) {
+  auto s = p.current(a);
+  if (s == State::in_progress) {
+    p.plan().noop = true;
+    p.plan().notes.push_back(fmt::format("{} is already in progress", a.id.str()));
+    return util::ok_status();
+  }
+  if (s != State::ready)
+    return refuse(fmt::format("cannot start {}: it is {}", a.id.str(), p.state_of(a)),
+                  s == State::draft
+                      ? fmt::format("mark it ready first: kodebase ready {}", a.id.str())
+                      : std::string("only a ready artifact can be started"));
+  auto reasons = blocking_reasons(p.index(), a);
+  if (!reasons.empty()) {
+    std::vector<std::string> why;
+    for (const auto& r : reasons)
+      why.push_back(r.message);
+    return refuse(fmt::format("cannot start {}: {}", a.id.str(), fmt::join(why, "; ")),
+                  "finish what it waits on first; `kodebase show " + a.id.str() + "` explains");
+  }
+  if (auto st = p.append(a, State::in_progress, Trigger::branch_created, p.request().actor, nullptr,
+                         false);
+      !st)
+    return st;
+  return progress_cascade(p, a);
+}
+
+util::Status plan_submit(Planner& p, const Artifact& a) {
+  if (p.current(a) != State::in_progress)
+    return refuse(
+        fmt::format("cannot submit {}: it is {}, not in_progress", a.id.str(), p.state_of(a)),
+        fmt::format("start it first: kodebase start {}", a.id.str()));
+  return p.append(a, State::in_review, Trigger::pr_ready, p.request().actor, nullptr, false);
+}
+
+util::Status plan_complete(Planner& p, const Artifact& a) {
+  if (p.current(a) != State::in_review)
+    return refuse(
+        fmt::format("cannot complete {}: it is {}, not in_review", a.id.str(), p.state_of(a)),
+        fmt::format("submit it for review first: kodebase submit {}", a.id.str()));
+  bool has_block = a.document.find(a.completion_key()) != nullptr;
+  const auto& given = p.request().completion;
+  if (!has_block && (!given.is_object() || given.empty()))
+    return refuse(
+        fmt::format("{} needs {} before it can be completed", a.id.str(), a.completion_key()),
+        a.type() == artifact::ArtifactType::issue
+            ? "pass --result \"what was done\" (and optionally --tag, --insight)"
+            : "pass --outcome, --next and the lists, or --from-file with the block");
+  if (!has_block) {
+    auto d = p.doc(a);
+    if (!d)
+      return d.error();
+    YamlNode block;
+    block.kind = YamlNode::Kind::mapping;
+    block.entries.push_back({std::string(a.completion_key()), {}, node_of(given)});
+    auto text = (*d)->text();
+    if (!text.empty() && text.back() != '\n')
+      text += '\n';
+    auto parsed = DocumentText::parse(text + artifact::write_canonical(block));
+    if (!parsed)
+      return parsed.error();
+    **d = std::move(*parsed);
+  }
+  if (auto st =
+          p.append(a, State::completed, Trigger::pr_merged, p.request().actor, nullptr, false);
+      !st)
+    return st;
+  return readiness_cascade(p, a);
+}
+
+util::Status plan_cancel(Planner& p, const Artifact& a) {
+  auto s = p.current(a);
+  if (!s || is_terminal(*s))
+    return refuse(fmt::format("cannot cancel {}: it is {}", a.id.str(), p.state_of(a)));
+  std::vector<std::string> completed_children;
+  for (const Artifact* c : p.index().descendants(a.id))
+    if (current_state(*c) == State::completed)
+      completed_children.push_back(c->id.str());
+  if (!completed_children.empty())
+    return refuse(fmt::format("cannot cancel {}: {} already completed", a.id.str(),
+                              fmt::join(completed_children, ", ")),
+                  "completed work stays; archive the rest instead, or cancel the open children one "
+                  "by one");
+  for (const Artifact* dep : p.index().dependents(a.id)) {
+    bool other_open = false;
+    for (const auto& b : dep->blocked_by)
+      if (b != a.id.str())
+        if (const Artifact* o = p.index().find(b); o && !ever_in(*o, State::completed))
+          other_open = true;
+    p.plan().notes.push_back(
+        fmt::format("{} depends on {}{}", dep->id.str(), a.id.str(),
+                    other_open ? " (and on others)" : "; nothing else blocks it"));
+  }
+  for (const Artifact* c : p.index().children(a.id))
+    p.plan().notes.push_back(fmt::format("child {} stays {}", c->id.str(), state_name(*c)));
+  nlohmann::json meta = nullptr;
+  if (!p.request().reason.empty())
+    meta = {{"reason", p.request().reason}};
+  return p.append(a, State::cancelled, Trigger::manual_cancel, p.request().actor, meta, false);
+}
+
+} // namespace
+
+std::string_view to_string(Action a) {
+  switch (a) {
+  case Action::ready: return "ready";
+  case Action::start: return "start";
+  case Action::submit: return "submit";
+  case Action::complete: return "complete";
+  case Action::cancel: return "cancel";
+  }
+  return "start";
+}
+
+std::optional<Action> action_from_string(std::string_view name) {
+  for (auto a : {Action::ready, Action::start, Action::submit, Action::complete, Action::cancel})
+    if (to_string(a) == name)
+      return a;
+  return std::nullopt;
+}
+
+util::Result<Plan> plan_transition(const artifact::ArtifactIndex& index,
+                                   const TransitionRequest& request) {
+  const Artifact* a = index.find(request.id);
+  if (!a)
+    return util::make_error(util::ErrorKind::not_found,
+                            fmt::format("artifact {} not found", request.id.str()),
+                            {{"hint", "run `kodebase list` to see the artifact IDs"}});
+  Planner p(index, request);
+  util::Status st = util::ok_status();
+  switch (request.action) {
+  case Action::ready: st = plan_ready(p, *a); break;
+  case Action::start: st = plan_start(p, *a); break;
+  case Action::submit: st = plan_submit(p, *a); break;
+  case Action::complete: st = plan_complete(p, *a); break;
+  case Action::cancel: st = plan_cancel(p, *a); break;
+  }
+  if (!st)
+    return st.error();
+  return p.finish();
+}
+
+} // namespace kb::lifecycle

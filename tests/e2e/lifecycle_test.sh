@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# End-to-end tests of the writing commands in real git repositories.
+# usage: lifecycle_test.sh <bin-dir> <fixtures-dir>
+set -uo pipefail
+bin=$1 fixtures=$2
+kb="$bin/kodebase"
+source "$(dirname "$0")/lib.sh"
+repo() { # repo DIR: a git repository with a user
+  mkdir -p "$1" && git -C "$1" init -q && git -C "$1" config user.name "Ada Lovelace" &&
+    git -C "$1" config user.email ada@example.com
+}
+
+# start on a real fixture: git diff shows only the four added event lines
+r="$work/loader"
+repo "$r"
+mkdir -p "$r/.kodebase" && cp -r "$fixtures/kodebase-core/loader-tree" "$r/.kodebase/artifacts" && chmod -R u+w "$r"
+git -C "$r" add -A && git -C "$r" commit -qm init
+expect_exit 0 "start A.2.2" -- "$kb" -C "$r" start A.2.2
+contains "$out" "A.2.2: ready → in_progress" "start output"
+numstat=$(git -C "$r" diff --numstat)
+[ "$numstat" = $'4\t0\t.kodebase/artifacts/A.cascade-initiative/A.2.operations-phase/A.2.2.deployment.yml' ] && pass || fail "start diff is not 4 added lines: $numstat"
+git -C "$r" diff | grep '^+ ' | grep -q 'event: in_progress' && pass || fail "added lines hold the event"
+# Besides the artifact, only the ignore file that keeps the lock out of git appears.
+[ "$(git -C "$r" status --porcelain | grep -v 'A.2.2.deployment.yml')" = "?? .kodebase/.gitignore" ] && pass || fail "stray files: $(git -C "$r" status --porcelain)"
+expect_exit 0 "start again is a no-op" -- "$kb" -C "$r" start A.2.2
+contains "$out" "already in progress" "no-op message"
+expect_exit 1 "start a blocked issue" -- "$kb" -C "$r" start A.1.3
+contains "$err" "cannot start A.1.3: it is blocked" "refusal reason"
+before=$(git -C "$r" diff | md5sum)
+expect_exit 0 "dry run" -- "$kb" -C "$r" submit A.2.2 --dry-run
+contains "$out" "dry run" "dry run says so"
+[ "$before" = "$(git -C "$r" diff | md5sum)" ] && pass || fail "dry run wrote files"
+expect_exit 2 "malformed ID" -- "$kb" -C "$r" start a.1
+expect_exit 1 "unknown ID" -- "$kb" -C "$r" start A.7.7
+
+# a whole lifecycle from scratch
+p="$work/proj"
+repo "$p"
+"$kb" -C "$p" init -q >/dev/null
+expect_exit 0 "add initiative" -- "$kb" -C "$p" add --title "Checkout revamp" --vision "Pay fast" --in-scope Web --out-of-scope Apps --success "Conversion up"
+[ "$out" = "A" ] && pass || fail "add prints the new ID: $out"
+"$kb" -C "$p" add A --title "Payments" --deliverable "Client" >/dev/null 2>&1
+"$kb" -C "$p" add A.1 --title "Provider client" --criterion "Charges work" >/dev/null 2>&1
+expect_exit 0 "add with a blocker" -- "$kb" -C "$p" add A.1 --title "Payment tables" --criterion "Migrations" --blocked-by A.1.1 --json
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['id']=='A.1.2' and j['blocked_by']==['A.1.1'] and len(j['files'])==2 else 1)" "$out" && pass || fail "add --json: $out"
+grep -q 'blocks: \[A.1.2\]' "$p"/.kodebase/artifacts/A.*/A.1.*/A.1.1.*.yml && pass || fail "blocker lists the new issue in blocks"
+expect_exit 0 "add with placeholders" -- "$kb" -C "$p" add A.1 --title "Later"
+contains "$err" "fill in content.acceptance_criteria" "placeholder hint"
+expect_exit 2 "add without a title" -- "$kb" -C "$p" add A.1
+expect_exit 2 "add under an issue" -- "$kb" -C "$p" add A.1.1 --title "Nope"
+expect_exit 1 "add with an unknown blocker" -- "$kb" -C "$p" add A.1 --title "Nope" --blocked-by A.1.9
+for id in A A.1 A.1.1; do "$kb" -C "$p" ready "$id" >/dev/null; done
+expect_exit 0 "ready with an unfinished blocker" -- "$kb" -C "$p" ready A.1.2
+contains "$out" "draft → blocked" "ready becomes blocked"
+expect_exit 0 "start cascades" -- "$kb" -C "$p" start A.1.1
+contains "$out" "cascade A.1: ready → in_progress" "milestone cascade"
+contains "$out" "cascade A: ready → in_progress" "initiative cascade"
+"$kb" -C "$p" submit A.1.1 >/dev/null
+expect_exit 1 "complete needs the completion block" -- "$kb" -C "$p" complete A.1.1
+contains "$err" "implementation_notes" "completion block named"
+expect_exit 0 "complete" -- "$kb" -C "$p" complete A.1.1 --result "Client shipped" --tag payments
+contains "$out" "cascade A.1.2: blocked → ready" "readiness cascade"
+expect_exit 0 "cancel reports impact" -- "$kb" -C "$p" cancel A.1.3 --reason "Not needed"
+expect_exit 0 "strictly valid after all that" -- "$kb" -C "$p" validate --strict
+expect_exit 0 "states" -- "$kb" -C "$p" list --format ids --state ready
+[ "$out" = "A.1.2" ] && pass || fail "A.1.2 is ready: $out"
+
+# no actor: refused with a hint, nothing written
+n="$work/noactor"
+mkdir -p "$n" && git -C "$n" init -q && "$kb" -C "$n" init -q >/dev/null
+expect_exit 1 "no actor" -- "$kb" -C "$n" add --title "Initiative"
+contains "$err" "KODEBASE_ACTOR" "actor hint"
+[ -z "$(ls "$n/.kodebase/artifacts")" ] && pass || fail "nothing written without an actor"
+KODEBASE_ACTOR="Grace Hopper (grace@example.com)" expect_exit 0 "actor from the environment" -- "$kb" -C "$n" add --title "Initiative"
+grep -q 'created_by: "Grace Hopper (grace@example.com)"' "$n"/.kodebase/artifacts/A.*/A.yml && pass || fail "KODEBASE_ACTOR recorded"
+KODEBASE_ACTOR="Grace" expect_exit 2 "bad actor" -- "$kb" -C "$n" add --title "Another"
+
+# concurrent writers: 12 parallel adds get distinct IDs and lose nothing
+for i in $(seq 1 12); do
+  "$kb" -C "$p" add A.1 --title "Parallel $i" --criterion "x" >"$work/par.$i" 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+pids=()
+ids=$(cat "$work"/par.* | grep -E '^A\.1\.[0-9]+$' | sort -u | wc -l)
+[ "$ids" -eq 12 ] && pass || fail "12 distinct new IDs, got $ids: $(cat "$work"/par.*)"
+expect_exit 0 "valid after concurrent adds" -- "$kb" -C "$p" validate --strict
+
+# SIGKILL at random points: every file is old or new, the project stays valid
+for i in $(seq 1 15); do
+  "$kb" -C "$p" add A.1 --title "Killed $i" --criterion "x" >/dev/null 2>&1 &
+  victim=$!
+  sleep "0.0$((RANDOM % 9))"
+  pkill -9 -P "$victim" kodebased 2>/dev/null
+  kill -9 "$victim" 2>/dev/null
+  wait "$victim" 2>/dev/null
+done
+expect_exit 0 "valid after killed writers" -- "$kb" -C "$p" validate --strict --json
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['valid'] and not j['errors'] else 1)" "$out" && pass || fail "killed writers left invalid files: ${out:0:300}"
+
+finish

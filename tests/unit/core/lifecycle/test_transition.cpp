@@ -1,0 +1,183 @@
+#include "core/lifecycle/readiness.hpp"
+#include "core/lifecycle/transition.hpp"
+#include "core/repo/store.hpp"
+#include "core/util/file.hpp"
+#include "tests/unit/support.hpp"
+
+using namespace kb::lifecycle;
+using kb::artifact::ArtifactId;
+
+namespace {
+
+// A project on disk built from ID → text, loaded as an index.
+struct Tree {
+  kb::test::TempDir dir;
+  kb::artifact::ArtifactIndex index;
+
+  explicit Tree(const std::map<std::string, std::string>& files) {
+    for (const auto& [id, text] : files)
+      REQUIRE(kb::util::write_file_atomic(dir.path() / (id + ".yml"), text).ok());
+    index = kb::artifact::load_index(dir.path());
+  }
+
+  Plan plan(Action action, const char* id, nlohmann::json completion = nullptr) {
+    auto p = plan_transition(index, request(action, id, completion));
+    INFO((p.ok() ? "" : p.error().message));
+    REQUIRE(p.ok());
+    return std::move(*p);
+  }
+
+  TransitionRequest request(Action action, const char* id, nlohmann::json completion = nullptr) {
+    return TransitionRequest{
+        action, *ArtifactId::parse(id), "Ada Lovelace (ada@example.com)", "2025-06-01T10:00:00Z",
+        "",     std::move(completion)};
+  }
+
+  // Applies a plan's files and reloads.
+  void apply(const Plan& p) {
+    for (const auto& [path, text] : p.files)
+      REQUIRE(kb::util::write_file_atomic(path, text).ok());
+    index = kb::artifact::load_index(dir.path());
+  }
+
+  std::string state(const char* id) { return state_name(*index.find(id)); }
+};
+
+std::string ev(const char* state, const char* trigger, const char* ts) {
+  return std::string("    - event: ") + state + "\n      timestamp: \"" + ts +
+         "\"\n      actor: \"agent.system\"\n      trigger: " + trigger + "\n";
+}
+
+std::string rel(const char* blocks, const char* blocked_by) {
+  return std::string("    blocks: [") + blocks + "]\n    blocked_by: [" + blocked_by + "]\n";
+}
+
+} // namespace
+
+TEST_CASE("start appends in_progress and cascades to ready parents", "[lifecycle][transition]") {
+  auto ready = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z");
+  Tree t({{"A", kb::test::valid_yaml("A", "", ready)},
+          {"A.1", kb::test::valid_yaml("A.1", "", ready)},
+          {"A.1.1", kb::test::valid_yaml("A.1.1", "", ready)}});
+  auto plan = t.plan(Action::start, "A.1.1");
+  REQUIRE(plan.events.size() == 3);
+  CHECK(plan.events[0].id == "A.1.1");
+  CHECK_FALSE(plan.events[0].cascade);
+  CHECK(plan.events[1].id == "A.1");
+  CHECK(plan.events[1].trigger == "children_started");
+  CHECK(plan.events[2].id == "A");
+  t.apply(plan);
+  CHECK(t.state("A.1.1") == "in_progress");
+  CHECK(t.state("A") == "in_progress");
+  CHECK(t.index.find("A.1")->events.back().actor == "agent.cascade");
+  auto again = t.plan(Action::start, "A.1.1");
+  CHECK(again.noop);
+  CHECK(again.files.empty());
+}
+
+TEST_CASE("ready blocks on unfinished blockers; completion readies dependents",
+          "[lifecycle][transition]") {
+  Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("A.1.2", ""))},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("", "A.1.1"))}});
+  t.apply(t.plan(Action::ready, "A.1.1"));
+  auto blocked = t.plan(Action::ready, "A.1.2");
+  CHECK(blocked.events[0].to == "blocked");
+  t.apply(blocked);
+  CHECK(t.index.find("A.1.2")->events.back().blocking_dependencies.at(0).artifact_id == "A.1.1");
+  t.apply(t.plan(Action::start, "A.1.1"));
+  t.apply(t.plan(Action::submit, "A.1.1"));
+  auto refused = plan_transition(t.index, t.request(Action::complete, "A.1.1"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("implementation_notes") != std::string::npos);
+  auto done = t.plan(Action::complete, "A.1.1", {{"result", "Shipped"}});
+  REQUIRE(done.events.size() == 2);
+  CHECK(done.events[1].id == "A.1.2");
+  CHECK(done.events[1].to == "ready");
+  t.apply(done);
+  CHECK(t.state("A.1.2") == "ready");
+  CHECK(t.index.find("A.1.1")->implementation_notes->result == "Shipped");
+  CHECK(t.index.find("A.1.2")->events[1].blocking_dependencies.at(0).resolved);
+}
+
+TEST_CASE("refusals say why and change nothing", "[lifecycle][transition]") {
+  Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1")},
+          {"A.1.2",
+           kb::test::valid_yaml("A.1.2", "",
+                                ev("ready", "dependencies_met", "2025-01-02T00:00:00Z") +
+                                    ev("in_progress", "branch_created", "2025-01-03T00:00:00Z") +
+                                    ev("in_review", "pr_ready", "2025-01-04T00:00:00Z") +
+                                    ev("completed", "pr_merged", "2025-01-05T00:00:00Z"))}});
+  for (auto [action, id, words] : {std::tuple{Action::start, "A.1.1", "kodebase ready A.1.1"},
+                                   {Action::submit, "A.1.1", "not in_progress"},
+                                   {Action::complete, "A.1.1", "not in_review"},
+                                   {Action::cancel, "A.1.2", "completed"},
+                                   {Action::ready, "A.1.2", "only a draft"}}) {
+    auto r = plan_transition(t.index, t.request(action, id));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == kb::util::ErrorKind::failed);
+    std::string all = r.error().message + " " + r.error().details.dump();
+    INFO(all);
+    CHECK(all.find(words) != std::string::npos);
+  }
+  auto missing = plan_transition(t.index, t.request(Action::start, "A.9.9"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().kind == kb::util::ErrorKind::not_found);
+}
+
+TEST_CASE("cancel guards completed children and reports the impact", "[lifecycle][transition]") {
+  auto done = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z") +
+              ev("in_progress", "branch_created", "2025-01-03T00:00:00Z") +
+              ev("in_review", "pr_ready", "2025-01-04T00:00:00Z") +
+              ev("completed", "pr_merged", "2025-01-05T00:00:00Z");
+  Tree t({{"A.1", kb::test::valid_yaml("A.1")},
+          {"A.1.1", kb::test::valid_yaml("A.1.1", "", done)},
+          {"A.2", kb::test::valid_yaml("A.2", rel("A.3", ""))},
+          {"A.3", kb::test::valid_yaml("A.3", rel("", "A.2"))}});
+  auto guarded = plan_transition(t.index, t.request(Action::cancel, "A.1"));
+  REQUIRE_FALSE(guarded.ok());
+  CHECK(guarded.error().message.find("A.1.1 already completed") != std::string::npos);
+  auto cancel = t.plan(Action::cancel, "A.2");
+  REQUIRE(cancel.notes.size() == 1);
+  CHECK(cancel.notes[0] == "A.3 depends on A.2; nothing else blocks it");
+}
+
+TEST_CASE("a transaction interrupted after its commit point is rolled forward", "[repo][store]") {
+  kb::test::TempDir dir;
+  auto project = *kb::repo::init_project(dir.path());
+  auto target = project.project.artifacts_dir() / "A.yml";
+  REQUIRE(kb::util::write_file_atomic(target, "old\n").ok());
+  // Simulate a crash between the journal and the renames.
+  auto tmp = project.project.artifacts_dir() / ".A.yml.kb-crash";
+  REQUIRE(kb::util::write_file_atomic(tmp, "new\n").ok());
+  REQUIRE(kb::util::write_file_atomic(project.project.kodebase_dir() / ".journal",
+                                      tmp.string() + "\t" + target.string() + "\ncommit\n")
+              .ok());
+  {
+    auto lock = kb::repo::WriteLock::acquire(project.project);
+    REQUIRE(lock.ok());
+  }
+  CHECK(*kb::util::read_file(target) == "new\n");
+  CHECK_FALSE(std::filesystem::exists(project.project.kodebase_dir() / ".journal"));
+  // Before the commit point: the temporaries are dropped and the old file stays.
+  REQUIRE(kb::util::write_file_atomic(tmp, "newer\n").ok());
+  REQUIRE(kb::util::write_file_atomic(project.project.kodebase_dir() / ".journal",
+                                      tmp.string() + "\t" + target.string() + "\n")
+              .ok());
+  REQUIRE(kb::repo::recover(project.project).ok());
+  CHECK(*kb::util::read_file(target) == "new\n");
+  CHECK_FALSE(std::filesystem::exists(tmp));
+}
+
+TEST_CASE("a transaction writes every file", "[repo][store]") {
+  kb::test::TempDir dir;
+  auto project = *kb::repo::init_project(dir.path());
+  auto lock = kb::repo::WriteLock::acquire(project.project);
+  REQUIRE(lock.ok());
+  kb::repo::Transaction tx;
+  tx.put(project.project.artifacts_dir() / "A.x" / "A.yml", "a\n");
+  tx.put(project.project.artifacts_dir() / "B.yml", "b\n");
+  REQUIRE(tx.commit(project.project).ok());
+  CHECK(*kb::util::read_file(project.project.artifacts_dir() / "A.x" / "A.yml") == "a\n");
+  CHECK(*kb::util::read_file(project.project.artifacts_dir() / "B.yml") == "b\n");
+  CHECK_FALSE(std::filesystem::exists(project.project.kodebase_dir() / ".journal"));
+}
