@@ -34,6 +34,7 @@ int run(int argc, char** argv) {
   register_project_commands(app, registry);
   register_artifact_commands(app, registry);
   register_lifecycle_commands(app, registry);
+  register_edit_commands(app, registry);
   register_validate_command(app, registry);
   register_misc_commands(app, registry);
   try {

@@ -22,9 +22,11 @@ _kodebase() {
     --format) [[ "$cmd" == context ]] && { COMPREPLY=($(compgen -W "standard compact detailed" -- "$cur")); return; } ;;
     --priority) [[ "$cmd" == add ]] && { COMPREPLY=($(compgen -W "low medium high critical" -- "$cur")); return; } ;;
     --estimation) [[ "$cmd" == add ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
+    --priority) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "low medium high critical" -- "$cur")); return; } ;;
+    --estimation) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete cancel validate version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete cancel edit link unlink validate version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -47,6 +49,12 @@ _kodebase() {
     complete) opts="--dry-run --result --tag --insight --outcome --delivered --benefit --next --from-file"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     cancel) opts="--dry-run --reason"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    edit) opts="--title --priority --estimation --assignee --summary --vision --dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    link) opts="--blocked-by --dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+    unlink) opts="--blocked-by --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     validate) opts="--strict"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;

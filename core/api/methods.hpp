@@ -41,6 +41,9 @@ util::Result<json> artifacts_start(Context& ctx, const json& params);
 util::Result<json> artifacts_submit(Context& ctx, const json& params);
 util::Result<json> artifacts_complete(Context& ctx, const json& params);
 util::Result<json> artifacts_cancel(Context& ctx, const json& params);
+util::Result<json> artifacts_edit(Context& ctx, const json& params);
+util::Result<json> artifacts_link(Context& ctx, const json& params);
+util::Result<json> artifacts_unlink(Context& ctx, const json& params);
 
 // The version reported by the binaries and `hello`.
 std::string_view version();

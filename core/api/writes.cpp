@@ -1,6 +1,7 @@
 // Handlers that change artifacts: create and the lifecycle transitions.
 #include "core/api/methods.hpp"
 #include "core/api/render_json.hpp"
+#include "core/api/write_session.hpp"
 #include "core/artifact/edit.hpp"
 #include "core/artifact/writer.hpp"
 #include "core/lifecycle/readiness.hpp"
@@ -24,106 +25,6 @@ using artifact::YamlNode;
 
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
-std::string git_config(const repo::Project& p, const char* key) {
-  auto r = util::run_capture({"git", "-C", p.root.string(), "config", "--get", key});
-  return r && r->exit_code == 0 ? trimmed(r->out) : std::string();
-}
-
-// The actor of a human action: params.actor, $KODEBASE_ACTOR, or git's user.name and
-// user.email as `Name (email)`.
-util::Result<std::string> resolve_actor(const repo::Project& p, const json& params) {
-  std::string actor = params.value("actor", "");
-  if (actor.empty())
-    if (const char* env = std::getenv("KODEBASE_ACTOR"))
-      actor = env;
-  if (actor.empty()) {
-    auto name = git_config(p, "user.name"), email = git_config(p, "user.email");
-    if (name.empty() || email.empty())
-      return util::make_error(
-          util::ErrorKind::failed, "cannot tell who is acting: no KODEBASE_ACTOR and no git user",
-          {{"hint", "set KODEBASE_ACTOR=\"Name (email@example.com)\", or git config user.name "
-                    "and user.email"}});
-    actor = fmt::format("{} ({})", name, email);
-  }
-  if (!validate::is_strict_actor(actor))
-    return util::make_error(util::ErrorKind::invalid_argument,
-                            fmt::format("'{}' is not an actor", actor),
-                            {{"hint", "use `Full Name (email@domain.tld)` or agent.system"}});
-  return actor;
-}
-
-// Errors the changed files would have that they did not have before (rules of each
-// artifact on its own; transitions do not change relationships).
-std::vector<validate::Finding>
-new_errors(const artifact::ArtifactIndex& before,
-           const std::map<std::filesystem::path, std::string>& files) {
-  std::vector<validate::Finding> out;
-  auto same = [](const validate::Finding& x, const validate::Finding& y) {
-    return x.code == y.code && x.field == y.field;
-  };
-  for (const auto& [path, text] : files) {
-    auto id = artifact::id_from_filename(path.filename().string());
-    if (!id)
-      continue;
-    auto read = artifact::read_artifact_text(*id, path, text);
-    if (auto* problem = std::get_if<artifact::FileProblem>(&read)) {
-      out.push_back({id->str(), path, validate::Severity::error, problem->code, problem->message,
-                     "", problem->mark, ""});
-      continue;
-    }
-    std::vector<validate::Finding> old;
-    if (const artifact::Artifact* a = before.find(*id); a && a->path == path)
-      old = validate::validate_artifact(*a, validate::Mode::lenient);
-    for (auto& f :
-         validate::validate_artifact(std::get<artifact::Artifact>(read), validate::Mode::lenient))
-      if (f.severity == validate::Severity::error &&
-          std::none_of(old.begin(), old.end(), [&](const auto& g) { return same(f, g); }))
-        out.push_back(std::move(f));
-  }
-  return out;
-}
-
-util::Error invalid_result(const repo::Project& project,
-                           const std::vector<validate::Finding>& errors) {
-  json list = json::array();
-  std::vector<std::string> parts;
-  for (const auto& f : errors) {
-    list.push_back(finding_json(project, f));
-    parts.push_back(fmt::format("{} {}: {}", f.id, f.code, f.message));
-  }
-  return util::make_error(
-      util::ErrorKind::failed,
-      fmt::format("the change would leave invalid artifacts: {}", fmt::join(parts, "; ")),
-      {{"errors", list}, {"hint", "nothing was written"}});
-}
-
-// Locks the project, loads it fresh, and returns both.
-struct WriteSession {
-  repo::Project project;
-  repo::WriteLock lock;
-  artifact::ArtifactIndex index;
-};
-
-util::Result<WriteSession> open_for_write(const json& params) {
-  auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
-  auto project = repo::find_project(*dir);
-  if (!project)
-    return project.error();
-  auto lock = repo::WriteLock::acquire(*project);
-  if (!lock)
-    return lock.error();
-  auto index = artifact::load_index(project->artifacts_dir());
-  return WriteSession{*project, std::move(*lock), std::move(index)};
-}
-
 util::Result<json> transition(const json& params, lifecycle::Action action) {
   auto id_text = string_param(params, "id");
   if (!id_text)
@@ -146,17 +47,7 @@ util::Result<json> transition(const json& params, lifecycle::Action action) {
   auto plan = lifecycle::plan_transition(session->index, request);
   if (!plan)
     return plan.error();
-  if (auto errors = new_errors(session->index, plan->files); !errors.empty())
-    return invalid_result(session->project, errors);
-  bool dry_run = params.value("dry_run", false);
-  if (!dry_run && !plan->noop) {
-    repo::Transaction tx;
-    for (const auto& [path, text] : plan->files)
-      tx.put(path, text);
-    if (auto st = tx.commit(session->project); !st)
-      return st.error();
-  }
-  json events = json::array(), files = json::array();
+  json events = json::array();
   for (const auto& e : plan->events)
     events.push_back({{"id", e.id},
                       {"from", e.from},
@@ -164,32 +55,13 @@ util::Result<json> transition(const json& params, lifecycle::Action action) {
                       {"trigger", e.trigger},
                       {"cascade", e.cascade},
                       {"note", e.note}});
-  for (const auto& [path, _] : plan->files)
-    files.push_back(session->project.relative(path));
-  return json{{"id", id->str()},    {"action", lifecycle::to_string(action)},
-              {"dry_run", dry_run}, {"noop", plan->noop},
-              {"actor", *actor},    {"events", events},
-              {"files", files},     {"notes", plan->notes}};
-}
-
-// A string list param: absent → empty; a string counts as one item.
-util::Result<std::vector<std::string>> list_param(const json& params, const char* key) {
-  std::vector<std::string> out;
-  auto it = params.find(key);
-  if (it == params.end() || it->is_null())
-    return out;
-  if (it->is_string())
-    return std::vector<std::string>{it->get<std::string>()};
-  if (!it->is_array())
-    return util::make_error(util::ErrorKind::invalid_argument,
-                            fmt::format("'{}' must be a list of strings", key));
-  for (const auto& v : *it) {
-    if (!v.is_string())
-      return util::make_error(util::ErrorKind::invalid_argument,
-                              fmt::format("'{}' must be a list of strings", key));
-    out.push_back(v.get<std::string>());
-  }
-  return out;
+  return commit_files(*session, plan->files, params,
+                      {{"id", id->str()},
+                       {"action", lifecycle::to_string(action)},
+                       {"noop", plan->noop},
+                       {"actor", *actor},
+                       {"events", events},
+                       {"notes", plan->notes}});
 }
 
 YamlNode list_node(const std::vector<std::string>& items, bool plain = false) {
@@ -349,47 +221,32 @@ util::Result<json> artifacts_create(Context&, const json& params) {
   put(doc, "content", std::move(*content));
   if (!notes->empty())
     put(doc, "notes", list_node(*notes));
-  std::map<std::filesystem::path, std::string> files{{path, artifact::write_canonical(doc)}};
 
   // Both sides of each dependency: the blockers list the new artifact in `blocks`.
+  artifact::EditSet edits;
   for (const auto& b : *blocked_by) {
     const artifact::Artifact* blocker = index.find(b);
     if (!blocker)
       return util::make_error(util::ErrorKind::not_found,
                               fmt::format("blocked-by target {} not found", b),
                               {{"hint", "run `kodebase list` to see the artifact IDs"}});
-    auto text = util::read_file(blocker->path);
-    if (!text)
-      return text.error();
-    auto d = artifact::DocumentText::parse(std::move(*text));
+    auto d = edits.doc(blocker->path);
     if (!d)
       return d.error();
-    if (auto st = d->add_to_list({"metadata", "relationships", "blocks"}, id.str()); !st)
-      return st.error();
-    files[blocker->path] = d->text();
-  }
-  if (auto errors = new_errors(index, files); !errors.empty())
-    return invalid_result(session->project, errors);
-  if (!params.value("dry_run", false)) {
-    repo::Transaction tx;
-    for (const auto& [p, text] : files)
-      tx.put(p, text);
-    if (auto st = tx.commit(session->project); !st)
+    if (auto st = (*d)->add_to_list({"metadata", "relationships", "blocks"}, id.str()); !st)
       return st.error();
   }
-  json changed = json::array();
-  for (const auto& [p, _] : files)
-    changed.push_back(session->project.relative(p));
-  return json{{"id", id.str()},
-              {"type", artifact::to_string(id.type())},
-              {"title", *title},
-              {"state", "draft"},
-              {"parent", parent ? json(parent->str()) : json(nullptr)},
-              {"path", session->project.relative(path)},
-              {"blocked_by", *blocked_by},
-              {"placeholders", placeholders},
-              {"files", changed},
-              {"dry_run", params.value("dry_run", false)}};
+  auto files = edits.texts();
+  files[path] = artifact::write_canonical(doc);
+  return commit_files(*session, files, params,
+                      {{"id", id.str()},
+                       {"type", artifact::to_string(id.type())},
+                       {"title", *title},
+                       {"state", "draft"},
+                       {"parent", parent ? json(parent->str()) : json(nullptr)},
+                       {"path", session->project.relative(path)},
+                       {"blocked_by", *blocked_by},
+                       {"placeholders", placeholders}});
 }
 
 util::Result<json> artifacts_ready(Context&, const json& params) {

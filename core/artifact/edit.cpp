@@ -2,6 +2,7 @@
 
 #include "core/artifact/model.hpp"
 #include "core/artifact/writer.hpp"
+#include "core/util/file.hpp"
 
 #include <fmt/format.h>
 
@@ -27,6 +28,26 @@ int indent_of(const YamlNode& n) {
 }
 
 } // namespace
+
+util::Result<DocumentText*> EditSet::doc(const std::filesystem::path& path) {
+  auto it = m_docs.find(path);
+  if (it != m_docs.end())
+    return &it->second;
+  auto text = util::read_file(path);
+  if (!text)
+    return text.error();
+  auto parsed = DocumentText::parse(std::move(*text));
+  if (!parsed)
+    return parsed.error();
+  return &m_docs.emplace(path, std::move(*parsed)).first->second;
+}
+
+std::map<std::filesystem::path, std::string> EditSet::texts() const {
+  std::map<std::filesystem::path, std::string> out;
+  for (const auto& [path, d] : m_docs)
+    out[path] = d.text();
+  return out;
+}
 
 std::string event_lines(const YamlNode& event, int dash_indent) {
   // The canonical writer lays out a one-item events list; take its item lines and re-indent.
@@ -236,6 +257,37 @@ util::Status DocumentText::add_to_list(const std::vector<std::string>& path,
   int dash = indent_of(*list);
   return replace(block_end(*list, dash), 0,
                  std::string(static_cast<size_t>(dash), ' ') + "- " + item + "\n");
+}
+
+util::Status DocumentText::remove_from_list(const std::vector<std::string>& path,
+                                            std::string_view value) {
+  const YamlNode* list = find_path(m_root, path, path.size());
+  if (!list || !list->is_sequence())
+    return util::ok_status();
+  size_t index = list->items.size();
+  for (size_t i = 0; i < list->items.size(); ++i)
+    if (list->items[i].is_scalar() && list->items[i].scalar == value)
+      index = i;
+  if (index == list->items.size())
+    return util::ok_status();
+  if (list->flow) {
+    size_t open = offset_of(list->mark);
+    size_t close = m_text.find(']', open);
+    if (close == std::string::npos)
+      return cannot(fmt::format("{} is a flow list spanning lines", path.back()));
+    std::string items;
+    for (size_t i = 0; i < list->items.size(); ++i)
+      if (i != index)
+        items +=
+            (items.empty() ? "" : ", ") + yaml_scalar(list->items[i].scalar, list->items[i].quoted);
+    return replace(open + 1, close - open - 1, items);
+  }
+  if (list->items.size() == 1)
+    return cannot(fmt::format("removing the last item of block list {}", path.back()));
+  // A block item is one line: `- value`.
+  size_t start = line_start(list->items[index].mark.line);
+  size_t end = m_text.find('\n', start);
+  return replace(start, (end == std::string::npos ? m_text.size() : end + 1) - start, "");
 }
 
 util::Status DocumentText::resolve_blocking_dependency(size_t event_index,

@@ -3,6 +3,8 @@
 #include "core/artifact/yaml.hpp"
 #include "core/util/result.hpp"
 
+#include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,9 @@ public:
   // `key: [value]` when the key is missing. Nothing changes when the value is already there.
   util::Status add_to_list(const std::vector<std::string>& path, std::string_view value);
 
+  // Removes `value` from the list at `path`; nothing changes when it is not there.
+  util::Status remove_from_list(const std::vector<std::string>& path, std::string_view value);
+
   // Marks the `blocking_dependencies` entry for `artifact_id` of event `event_index` resolved,
   // with its resolution time.
   util::Status resolve_blocking_dependency(size_t event_index, std::string_view artifact_id,
@@ -52,6 +57,18 @@ private:
   std::string m_text;
   YamlNode m_root;
   std::vector<size_t> m_lines; // byte offset of each line start
+};
+
+// Artifact files being edited in place, each loaded on first use.
+class EditSet {
+public:
+  // The file at `path`, read and parsed the first time it is asked for.
+  util::Result<DocumentText*> doc(const std::filesystem::path& path);
+  // The edited texts by path.
+  std::map<std::filesystem::path, std::string> texts() const;
+
+private:
+  std::map<std::filesystem::path, DocumentText> m_docs;
 };
 
 // Text of one event in block style, each line indented by `indent` spaces after the first

@@ -67,18 +67,7 @@ public:
   Planner(const artifact::ArtifactIndex& index, const TransitionRequest& request)
       : m_index(index), m_request(request) {}
 
-  util::Result<DocumentText*> doc(const Artifact& a) {
-    auto it = m_docs.find(a.path);
-    if (it != m_docs.end())
-      return &it->second;
-    auto text = util::read_file(a.path);
-    if (!text)
-      return text.error();
-    auto parsed = DocumentText::parse(std::move(*text));
-    if (!parsed)
-      return parsed.error();
-    return &m_docs.emplace(a.path, std::move(*parsed)).first->second;
-  }
+  util::Result<DocumentText*> doc(const Artifact& a) { return m_edits.doc(a.path); }
 
   // Appends an event to `a` and records it in the plan.
   util::Status append(const Artifact& a, State to, Trigger trigger, const std::string& actor,
@@ -106,8 +95,7 @@ public:
   }
 
   Plan finish() {
-    for (auto& [path, d] : m_docs)
-      m_plan.files[path] = d.text();
+    m_plan.files = m_edits.texts();
     return std::move(m_plan);
   }
 
@@ -118,7 +106,7 @@ public:
 private:
   const artifact::ArtifactIndex& m_index;
   const TransitionRequest& m_request;
-  std::map<std::filesystem::path, DocumentText> m_docs;
+  artifact::EditSet m_edits;
   std::map<std::string, State> m_state;
   Plan m_plan;
 };

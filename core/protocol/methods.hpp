@@ -23,9 +23,14 @@ inline constexpr std::string_view artifacts_submit = "artifacts.submit";
 inline constexpr std::string_view artifacts_complete = "artifacts.complete";
 inline constexpr std::string_view artifacts_cancel = "artifacts.cancel";
 
+inline constexpr std::string_view artifacts_edit = "artifacts.edit";
+inline constexpr std::string_view artifacts_link = "artifacts.link";
+inline constexpr std::string_view artifacts_unlink = "artifacts.unlink";
+
 inline constexpr std::array all = {
     project_init,    project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
     artifacts_log,   artifacts_next,  artifacts_context, artifacts_validate, artifacts_create,
-    artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel};
+    artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel, artifacts_edit, artifacts_link,
+    artifacts_unlink};
 
 } // namespace kb::protocol::method

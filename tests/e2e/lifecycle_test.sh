@@ -65,6 +65,22 @@ expect_exit 0 "strictly valid after all that" -- "$kb" -C "$p" validate --strict
 expect_exit 0 "states" -- "$kb" -C "$p" list --format ids --state ready
 [ "$out" = "A.1.2" ] && pass || fail "A.1.2 is ready: $out"
 
+# edit, link and unlink change only the lines they must, on both sides
+"$kb" -C "$p" add A.1 --title "Rollout" --criterion "Live" >/dev/null 2>&1 # A.1.4
+git -C "$p" add -A && git -C "$p" commit -qm lifecycle
+expect_exit 0 "edit" -- "$kb" -C "$p" edit A.1.2 --title "Payment tables v2" --priority high
+[ "$(git -C "$p" diff --numstat | awk '{print $1 "/" $2}')" = "2/2" ] && pass || fail "edit diff: $(git -C "$p" diff --numstat)"
+expect_exit 2 "edit with a bad priority" -- "$kb" -C "$p" edit A.1.2 --priority urgent
+expect_exit 2 "edit with nothing to change" -- "$kb" -C "$p" edit A.1.2
+expect_exit 0 "link" -- "$kb" -C "$p" link A.1.4 --blocked-by A.1.2
+[ "$(git -C "$p" diff --numstat | wc -l)" -eq 2 ] && pass || fail "link edits both files"
+expect_exit 1 "link closing a cycle" -- "$kb" -C "$p" link A.1.2 --blocked-by A.1.4
+contains "$err" "cycle: A.1.2 -> A.1.4 -> A.1.2" "cycle shown"
+expect_exit 1 "link across levels" -- "$kb" -C "$p" link A.1.4 --blocked-by A
+contains "$err" "an issue and A an initiative" "cross-level refusal"
+expect_exit 0 "unlink" -- "$kb" -C "$p" unlink A.1.4 --blocked-by A.1.2
+expect_exit 0 "valid after edits" -- "$kb" -C "$p" validate --strict
+
 # no actor: refused with a hint, nothing written
 n="$work/noactor"
 mkdir -p "$n" && git -C "$n" init -q && "$kb" -C "$n" init -q >/dev/null

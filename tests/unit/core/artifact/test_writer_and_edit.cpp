@@ -137,3 +137,16 @@ TEST_CASE("empty or missing event lists become block lists", "[artifact][edit]")
   CHECK(doc->text().starts_with("metadata:\n  title: x\n  events:\n    - event: draft\n"));
   CHECK(doc->text().ends_with("content:\n  summary: y\n"));
 }
+
+TEST_CASE("removing list items keeps the list's style", "[artifact][edit]") {
+  auto doc = DocumentText::parse("metadata:\n  relationships:\n    blocks: [A.1.2, A.1.3]\n"
+                                 "    blocked_by:\n      - A.1.4\n      - A.1.5\n");
+  REQUIRE(doc.ok());
+  REQUIRE(doc->remove_from_list({"metadata", "relationships", "blocks"}, "A.1.2").ok());
+  REQUIRE(doc->remove_from_list({"metadata", "relationships", "blocked_by"}, "A.1.5").ok());
+  REQUIRE(doc->remove_from_list({"metadata", "relationships", "blocks"}, "A.9.9").ok());
+  CHECK(doc->text() == "metadata:\n  relationships:\n    blocks: [A.1.3]\n"
+                       "    blocked_by:\n      - A.1.4\n");
+  REQUIRE(doc->remove_from_list({"metadata", "relationships", "blocks"}, "A.1.3").ok());
+  CHECK(doc->text().find("    blocks: []\n") != std::string::npos);
+}

@@ -1,0 +1,175 @@
+// Shared by the handlers that write: locking, the actor, validation of changes, commits.
+#include "core/api/write_session.hpp"
+
+#include "core/api/render_json.hpp"
+#include "core/util/file.hpp"
+#include "core/util/process.hpp"
+#include "core/validate/rules.hpp"
+#include "core/validate/validator.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace kb::api {
+
+namespace {
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+std::string git_config(const repo::Project& p, const char* key) {
+  auto r = util::run_capture({"git", "-C", p.root.string(), "config", "--get", key});
+  return r && r->exit_code == 0 ? trimmed(r->out) : std::string();
+}
+
+// The actor of a human action: params.actor, $KODEBASE_ACTOR, or git's user.name and
+// user.email as `Name (email)`.
+} // namespace
+
+util::Result<std::string> resolve_actor(const repo::Project& p, const json& params) {
+  std::string actor = params.value("actor", "");
+  if (actor.empty())
+    if (const char* env = std::getenv("KODEBASE_ACTOR"))
+      actor = env;
+  if (actor.empty()) {
+    auto name = git_config(p, "user.name"), email = git_config(p, "user.email");
+    if (name.empty() || email.empty())
+      return util::make_error(
+          util::ErrorKind::failed, "cannot tell who is acting: no KODEBASE_ACTOR and no git user",
+          {{"hint", "set KODEBASE_ACTOR=\"Name (email@example.com)\", or git config user.name "
+                    "and user.email"}});
+    actor = fmt::format("{} ({})", name, email);
+  }
+  if (!validate::is_strict_actor(actor))
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("'{}' is not an actor", actor),
+                            {{"hint", "use `Full Name (email@domain.tld)` or agent.system"}});
+  return actor;
+}
+
+// Errors the changed files would have that they did not have before (rules of each
+// artifact on its own; transitions do not change relationships).
+std::vector<validate::Finding>
+new_errors(const artifact::ArtifactIndex& before,
+           const std::map<std::filesystem::path, std::string>& files) {
+  std::vector<validate::Finding> out;
+  auto same = [](const validate::Finding& x, const validate::Finding& y) {
+    return x.code == y.code && x.field == y.field;
+  };
+  for (const auto& [path, text] : files) {
+    auto id = artifact::id_from_filename(path.filename().string());
+    if (!id)
+      continue;
+    auto read = artifact::read_artifact_text(*id, path, text);
+    if (auto* problem = std::get_if<artifact::FileProblem>(&read)) {
+      out.push_back({id->str(), path, validate::Severity::error, problem->code, problem->message,
+                     "", problem->mark, ""});
+      continue;
+    }
+    std::vector<validate::Finding> old;
+    if (const artifact::Artifact* a = before.find(*id); a && a->path == path)
+      old = validate::validate_artifact(*a, validate::Mode::lenient);
+    for (auto& f :
+         validate::validate_artifact(std::get<artifact::Artifact>(read), validate::Mode::lenient))
+      if (f.severity == validate::Severity::error &&
+          std::none_of(old.begin(), old.end(), [&](const auto& g) { return same(f, g); }))
+        out.push_back(std::move(f));
+  }
+  return out;
+}
+
+util::Error invalid_result(const repo::Project& project,
+                           const std::vector<validate::Finding>& errors) {
+  json list = json::array();
+  std::vector<std::string> parts;
+  for (const auto& f : errors) {
+    list.push_back(finding_json(project, f));
+    parts.push_back(fmt::format("{} {}: {}", f.id, f.code, f.message));
+  }
+  return util::make_error(
+      util::ErrorKind::failed,
+      fmt::format("the change would leave invalid artifacts: {}", fmt::join(parts, "; ")),
+      {{"errors", list}, {"hint", "nothing was written"}});
+}
+
+util::Result<WriteSession> open_for_write(const json& params) {
+  auto dir = directory_param(params);
+  if (!dir)
+    return dir.error();
+  auto project = repo::find_project(*dir);
+  if (!project)
+    return project.error();
+  auto lock = repo::WriteLock::acquire(*project);
+  if (!lock)
+    return lock.error();
+  auto index = artifact::load_index(project->artifacts_dir());
+  return WriteSession{*project, std::move(*lock), std::move(index)};
+}
+
+// A string list param: absent → empty; a string counts as one item.
+util::Result<std::vector<std::string>> list_param(const json& params, const char* key) {
+  std::vector<std::string> out;
+  auto it = params.find(key);
+  if (it == params.end() || it->is_null())
+    return out;
+  if (it->is_string())
+    return std::vector<std::string>{it->get<std::string>()};
+  if (!it->is_array())
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("'{}' must be a list of strings", key));
+  for (const auto& v : *it) {
+    if (!v.is_string())
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              fmt::format("'{}' must be a list of strings", key));
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+util::Result<const artifact::Artifact*> artifact_in(const artifact::ArtifactIndex& index,
+                                                    const json& params) {
+  auto text = string_param(params, "id");
+  if (!text)
+    return text.error();
+  auto id = artifact::ArtifactId::parse_or_error(*text);
+  if (!id)
+    return id.error();
+  if (const artifact::Artifact* a = index.find(*id))
+    return a;
+  return util::make_error(util::ErrorKind::not_found,
+                          fmt::format("artifact {} not found", id->str()),
+                          {{"hint", "run `kodebase list` to see the artifact IDs"}});
+}
+
+util::Result<json> commit_files(WriteSession& session,
+                                const std::map<std::filesystem::path, std::string>& files,
+                                const json& params, json result) {
+  if (auto errors = new_errors(session.index, files); !errors.empty())
+    return invalid_result(session.project, errors);
+  bool dry_run = params.value("dry_run", false);
+  if (!dry_run && !files.empty()) {
+    repo::Transaction tx;
+    for (const auto& [path, text] : files)
+      tx.put(path, text);
+    if (auto st = tx.commit(session.project); !st)
+      return st.error();
+  }
+  json changed = json::array();
+  for (const auto& [path, _] : files)
+    changed.push_back(session.project.relative(path));
+  result["files"] = changed;
+  result["dry_run"] = dry_run;
+  return result;
+}
+
+util::Result<json> commit_edits(WriteSession& session, const artifact::EditSet& edits,
+                                const json& params, json result) {
+  return commit_files(session, edits.texts(), params, std::move(result));
+}
+
+} // namespace kb::api

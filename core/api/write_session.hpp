@@ -1,0 +1,53 @@
+#pragma once
+
+#include "core/api/context.hpp"
+#include "core/artifact/edit.hpp"
+#include "core/repo/store.hpp"
+#include "core/validate/finding.hpp"
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kb::api {
+
+// A project locked for writing and loaded fresh under the lock.
+struct WriteSession {
+  repo::Project project;
+  repo::WriteLock lock;
+  artifact::ArtifactIndex index;
+};
+
+// Locks the project named by params.directory and loads it.
+util::Result<WriteSession> open_for_write(const json& params);
+
+// The actor of a human action: params.actor, $KODEBASE_ACTOR, or git's user.name and
+// user.email as `Name (email)`; fails when there is none or it is malformed.
+util::Result<std::string> resolve_actor(const repo::Project& p, const json& params);
+
+// A string list param: absent → empty; a string counts as one item.
+util::Result<std::vector<std::string>> list_param(const json& params, const char* key);
+
+// The artifact named by params.id in `index`.
+util::Result<const artifact::Artifact*> artifact_in(const artifact::ArtifactIndex& index,
+                                                    const json& params);
+
+// Errors the changed files would have that they did not have before.
+std::vector<validate::Finding>
+new_errors(const artifact::ArtifactIndex& before,
+           const std::map<std::filesystem::path, std::string>& files);
+
+// The error for a change refused because of `errors`.
+util::Error invalid_result(const repo::Project& project,
+                           const std::vector<validate::Finding>& errors);
+
+// Validates the new texts (refusing new errors), writes them in one transaction unless
+// params.dry_run, and returns `result` with `files` and `dry_run` added.
+util::Result<json> commit_files(WriteSession& session,
+                                const std::map<std::filesystem::path, std::string>& files,
+                                const json& params, json result);
+util::Result<json> commit_edits(WriteSession& session, const artifact::EditSet& edits,
+                                const json& params, json result);
+
+} // namespace kb::api
