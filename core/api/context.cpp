@@ -43,19 +43,25 @@ util::Result<std::string> string_param(const json& params, const char* key) {
 }
 
 util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params) {
+  return artifact_in(p.index, p.project, params);
+}
+
+util::Result<const artifact::Artifact*> artifact_in(const artifact::ArtifactIndex& index,
+                                                    const repo::Project& project,
+                                                    const json& params) {
   auto text = string_param(params, "id");
   if (!text)
     return text.error();
   auto id = artifact::ArtifactId::parse_or_error(*text);
   if (!id)
     return id.error();
-  if (const artifact::Artifact* a = p.index.find(*id))
+  if (const artifact::Artifact* a = index.find(*id))
     return a;
-  for (const auto& problem : p.index.problems())
+  for (const auto& problem : index.problems())
     if (problem.id == *id)
       return util::make_error(util::ErrorKind::failed,
                               fmt::format("artifact {} cannot be read: {}:{}:{}: {}", id->str(),
-                                          p.project.relative(problem.path), problem.mark.line,
+                                          project.relative(problem.path), problem.mark.line,
                                           problem.mark.column, problem.message),
                               {{"hint", "fix the file, then run `kodebase validate`"}});
   return util::make_error(util::ErrorKind::not_found,

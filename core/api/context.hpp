@@ -52,7 +52,10 @@ util::Result<std::filesystem::path> directory_param(const json& params);
 // A required string param, or invalid_argument naming it.
 util::Result<std::string> string_param(const json& params, const char* key);
 
-// The artifact named by params.id, or invalid_argument / not_found with a hint.
+// The artifact named by params.id, or invalid_argument / not_found with a hint (or failed,
+// naming the file, when its file cannot be read).
+util::Result<const artifact::Artifact*>
+artifact_in(const artifact::ArtifactIndex& index, const repo::Project& project, const json& params);
 util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params);
 
 } // namespace kb::api

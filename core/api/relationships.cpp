@@ -80,7 +80,7 @@ util::Result<json> relink(const json& params, bool link) {
   auto session = open_for_write(params);
   if (!session)
     return session.error();
-  auto a = artifact_in(session->index, params);
+  auto a = artifact_in(session->index, session->project, params);
   if (!a)
     return a.error();
   auto targets = list_param(params, "blocked_by");
@@ -145,7 +145,7 @@ util::Result<json> artifacts_edit(Context&, const json& params) {
   auto session = open_for_write(params);
   if (!session)
     return session.error();
-  auto a = artifact_in(session->index, params);
+  auto a = artifact_in(session->index, session->project, params);
   if (!a)
     return a.error();
   artifact::EditSet edits;

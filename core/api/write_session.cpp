@@ -131,21 +131,6 @@ util::Result<std::vector<std::string>> list_param(const json& params, const char
   return out;
 }
 
-util::Result<const artifact::Artifact*> artifact_in(const artifact::ArtifactIndex& index,
-                                                    const json& params) {
-  auto text = string_param(params, "id");
-  if (!text)
-    return text.error();
-  auto id = artifact::ArtifactId::parse_or_error(*text);
-  if (!id)
-    return id.error();
-  if (const artifact::Artifact* a = index.find(*id))
-    return a;
-  return util::make_error(util::ErrorKind::not_found,
-                          fmt::format("artifact {} not found", id->str()),
-                          {{"hint", "run `kodebase list` to see the artifact IDs"}});
-}
-
 util::Result<json> commit_files(WriteSession& session,
                                 const std::map<std::filesystem::path, std::string>& files,
                                 const json& params, json result) {

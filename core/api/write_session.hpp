@@ -29,10 +29,6 @@ util::Result<std::string> resolve_actor(const repo::Project& p, const json& para
 // A string list param: absent → empty; a string counts as one item.
 util::Result<std::vector<std::string>> list_param(const json& params, const char* key);
 
-// The artifact named by params.id in `index`.
-util::Result<const artifact::Artifact*> artifact_in(const artifact::ArtifactIndex& index,
-                                                    const json& params);
-
 // Errors the changed files would have that they did not have before.
 std::vector<validate::Finding>
 new_errors(const artifact::ArtifactIndex& before,
