@@ -23,3 +23,11 @@ for n in $sizes; do
   "$bin/kb_bench_cmd" "show    $n" $r -- "$bin/kodebase" -C "$work/p$n" show A.1.1
   "$bin/kb_bench_cmd" "validate $n" $r -- "$bin/kodebase" -C "$work/p$n" validate -q
 done
+# Writes (one-shot): planning `start` with its cascades, and `add`, on the 1,000 tree.
+export KODEBASE_ACTOR="Bench Runner (bench@example.com)"
+n=1000
+[ $quick -eq 1 ] && n=100
+[ -d "$work/p$n" ] || "$bin/kb_gen_tree" "$work/p$n" "$n" >/dev/null
+"$bin/kb_bench_cmd" "start --dry-run $n" $runs -- "$bin/kodebase" -C "$work/p$n" start A.1.1 --dry-run
+"$bin/kb_bench_cmd" "add $n" $runs -- "$bin/kodebase" -C "$work/p$n" add A.1 --title "Bench issue" --criterion x -q
+"$bin/kb_bench_cmd" "start (real) $n" 1 -- "$bin/kodebase" -C "$work/p$n" start A.1.1
