@@ -40,15 +40,15 @@ _kodebase() {
     context|ctx) opts="--format -o --output"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     add|create) opts="--title --priority --estimation --assignee --summary --criterion --deliverable --validation --vision --in-scope --out-of-scope --success --blocked-by --note --from-file --dry-run" ;;
-    ready) opts="--dry-run"
+    ready) opts="--dry-run --commit"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
-    start) opts="--dry-run"
+    start) opts="--dry-run --commit --no-branch"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
-    submit) opts="--dry-run"
+    submit) opts="--dry-run --commit"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
-    complete) opts="--dry-run --result --tag --insight --outcome --delivered --benefit --next --from-file"
+    complete) opts="--dry-run --commit --result --tag --insight --outcome --delivered --benefit --next --from-file"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
-    cancel) opts="--dry-run --reason"
+    cancel) opts="--dry-run --commit --reason"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     edit) opts="--title --priority --estimation --assignee --summary --vision --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;

@@ -56,6 +56,11 @@ int render_transition(Session& s, const json& r) {
   if (r.value("noop", false)) {
     for (const auto& n : r["notes"])
       text += n.get<std::string>() + "; nothing to do\n";
+    const auto& branch = r["branch"];
+    if (branch.is_object() && !branch.value("current", "").empty() &&
+        branch.value("current", "") != branch.value("name", ""))
+      text += st.dim(fmt::format("you are on {}; `git switch {}` to work on it\n",
+                                 branch.value("current", ""), branch.value("name", "")));
     out(text);
     return k_exit_ok;
   }
@@ -70,6 +75,18 @@ int render_transition(Session& s, const json& r) {
   }
   for (const auto& n : r["notes"])
     text += "  " + st.dim(n.get<std::string>()) + "\n";
+  const auto& branch = r["branch"];
+  if (branch.is_object() && branch.value("in_git", false)) {
+    if (branch.value("created", false))
+      text += st.dim(fmt::format("created branch {} from {}\n", branch.value("name", ""),
+                                 branch.value("previous", "HEAD")));
+    else if (branch.value("switched", false))
+      text += st.dim(fmt::format("switched to branch {}\n", branch.value("name", "")));
+    else if (!branch.value("skipped", "").empty())
+      text += st.dim(fmt::format("no branch: {}\n", branch.value("skipped", "")));
+  }
+  if (r.value("committed", false))
+    text += st.dim("committed\n");
   size_t files = r["files"].size();
   text += dry ? st.yellow(fmt::format("dry run: {} file{} would change, nothing written", files,
                                       files == 1 ? "" : "s"))
@@ -81,7 +98,7 @@ int render_transition(Session& s, const json& r) {
 struct TransitionOptions {
   std::string id, reason, from_file, result, outcome, next;
   std::vector<std::string> tags, insights, delivered, benefits;
-  bool dry_run = false;
+  bool dry_run = false, no_branch = false, commit = false;
 };
 
 // The completion block from the flags (or --from-file), shaped for the artifact's type.
@@ -111,7 +128,9 @@ util::Result<json> completion_from(const TransitionOptions& o) {
 }
 
 int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
-  json params = with_actor({{"id", o.id}, {"dry_run", o.dry_run}});
+  json params = with_actor({{"id", o.id}, {"dry_run", o.dry_run}, {"commit", o.commit}});
+  if (m == method::artifacts_start)
+    params["branch"] = !o.no_branch;
   if (!o.reason.empty())
     params["reason"] = o.reason;
   if (m == method::artifacts_complete) {
@@ -203,6 +222,10 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
   sub->add_option("id", o->id, "Artifact ID")->required();
   sub->add_flag("--dry-run", o->dry_run, "Show what would change without writing");
   registry.add(sub, [o, m](Session& s) { return run_transition(s, m, *o); });
+  sub->add_flag("--commit", o->commit, "Commit the artifact change (chore(artifacts): ...)");
+  if (m == method::artifacts_start)
+    sub->add_flag("--no-branch", o->no_branch,
+                  "Stay on the current branch instead of the one named by the ID");
   if (m == method::artifacts_cancel)
     sub->add_option("--reason", o->reason, "Why it is cancelled (recorded in the event)");
   if (m == method::artifacts_complete) {

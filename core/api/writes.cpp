@@ -6,6 +6,7 @@
 #include "core/artifact/writer.hpp"
 #include "core/lifecycle/readiness.hpp"
 #include "core/lifecycle/transition.hpp"
+#include "core/repo/git.hpp"
 #include "core/repo/store.hpp"
 #include "core/util/file.hpp"
 #include "core/util/process.hpp"
@@ -24,6 +25,33 @@ using artifact::ArtifactId;
 using artifact::YamlNode;
 
 namespace {
+
+// Name and email of an actor `Name (email)`; agents commit as themselves at localhost.
+std::pair<std::string, std::string> author_of(const std::string& actor) {
+  auto open = actor.rfind(" (");
+  if (open != std::string::npos && actor.back() == ')')
+    return {actor.substr(0, open), actor.substr(open + 2, actor.size() - open - 3)};
+  return {actor, actor + "@localhost"};
+}
+
+// `start` works on the branch named by the artifact: made from HEAD or switched to. Switching
+// to an existing branch can change the artifact files, so the plan is made again there.
+util::Status start_branch(WriteSession& session, const lifecycle::TransitionRequest& request,
+                          util::Result<lifecycle::Plan>& plan, json& branch) {
+  auto outcome = repo::switch_to_branch(session.project, request.id.str());
+  if (!outcome)
+    return outcome.error();
+  branch = {{"name", outcome->branch},     {"in_git", outcome->in_git},
+            {"created", outcome->created}, {"switched", outcome->switched},
+            {"skipped", outcome->skipped}, {"previous", outcome->previous}};
+  if (outcome->switched && !outcome->created) {
+    session.index = artifact::load_index(session.project.artifacts_dir());
+    plan = lifecycle::plan_transition(session.index, request);
+    if (!plan)
+      return plan.error();
+  }
+  return util::ok_status();
+}
 
 util::Result<json> transition(const json& params, lifecycle::Action action) {
   auto id_text = string_param(params, "id");
@@ -47,6 +75,14 @@ util::Result<json> transition(const json& params, lifecycle::Action action) {
   auto plan = lifecycle::plan_transition(session->index, request);
   if (!plan)
     return plan.error();
+  bool dry_run = params.value("dry_run", false);
+  json branch = nullptr;
+  if (action == lifecycle::Action::start && params.value("branch", true)) {
+    if (dry_run || plan->noop)
+      branch = {{"name", id->str()}, {"current", repo::current_branch(session->project)}};
+    else if (auto st = start_branch(*session, request, plan, branch); !st)
+      return st.error();
+  }
   json events = json::array();
   for (const auto& e : plan->events)
     events.push_back({{"id", e.id},
@@ -55,13 +91,29 @@ util::Result<json> transition(const json& params, lifecycle::Action action) {
                       {"trigger", e.trigger},
                       {"cascade", e.cascade},
                       {"note", e.note}});
-  return commit_files(*session, plan->files, params,
-                      {{"id", id->str()},
-                       {"action", lifecycle::to_string(action)},
-                       {"noop", plan->noop},
-                       {"actor", *actor},
-                       {"events", events},
-                       {"notes", plan->notes}});
+  auto result = commit_files(*session, plan->files, params,
+                             {{"id", id->str()},
+                              {"action", lifecycle::to_string(action)},
+                              {"noop", plan->noop},
+                              {"actor", *actor},
+                              {"events", events},
+                              {"notes", plan->notes},
+                              {"branch", branch},
+                              {"committed", false}});
+  if (!result || dry_run || plan->noop || !params.value("commit", false))
+    return result;
+  std::vector<std::filesystem::path> paths;
+  for (const auto& [path, _] : plan->files)
+    paths.push_back(path);
+  auto [name, email] = author_of(*actor);
+  if (auto st = repo::commit_paths(
+          session->project, paths,
+          fmt::format("chore(artifacts): {} {}", lifecycle::to_string(action), id->str()), name,
+          email);
+      !st)
+    return st.error();
+  (*result)["committed"] = true;
+  return result;
 }
 
 YamlNode list_node(const std::vector<std::string>& items, bool plain = false) {

@@ -15,7 +15,7 @@ r="$work/loader"
 repo "$r"
 mkdir -p "$r/.kodebase" && cp -r "$fixtures/kodebase-core/loader-tree" "$r/.kodebase/artifacts" && chmod -R u+w "$r"
 git -C "$r" add -A && git -C "$r" commit -qm init
-expect_exit 0 "start A.2.2" -- "$kb" -C "$r" start A.2.2
+expect_exit 0 "start A.2.2" -- "$kb" -C "$r" start A.2.2 --no-branch
 contains "$out" "A.2.2: ready → in_progress" "start output"
 numstat=$(git -C "$r" diff --numstat)
 [ "$numstat" = $'4\t0\t.kodebase/artifacts/A.cascade-initiative/A.2.operations-phase/A.2.2.deployment.yml' ] && pass || fail "start diff is not 4 added lines: $numstat"
@@ -32,6 +32,25 @@ contains "$out" "dry run" "dry run says so"
 [ "$before" = "$(git -C "$r" diff | md5sum)" ] && pass || fail "dry run wrote files"
 expect_exit 2 "malformed ID" -- "$kb" -C "$r" start a.1
 expect_exit 1 "unknown ID" -- "$kb" -C "$r" start A.7.7
+
+# start works on the branch named by the ID, and --commit commits just the artifact change
+git -C "$r" checkout -q -- . && git -C "$r" checkout -q -b base
+expect_exit 0 "start on a branch with a commit" -- "$kb" -C "$r" start A.2.2 --commit
+contains "$out" "created branch A.2.2 from base" "branch reported"
+[ "$(git -C "$r" branch --show-current)" = "A.2.2" ] && pass || fail "HEAD is on A.2.2"
+[ "$(git -C "$r" log -1 --format=%s)" = "chore(artifacts): start A.2.2" ] && pass || fail "commit message: $(git -C "$r" log -1 --format=%s)"
+[ "$(git -C "$r" show --stat --format= HEAD | grep -c '|')" -eq 1 ] && pass || fail "commit holds one file"
+git -C "$r" switch -q base
+f=.kodebase/artifacts/A.cascade-initiative/A.2.operations-phase/A.2.2.deployment.yml
+echo "# local note" >>"$r/$f"
+before=$(md5sum "$r/$f")
+expect_exit 1 "start refuses conflicting local changes" -- "$kb" -C "$r" start A.2.2
+contains "$err" "local changes conflict" "conflict reason"
+[ "$(git -C "$r" branch --show-current)" = "base" ] && [ "$before" = "$(md5sum "$r/$f")" ] && pass || fail "a refused start changed something"
+git -C "$r" checkout -q -- .
+expect_exit 0 "start --no-branch" -- "$kb" -C "$r" start A.2.2 --no-branch
+[ "$(git -C "$r" branch --show-current)" = "base" ] && pass || fail "--no-branch stays"
+git -C "$r" checkout -q -- .
 
 # a whole lifecycle from scratch
 p="$work/proj"
@@ -53,6 +72,7 @@ for id in A A.1 A.1.1; do "$kb" -C "$p" ready "$id" >/dev/null; done
 expect_exit 0 "ready with an unfinished blocker" -- "$kb" -C "$p" ready A.1.2
 contains "$out" "draft → blocked" "ready becomes blocked"
 expect_exit 0 "start cascades" -- "$kb" -C "$p" start A.1.1
+contains "$out" "no branch: the repository has no commit yet" "unborn HEAD"
 contains "$out" "cascade A.1: ready → in_progress" "milestone cascade"
 contains "$out" "cascade A: ready → in_progress" "initiative cascade"
 "$kb" -C "$p" submit A.1.1 >/dev/null

@@ -1,0 +1,161 @@
+#include "core/repo/git.hpp"
+
+#include <fmt/format.h>
+#include <git2.h>
+#include <memory>
+
+namespace kb::repo {
+
+namespace {
+
+// libgit2 is initialised once per process and stays so.
+void ensure_libgit2() {
+  static const int once = git_libgit2_init();
+  (void)once;
+}
+
+template <typename T, void (*Free)(T*)> struct Deleter {
+  void operator()(T* p) const { Free(p); }
+};
+template <typename T, void (*Free)(T*)> using Handle = std::unique_ptr<T, Deleter<T, Free>>;
+using Repo = Handle<git_repository, git_repository_free>;
+using Ref = Handle<git_reference, git_reference_free>;
+using Commit = Handle<git_commit, git_commit_free>;
+using Object = Handle<git_object, git_object_free>;
+using Index = Handle<git_index, git_index_free>;
+using Tree = Handle<git_tree, git_tree_free>;
+using Signature = Handle<git_signature, git_signature_free>;
+
+util::Error libgit2_error(std::string what, util::ErrorKind kind = util::ErrorKind::io) {
+  const ::git_error* e = git_error_last();
+  return util::make_error(
+      kind, fmt::format("{}: {}", what, e && e->message ? e->message : "unknown git error"));
+}
+
+util::Result<Repo> open_repo(const Project& project, bool& found) {
+  ensure_libgit2();
+  git_repository* raw = nullptr;
+  int rc = git_repository_open_ext(&raw, project.root.c_str(), 0, nullptr);
+  found = rc == 0;
+  if (rc == GIT_ENOTFOUND)
+    return Repo(nullptr);
+  if (rc != 0)
+    return libgit2_error(
+        fmt::format("cannot open the git repository of {}", project.root.string()));
+  return Repo(raw);
+}
+
+} // namespace
+
+std::string current_branch(const Project& project) {
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo || !found)
+    return {};
+  git_reference* head = nullptr;
+  if (git_repository_head(&head, repo->get()) != 0)
+    return {};
+  Ref guard(head);
+  return git_reference_is_branch(head) ? git_reference_shorthand(head) : "";
+}
+
+util::Result<BranchOutcome> switch_to_branch(const Project& project, const std::string& name) {
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo)
+    return repo.error();
+  BranchOutcome out;
+  out.branch = name;
+  if (!found)
+    return out;
+  out.in_git = true;
+  out.previous = current_branch(project);
+  if (out.previous == name)
+    return out;
+  if (git_repository_head_unborn(repo->get()) == 1) {
+    out.skipped = "the repository has no commit yet";
+    return out;
+  }
+  git_reference* raw_branch = nullptr;
+  int rc = git_branch_lookup(&raw_branch, repo->get(), name.c_str(), GIT_BRANCH_LOCAL);
+  Ref branch(raw_branch);
+  if (rc == GIT_ENOTFOUND) {
+    git_object* raw_head = nullptr;
+    if (git_revparse_single(&raw_head, repo->get(), "HEAD^{commit}") != 0)
+      return libgit2_error("cannot create a branch: the repository has no commit yet",
+                           util::ErrorKind::failed);
+    Object head(raw_head);
+    if (git_branch_create(&raw_branch, repo->get(), name.c_str(),
+                          reinterpret_cast<git_commit*>(head.get()), 0) != 0)
+      return libgit2_error(fmt::format("cannot create branch {}", name));
+    branch.reset(raw_branch);
+    out.created = true;
+  } else if (rc != 0) {
+    return libgit2_error(fmt::format("cannot look up branch {}", name));
+  }
+  // Check the branch's tree out safely first: git refuses to overwrite local changes.
+  git_object* raw_target = nullptr;
+  if (git_reference_peel(&raw_target, branch.get(), GIT_OBJECT_COMMIT) != 0)
+    return libgit2_error(fmt::format("cannot read branch {}", name));
+  Object target(raw_target);
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+  if (git_checkout_tree(repo->get(), target.get(), &opts) != 0) {
+    auto e = libgit2_error(
+        fmt::format("cannot switch to branch {}: local changes conflict with it", name),
+        util::ErrorKind::failed);
+    e.details = {{"hint", "commit or stash your changes, then try again"}};
+    if (out.created) {
+      git_branch_delete(branch.get());
+    }
+    return e;
+  }
+  if (git_repository_set_head(repo->get(), git_reference_name(branch.get())) != 0)
+    return libgit2_error(fmt::format("cannot point HEAD at {}", name));
+  out.switched = true;
+  return out;
+}
+
+util::Status commit_paths(const Project& project, const std::vector<std::filesystem::path>& paths,
+                          const std::string& message, const std::string& author_name,
+                          const std::string& author_email) {
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo)
+    return repo.error();
+  if (!found)
+    return util::make_error(util::ErrorKind::failed, "cannot commit: the project is not in git");
+  std::filesystem::path workdir = git_repository_workdir(repo->get());
+  git_index* raw_index = nullptr;
+  if (git_repository_index(&raw_index, repo->get()) != 0)
+    return libgit2_error("cannot read the git index");
+  Index index(raw_index);
+  for (const auto& p : paths) {
+    auto rel = std::filesystem::weakly_canonical(p).lexically_relative(
+        std::filesystem::weakly_canonical(workdir));
+    if (git_index_add_bypath(index.get(), rel.c_str()) != 0)
+      return libgit2_error(fmt::format("cannot stage {}", rel.string()));
+  }
+  git_oid tree_id, commit_id;
+  if (git_index_write(index.get()) != 0 || git_index_write_tree(&tree_id, index.get()) != 0)
+    return libgit2_error("cannot write the git index");
+  git_tree* raw_tree = nullptr;
+  if (git_tree_lookup(&raw_tree, repo->get(), &tree_id) != 0)
+    return libgit2_error("cannot read the new tree");
+  Tree tree(raw_tree);
+  git_signature* raw_sig = nullptr;
+  if (git_signature_now(&raw_sig, author_name.c_str(), author_email.c_str()) != 0)
+    return libgit2_error("cannot make a commit signature");
+  Signature sig(raw_sig);
+  git_object* raw_parent = nullptr;
+  Object parent;
+  if (git_revparse_single(&raw_parent, repo->get(), "HEAD^{commit}") == 0)
+    parent.reset(raw_parent);
+  const git_commit* parents[] = {reinterpret_cast<const git_commit*>(parent.get())};
+  if (git_commit_create(&commit_id, repo->get(), "HEAD", sig.get(), sig.get(), nullptr,
+                        message.c_str(), tree.get(), parent ? 1 : 0, parents) != 0)
+    return libgit2_error("cannot create the commit");
+  return util::ok_status();
+}
+
+} // namespace kb::repo

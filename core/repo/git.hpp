@@ -1,0 +1,37 @@
+#pragma once
+
+#include "core/repo/project.hpp"
+#include "core/util/result.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kb::repo {
+
+// What happened to the branch when an artifact was started.
+struct BranchOutcome {
+  bool in_git = false;   // false when the project is not in a git repository
+  bool created = false;  // a new branch was made from HEAD
+  bool switched = false; // HEAD now points at the branch
+  std::string branch;
+  std::string previous; // the branch HEAD pointed at before
+  std::string skipped;  // why no branch was made, when in git but nothing was done
+};
+
+// Creates (from HEAD) or switches to the local branch `name` in the repository holding the
+// project, like `git switch [-c]`: uncommitted changes that do not conflict are carried over;
+// conflicting ones make it fail with kind `failed` and change nothing. A project outside git
+// gives in_git = false.
+util::Result<BranchOutcome> switch_to_branch(const Project& project, const std::string& name);
+
+// The current branch name ("" when detached or not in git).
+std::string current_branch(const Project& project);
+
+// Commits `paths` (absolute, inside the work tree) on the current branch with `message`, as
+// `author_name <author_email>`. Other staged or unstaged changes are left alone.
+util::Status commit_paths(const Project& project, const std::vector<std::filesystem::path>& paths,
+                          const std::string& message, const std::string& author_name,
+                          const std::string& author_email);
+
+} // namespace kb::repo
