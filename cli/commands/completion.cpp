@@ -224,6 +224,8 @@ std::vector<CommandInfo> describe_commands(const CLI::App& app) {
           info.positional_choices = choices;
       }
     }
+    for (const CLI::App* nested : sub->get_subcommands([](const CLI::App*) { return true; }))
+      info.positional_choices.push_back(nested->get_name());
     out.push_back(std::move(info));
   }
   return out;

@@ -29,6 +29,10 @@ constexpr MethodEntry k_methods[] = {
     {m::artifacts_edit, artifacts_edit, "change fields of an artifact"},
     {m::artifacts_link, artifacts_link, "add blocked_by dependencies (both sides)"},
     {m::artifacts_unlink, artifacts_unlink, "remove blocked_by dependencies (both sides)"},
+    {m::hooks_install, hooks_install, "add kodebase's block to the git hooks"},
+    {m::hooks_uninstall, hooks_uninstall, "remove kodebase's block from the git hooks"},
+    {m::hooks_status, hooks_status, "which git hooks carry kodebase's block"},
+    {m::hooks_run, hooks_run, "what a git hook does for the project"},
 };
 
 } // namespace

@@ -44,6 +44,10 @@ util::Result<json> artifacts_cancel(Context& ctx, const json& params);
 util::Result<json> artifacts_edit(Context& ctx, const json& params);
 util::Result<json> artifacts_link(Context& ctx, const json& params);
 util::Result<json> artifacts_unlink(Context& ctx, const json& params);
+util::Result<json> hooks_install(Context& ctx, const json& params);
+util::Result<json> hooks_uninstall(Context& ctx, const json& params);
+util::Result<json> hooks_status(Context& ctx, const json& params);
+util::Result<json> hooks_run(Context& ctx, const json& params);
 
 // The version reported by the binaries and `hello`.
 std::string_view version();

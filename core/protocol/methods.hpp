@@ -27,10 +27,15 @@ inline constexpr std::string_view artifacts_edit = "artifacts.edit";
 inline constexpr std::string_view artifacts_link = "artifacts.link";
 inline constexpr std::string_view artifacts_unlink = "artifacts.unlink";
 
+inline constexpr std::string_view hooks_install = "hooks.install";
+inline constexpr std::string_view hooks_uninstall = "hooks.uninstall";
+inline constexpr std::string_view hooks_status = "hooks.status";
+inline constexpr std::string_view hooks_run = "hooks.run";
+
 inline constexpr std::array all = {
     project_init,    project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
     artifacts_log,   artifacts_next,  artifacts_context, artifacts_validate, artifacts_create,
     artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel, artifacts_edit, artifacts_link,
-    artifacts_unlink};
+    artifacts_unlink, hooks_install, hooks_uninstall, hooks_status, hooks_run};
 
 } // namespace kb::protocol::method
