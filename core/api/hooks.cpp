@@ -25,23 +25,9 @@ constexpr std::array<std::string_view, 4> k_hooks = {"post-checkout", "post-merg
 constexpr std::string_view k_begin = "# >>> kodebase >>>";
 constexpr std::string_view k_end = "# <<< kodebase <<<";
 
-util::Result<std::string> git_out(const repo::Project& p, std::vector<std::string> args) {
-  args.insert(args.begin(), {"git", "-C", p.root.string()});
-  auto r = util::run_capture(args);
-  if (!r)
-    return r.error();
-  if (r->exit_code != 0)
-    return util::make_error(
-        util::ErrorKind::failed,
-        fmt::format("`git {}` failed", fmt::join(args.begin() + 3, args.end(), " ")));
-  while (!r->out.empty() && r->out.back() == '\n')
-    r->out.pop_back();
-  return r->out;
-}
-
 // The hooks directory git uses for this repository (core.hooksPath honoured).
 util::Result<fs::path> hooks_dir(const repo::Project& p) {
-  auto dir = git_out(p, {"rev-parse", "--git-path", "hooks"});
+  auto dir = repo::git_output(p, {"rev-parse", "--git-path", "hooks"});
   if (!dir)
     return util::make_error(util::ErrorKind::not_project,
                             fmt::format("{} is not in a git repository", p.root.string()),
@@ -102,22 +88,27 @@ json state_json(const HookState& s) {
           {"other_content", s.other_content}};
 }
 
-util::Result<repo::Project> project_of(const json& params) {
+// The project of params.directory and the hooks directory of its repository.
+util::Result<std::pair<repo::Project, fs::path>> hooks_location(const json& params) {
   auto dir = directory_param(params);
   if (!dir)
     return dir.error();
-  return repo::find_project(*dir);
+  auto p = repo::find_project(*dir);
+  if (!p)
+    return p.error();
+  auto hooks = hooks_dir(*p);
+  if (!hooks)
+    return hooks.error();
+  return std::pair{*p, *hooks};
 }
 
 } // namespace
 
 util::Result<json> hooks_install(Context&, const json& params) {
-  auto p = project_of(params);
-  if (!p)
-    return p.error();
-  auto dir = hooks_dir(*p);
-  if (!dir)
-    return dir.error();
+  auto location = hooks_location(params);
+  if (!location)
+    return location.error();
+  const fs::path* dir = &location->second;
   auto cli = string_param(params, "cli");
   if (!cli)
     return cli.error();
@@ -145,12 +136,10 @@ util::Result<json> hooks_install(Context&, const json& params) {
 }
 
 util::Result<json> hooks_uninstall(Context&, const json& params) {
-  auto p = project_of(params);
-  if (!p)
-    return p.error();
-  auto dir = hooks_dir(*p);
-  if (!dir)
-    return dir.error();
+  auto location = hooks_location(params);
+  if (!location)
+    return location.error();
+  const fs::path* dir = &location->second;
   json removed = json::array();
   for (auto name : k_hooks) {
     auto path = *dir / std::string(name);
@@ -170,12 +159,10 @@ util::Result<json> hooks_uninstall(Context&, const json& params) {
 }
 
 util::Result<json> hooks_status(Context&, const json& params) {
-  auto p = project_of(params);
-  if (!p)
-    return p.error();
-  auto dir = hooks_dir(*p);
-  if (!dir)
-    return dir.error();
+  auto location = hooks_location(params);
+  if (!location)
+    return location.error();
+  const fs::path* dir = &location->second;
   json hooks = json::array();
   for (auto name : k_hooks)
     hooks.push_back(state_json(inspect(*dir, name)));

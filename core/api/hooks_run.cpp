@@ -17,9 +17,7 @@ namespace kb::api {
 namespace {
 
 std::string git_text(const repo::Project& p, std::vector<std::string> args) {
-  args.insert(args.begin(), {"git", "-C", p.root.string()});
-  auto r = util::run_capture(args);
-  return r && r->exit_code == 0 ? r->out : std::string();
+  return repo::git_output(p, std::move(args), false).value_or("");
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -46,6 +44,10 @@ bool hook_policy(const repo::Project& p, const char* key) {
   return value && value->to_json() == true;
 }
 
+void no_artifact(const artifact::ArtifactId& id, json& out) {
+  out["actions"].push_back(fmt::format("no artifact {}", id.str()));
+}
+
 json base_params(const json& params, const std::string& id) {
   json p{{"directory", params["directory"]}, {"id", id}, {"branch", false}};
   if (params.contains("actor"))
@@ -67,10 +69,8 @@ void post_checkout(Context& ctx, const repo::Project& p, const json& params, jso
   }
   auto loaded = ctx.projects.open(p.root);
   const artifact::Artifact* a = loaded ? (*loaded)->index.find(*id) : nullptr;
-  if (!a) {
-    out["actions"].push_back(fmt::format("no artifact {}", id->str()));
-    return;
-  }
+  if (!a)
+    return no_artifact(*id, out);
   auto state = lifecycle::state_name(*a);
   if (state != "ready") {
     out["actions"].push_back(fmt::format("{} is {}; not started", id->str(), state));
@@ -104,10 +104,8 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
   }
   auto loaded = ctx.projects.open(p.root);
   const artifact::Artifact* a = loaded ? (*loaded)->index.find(*id) : nullptr;
-  if (!a) {
-    out["actions"].push_back(fmt::format("no artifact {}", id->str()));
-    return;
-  }
+  if (!a)
+    return no_artifact(*id, out);
   if (lifecycle::state_name(*a) == "in_progress") {
     if (auto r = artifacts_submit(ctx, base_params(params, id->str())); !r) {
       out["warnings"].push_back(r.error().message);

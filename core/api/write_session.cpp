@@ -2,6 +2,7 @@
 #include "core/api/write_session.hpp"
 
 #include "core/api/render_json.hpp"
+#include "core/repo/git.hpp"
 #include "core/util/file.hpp"
 #include "core/util/process.hpp"
 #include "core/validate/rules.hpp"
@@ -14,30 +15,14 @@
 
 namespace kb::api {
 
-namespace {
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
-std::string git_config(const repo::Project& p, const char* key) {
-  auto r = util::run_capture({"git", "-C", p.root.string(), "config", "--get", key});
-  return r && r->exit_code == 0 ? trimmed(r->out) : std::string();
-}
-
-// The actor of a human action: params.actor, $KODEBASE_ACTOR, or git's user.name and
-// user.email as `Name (email)`.
-} // namespace
-
 util::Result<std::string> resolve_actor(const repo::Project& p, const json& params) {
   std::string actor = params.value("actor", "");
   if (actor.empty())
     if (const char* env = std::getenv("KODEBASE_ACTOR"))
       actor = env;
   if (actor.empty()) {
-    auto name = git_config(p, "user.name"), email = git_config(p, "user.email");
+    auto name = repo::git_output(p, {"config", "--get", "user.name"}).value_or("");
+    auto email = repo::git_output(p, {"config", "--get", "user.email"}).value_or("");
     if (name.empty() || email.empty())
       return util::make_error(
           util::ErrorKind::failed, "cannot tell who is acting: no KODEBASE_ACTOR and no git user",

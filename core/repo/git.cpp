@@ -1,5 +1,7 @@
 #include "core/repo/git.hpp"
 
+#include "core/util/process.hpp"
+
 #include <fmt/format.h>
 #include <git2.h>
 #include <memory>
@@ -46,6 +48,17 @@ util::Result<Repo> open_repo(const Project& project, bool& found) {
 }
 
 } // namespace
+
+std::optional<std::string> git_output(const Project& project, std::vector<std::string> args,
+                                      bool trim) {
+  args.insert(args.begin(), {"git", "-C", project.root.string()});
+  auto r = util::run_capture(args);
+  if (!r || r->exit_code != 0)
+    return std::nullopt;
+  while (trim && !r->out.empty() && r->out.back() == '\n')
+    r->out.pop_back();
+  return std::move(r->out);
+}
 
 std::string current_branch(const Project& project) {
   bool found = false;

@@ -4,6 +4,7 @@
 #include "core/util/result.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct BranchOutcome {
 // conflicting ones make it fail with kind `failed` and change nothing. A project outside git
 // gives in_git = false.
 util::Result<BranchOutcome> switch_to_branch(const Project& project, const std::string& name);
+
+// What `git -C <root> <args>` printed, or nullopt when git failed or is missing. With
+// `trim`, trailing newlines are dropped.
+std::optional<std::string> git_output(const Project& project, std::vector<std::string> args,
+                                      bool trim = true);
 
 // The current branch name ("" when detached or not in git).
 std::string current_branch(const Project& project);
