@@ -58,7 +58,7 @@ _kodebase() {
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     hooks) opts=""
        opts="$opts install uninstall status run" ;;
-    validate) opts="--strict"
+    validate) opts="--strict --fix --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     version) opts="" ;;
     completion) opts=""

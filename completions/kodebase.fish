@@ -103,6 +103,8 @@ complete -c kodebase -n '__fish_use_subcommand' -a hooks -d 'Install, inspect or
 complete -c kodebase -n '__fish_seen_subcommand_from hooks' -xa 'install uninstall status run'
 complete -c kodebase -n '__fish_use_subcommand' -a validate -d 'Check artifacts against the schema and rules'
 complete -c kodebase -n '__fish_seen_subcommand_from validate' -l strict -r -d 'Apply the v1 rules strictly: tolerated older forms become errors'
+complete -c kodebase -n '__fish_seen_subcommand_from validate' -l fix -r -d 'Repair what is safe: the missing side of dependency pairs, timestamps that parse unambiguously'
+complete -c kodebase -n '__fish_seen_subcommand_from validate' -l dry-run -r -d 'With --fix: show the repairs, write nothing'
 complete -c kodebase -n '__fish_seen_subcommand_from validate' -xa '(kodebase list --format ids -q 2>/dev/null)'
 complete -c kodebase -n '__fish_use_subcommand' -a version -d 'Print the version and build'
 complete -c kodebase -n '__fish_use_subcommand' -a completion -d 'Print a shell completion script'

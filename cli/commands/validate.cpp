@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace kb::cli {
@@ -13,6 +14,8 @@ namespace {
 struct ValidateOptions {
   std::vector<std::string> ids;
   bool strict = false;
+  bool fix = false;
+  bool dry_run = false;
 };
 
 std::string location(const json& f) {
@@ -39,7 +42,11 @@ std::string render_finding(const Session& s, const json& f, bool error) {
 }
 
 int run_validate(Session& s, const ValidateOptions& o) {
-  auto r = s.call(protocol::method::artifacts_validate, {{"ids", o.ids}, {"strict", o.strict}});
+  json params{
+      {"ids", o.ids}, {"strict", o.strict}, {"fix", o.fix || o.dry_run}, {"dry_run", o.dry_run}};
+  if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
+    params["actor"] = actor;
+  auto r = s.call(protocol::method::artifacts_validate, params);
   if (!r)
     return s.fail(r.error());
   bool valid = r->value("valid", false);
@@ -48,6 +55,16 @@ int run_validate(Session& s, const ValidateOptions& o) {
     return valid ? k_exit_ok : k_exit_failed;
   }
   std::string text;
+  if (r->contains("fixes")) {
+    bool dry = r->value("dry_run", false);
+    for (const auto& f : (*r)["fixes"])
+      text += fmt::format("{}: {} [{}] {}\n", s.style().bold(f.value("path", "")),
+                          dry ? s.style().yellow("would fix") : s.style().green("fixed"),
+                          f.value("code", ""), f.value("fix", ""));
+    if ((*r)["fixes"].empty())
+      text += s.style().dim("nothing to fix mechanically\n");
+    text += "\n";
+  }
   for (const auto& f : (*r)["errors"])
     text += render_finding(s, f, true);
   if (!s.globals.quiet)
@@ -76,6 +93,10 @@ void register_validate_command(CLI::App& app, CommandRegistry& registry) {
   validate->add_option("ids", opts->ids, "Only report on these artifact IDs (default: all)");
   validate->add_flag("--strict", opts->strict,
                      "Apply the v1 rules strictly: tolerated older forms become errors");
+  validate->add_flag("--fix", opts->fix,
+                     "Repair what is safe: the missing side of dependency pairs, timestamps "
+                     "that parse unambiguously");
+  validate->add_flag("--dry-run", opts->dry_run, "With --fix: show the repairs, write nothing");
   validate->footer("Exit status: 0 when no errors, 1 when there are errors.\n"
                    "The whole project is loaded either way, so graph rules (cycles, unknown "
                    "targets, inconsistent pairs) see every artifact.");

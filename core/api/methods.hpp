@@ -49,6 +49,9 @@ util::Result<json> hooks_uninstall(Context& ctx, const json& params);
 util::Result<json> hooks_status(Context& ctx, const json& params);
 util::Result<json> hooks_run(Context& ctx, const json& params);
 
+// The safe repairs of `validate --fix` (used by artifacts.validate with params.fix).
+util::Result<json> fix_artifacts(const json& params);
+
 // The version reported by the binaries and `hello`.
 std::string_view version();
 std::string_view build_id();

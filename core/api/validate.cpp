@@ -19,6 +19,14 @@ util::Result<json> artifacts_validate(Context& ctx, const json& params) {
     }
   }
   auto mode = params.value("strict", false) ? validate::Mode::strict : validate::Mode::lenient;
+  json fixes = nullptr;
+  if (params.value("fix", false)) {
+    auto fixed = fix_artifacts(params);
+    if (!fixed)
+      return fixed.error();
+    fixes = std::move(*fixed);
+  }
+  // After fixes (not a dry run) the files changed, so the report reads them again.
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
@@ -36,11 +44,16 @@ util::Result<json> artifacts_validate(Context& ctx, const json& params) {
   for (const auto& f : report.findings)
     (f.severity == validate::Severity::error ? errors : warnings)
         .push_back(finding_json((*p)->project, f));
-  return json{{"valid", report.valid()},
-              {"artifacts", report.artifacts},
-              {"strict", mode == validate::Mode::strict},
-              {"errors", std::move(errors)},
-              {"warnings", std::move(warnings)}};
+  json out{{"valid", report.valid()},
+           {"artifacts", report.artifacts},
+           {"strict", mode == validate::Mode::strict},
+           {"errors", std::move(errors)},
+           {"warnings", std::move(warnings)}};
+  if (!fixes.is_null()) {
+    out["fixes"] = fixes["fixes"];
+    out["dry_run"] = fixes["dry_run"];
+  }
+  return out;
 }
 
 } // namespace kb::api

@@ -17,8 +17,17 @@ util::Error cannot(std::string what) {
 const YamlNode* find_path(const YamlNode& root, const std::vector<std::string>& path,
                           size_t count) {
   const YamlNode* n = &root;
-  for (size_t i = 0; i < count && n; ++i)
-    n = n->find(path[i]);
+  for (size_t i = 0; i < count && n; ++i) {
+    // A segment of digits indexes a list: {"metadata", "events", "2", "timestamp"}.
+    const auto& seg = path[i];
+    if (n->is_sequence() && !seg.empty() &&
+        seg.find_first_not_of("0123456789") == std::string::npos) {
+      size_t at = std::stoul(seg);
+      n = at < n->items.size() ? &n->items[at] : nullptr;
+    } else {
+      n = n->find(seg);
+    }
+  }
   return n;
 }
 

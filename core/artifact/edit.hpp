@@ -26,7 +26,8 @@ public:
   // Appends an event (a mapping) to metadata.events, in block style at the list's indentation.
   util::Status append_event(const YamlNode& event);
 
-  // Sets the scalar at `path` (mapping keys from the root), keeping its quoting style; adds the
+  // Sets the scalar at `path` (mapping keys from the root; digits index lists), keeping its
+  // quoting style; adds the
   // key at the end of its mapping when it is missing. `plain` writes an unquoted word (enum
   // values, booleans, IDs).
   util::Status set_scalar(const std::vector<std::string>& path, std::string_view value, bool plain);

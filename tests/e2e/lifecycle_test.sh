@@ -101,6 +101,22 @@ contains "$err" "an issue and A an initiative" "cross-level refusal"
 expect_exit 0 "unlink" -- "$kb" -C "$p" unlink A.1.4 --blocked-by A.1.2
 expect_exit 0 "valid after edits" -- "$kb" -C "$p" validate --strict
 
+# validate --fix repairs one-sided pairs and unambiguous timestamps, and nothing else
+fx="$work/fix"
+mkdir -p "$fx/.kodebase" && cp -r "$fixtures/kodebase-core/loader-tree" "$fx/.kodebase/artifacts" && chmod -R u+w "$fx"
+g="$fx/.kodebase/artifacts/A.cascade-initiative/A.1.development-phase/A.1.1.backend-api.yml"
+sed -i 's/blocks: \[A.1.3\]/blocks: []/; s/"2025-10-23T10:00:00Z"/"2025-10-23 10:00:00.5+00:00"/' "$g"
+export KODEBASE_ACTOR="Ada Lovelace (ada@example.com)"
+expect_exit 1 "broken before the fix" -- "$kb" -C "$fx" validate
+before=$(md5sum "$g")
+expect_exit 1 "fix --dry-run" -- "$kb" -C "$fx" validate --fix --dry-run
+contains "$out" "would fix [RELATIONSHIP_INCONSISTENT_PAIR]" "dry-run lists the repair"
+[ "$before" = "$(md5sum "$g")" ] && pass || fail "--dry-run wrote"
+expect_exit 0 "fix" -- "$kb" -C "$fx" validate --fix
+contains "$out" "fixed [TIMESTAMP_INVALID]" "timestamp repaired"
+grep -q 'blocks: \[A.1.3\]' "$g" && grep -q '"2025-10-23T10:00:00Z"' "$g" && pass || fail "file not repaired"
+unset KODEBASE_ACTOR
+
 # no actor: refused with a hint, nothing written
 n="$work/noactor"
 mkdir -p "$n" && git -C "$n" init -q && "$kb" -C "$n" init -q >/dev/null
