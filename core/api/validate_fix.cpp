@@ -41,38 +41,36 @@ util::Status fix_timestamps(const artifact::Artifact& a, artifact::EditSet& edit
   return util::ok_status();
 }
 
+// For each sibling `a` names in `mine`, adds `a` to that sibling's `theirs` when missing.
+util::Status add_missing_side(const artifact::ArtifactIndex& index, const artifact::Artifact& a,
+                              const std::vector<std::string>& mine, const char* theirs_key,
+                              artifact::EditSet& edits, std::vector<Fix>& fixes) {
+  for (const auto& target : mine) {
+    const artifact::Artifact* t = index.find(target);
+    if (!t || t->id.parent() != a.id.parent() || t->type() != a.type())
+      continue;
+    const auto& theirs = std::string_view(theirs_key) == "blocks" ? t->blocks : t->blocked_by;
+    if (std::find(theirs.begin(), theirs.end(), a.id.str()) != theirs.end())
+      continue;
+    auto doc = edits.doc(t->path);
+    if (!doc)
+      return doc.error();
+    if (auto st = (*doc)->add_to_list({"metadata", "relationships", theirs_key}, a.id.str()); !st)
+      return st;
+    fixes.push_back(
+        {t->id.str(), t->path, "RELATIONSHIP_INCONSISTENT_PAIR",
+         fmt::format("added {} to {} (it lists {} in {})", a.id.str(), theirs_key, t->id.str(),
+                     std::string_view(theirs_key) == "blocks" ? "blocked_by" : "blocks")});
+  }
+  return util::ok_status();
+}
+
 // The missing side of one-sided dependency pairs between existing siblings.
 util::Status fix_pairs(const artifact::ArtifactIndex& index, const artifact::Artifact& a,
                        artifact::EditSet& edits, std::vector<Fix>& fixes) {
-  for (const auto& target : a.blocked_by) {
-    const artifact::Artifact* t = index.find(target);
-    if (!t || t->id.parent() != a.id.parent() || t->type() != a.type() ||
-        std::find(t->blocks.begin(), t->blocks.end(), a.id.str()) != t->blocks.end())
-      continue;
-    auto doc = edits.doc(t->path);
-    if (!doc)
-      return doc.error();
-    if (auto st = (*doc)->add_to_list({"metadata", "relationships", "blocks"}, a.id.str()); !st)
-      return st;
-    fixes.push_back(
-        {t->id.str(), t->path, "RELATIONSHIP_INCONSISTENT_PAIR",
-         fmt::format("added {} to blocks (it lists {} in blocked_by)", a.id.str(), t->id.str())});
-  }
-  for (const auto& target : a.blocks) {
-    const artifact::Artifact* t = index.find(target);
-    if (!t || t->id.parent() != a.id.parent() || t->type() != a.type() ||
-        std::find(t->blocked_by.begin(), t->blocked_by.end(), a.id.str()) != t->blocked_by.end())
-      continue;
-    auto doc = edits.doc(t->path);
-    if (!doc)
-      return doc.error();
-    if (auto st = (*doc)->add_to_list({"metadata", "relationships", "blocked_by"}, a.id.str()); !st)
-      return st;
-    fixes.push_back(
-        {t->id.str(), t->path, "RELATIONSHIP_INCONSISTENT_PAIR",
-         fmt::format("added {} to blocked_by (it lists {} in blocks)", a.id.str(), t->id.str())});
-  }
-  return util::ok_status();
+  if (auto st = add_missing_side(index, a, a.blocked_by, "blocks", edits, fixes); !st)
+    return st;
+  return add_missing_side(index, a, a.blocks, "blocked_by", edits, fixes);
 }
 
 } // namespace
