@@ -142,6 +142,10 @@ util::Result<json> artifacts_edit(Context&, const json& params) {
                                  {"assignee", {"metadata", "assignee"}, false},
                                  {"summary", {"content", "summary"}, false},
                                  {"vision", {"content", "vision"}, false}};
+  if (auto st = check_known_fields(
+          params, {"id", "title", "priority", "estimation", "assignee", "summary", "vision"});
+      !st)
+    return st.error();
   auto session = open_for_write(params);
   if (!session)
     return session.error();

@@ -116,6 +116,18 @@ util::Result<std::vector<std::string>> list_param(const json& params, const char
   return out;
 }
 
+util::Status check_known_fields(const json& params, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, _] : params.items()) {
+    if (key == "directory" || key == "actor" || key == "dry_run")
+      continue;
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return util::make_error(
+          util::ErrorKind::invalid_argument,
+          fmt::format("unknown field '{}' (known: {})", key, fmt::join(known, ", ")));
+  }
+  return util::ok_status();
+}
+
 util::Result<json> commit_files(WriteSession& session,
                                 const std::map<std::filesystem::path, std::string>& files,
                                 const json& params, json result) {

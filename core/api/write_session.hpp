@@ -34,6 +34,10 @@ std::vector<validate::Finding>
 new_errors(const artifact::ArtifactIndex& before,
            const std::map<std::filesystem::path, std::string>& files);
 
+// Fails with invalid_argument naming the first key of `params` that is not in `known`
+// (besides directory, actor and dry_run, which every write accepts).
+util::Status check_known_fields(const json& params, std::initializer_list<std::string_view> known);
+
 // The error for a change refused because of `errors`.
 util::Error invalid_result(const repo::Project& project,
                            const std::vector<validate::Finding>& errors);

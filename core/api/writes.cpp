@@ -201,6 +201,12 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
 } // namespace
 
 util::Result<json> artifacts_create(Context&, const json& params) {
+  if (auto st = check_known_fields(params, {"parent", "title", "priority", "estimation", "assignee",
+                                            "summary", "acceptance_criteria", "deliverables",
+                                            "validation", "vision", "scope_in", "scope_out",
+                                            "success_criteria", "blocked_by", "notes"});
+      !st)
+    return st.error();
   std::optional<ArtifactId> parent;
   if (auto it = params.find("parent"); it != params.end() && !it->is_null()) {
     auto p = ArtifactId::parse_or_error(it->is_string() ? it->get<std::string>() : "");

@@ -117,6 +117,35 @@ contains "$out" "fixed [TIMESTAMP_INVALID]" "timestamp repaired"
 grep -q 'blocks: \[A.1.3\]' "$g" && grep -q '"2025-10-23T10:00:00Z"' "$g" && pass || fail "file not repaired"
 unset KODEBASE_ACTOR
 
+# bad input: unknown fields and a read-only project are clear errors that change nothing
+export KODEBASE_ACTOR="Ada Lovelace (ada@example.com)"
+echo '{"title": "From a file", "acceptance_criteria": ["x"], "colour": "blue"}' >"$work/body.json"
+expect_exit 2 "unknown field in --from-file" -- "$kb" -C "$p" add A.1 --from-file "$work/body.json"
+contains "$err" "unknown field 'colour'" "unknown field named"
+echo '{"title": "From a file", "acceptance_criteria": ["x"]}' | expect_exit 0 "add --from-file -" -- "$kb" -C "$p" add A.1 --from-file -
+# A read-only file system: the project on a tmpfs remounted read-only (when this machine lets
+# the test mount one), else a folder without write permission (not for root).
+ro="$work/ro"
+mkdir -p "$ro"
+if mount -t tmpfs -o size=16m tmpfs "$ro" 2>/dev/null; then
+  cp -r "$p/." "$ro/" && mount -o remount,ro "$ro"
+  readonly_project="$ro"
+elif [ "$(id -u)" -ne 0 ]; then
+  cp -r "$p/." "$ro/" && chmod -R a-w "$ro/.kodebase"
+  readonly_project="$ro"
+else
+  readonly_project=""
+  echo "SKIP: read-only project (cannot mount a tmpfs here)"
+fi
+if [ -n "$readonly_project" ]; then
+  before=$(find "$ro/.kodebase" -type f -exec md5sum {} + | sort)
+  expect_exit 3 "edit on a read-only file system" -- "$kb" -C "$ro" edit A.1.2 --priority low
+  contains "$err" "Read-only file system" "read-only error says why"
+  [ "$before" = "$(find "$ro/.kodebase" -type f -exec md5sum {} + | sort)" ] && pass || fail "read-only: files changed"
+  umount "$ro" 2>/dev/null || chmod -R u+w "$ro"
+fi
+unset KODEBASE_ACTOR
+
 # no actor: refused with a hint, nothing written
 n="$work/noactor"
 mkdir -p "$n" && git -C "$n" init -q && "$kb" -C "$n" init -q >/dev/null
