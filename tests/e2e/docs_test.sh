@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The man page and the committed completion scripts agree with the CLI's command table.
-# usage: docs_test.sh <bin-dir> <source-dir>
+# usage: docs_test.sh <bin-dir> <source-dir> [<build-dir> to also check `cmake --install`]
 set -uo pipefail
-kb="$1/kodebase" src=$2
+kb="$1/kodebase" src=$2 build=${3:-}
 failures=0 passes=0
 check() { if eval "$1"; then passes=$((passes + 1)); else echo "FAIL: $2"; failures=$((failures + 1)); fi; }
 
@@ -32,6 +32,26 @@ check '[[ " ${COMPREPLY[*]} " == *" list "* ]]' "bash completion offers 'list'"
 COMP_WORDS=(kodebase list --state bl) COMP_CWORD=3
 _kodebase
 check '[[ "${COMPREPLY[*]}" == "blocked" ]]' "bash completion offers state values"
+
+# Every server method is in kodebased(8).
+for m in $(grep -oE '"(project|artifacts|hooks)\.[a-z]+"' "$src/core/protocol/methods.hpp" | tr -d '"'); do
+  check "grep -q -- '$m' '$src/man/kodebased.8'" "kodebased(8) lacks method $m"
+done
+
+# `cmake --install` puts binaries, man pages and completions under GNUInstallDirs.
+if [ -n "$build" ]; then
+  prefix=$(mktemp -d)
+  if cmake --install "$build" --prefix "$prefix" >/dev/null; then
+    for f in bin/kodebase bin/kodebased share/man/man1/kodebase.1 share/man/man8/kodebased.8 \
+      share/bash-completion/completions/kodebase share/zsh/site-functions/_kodebase \
+      share/fish/vendor_completions.d/kodebase.fish; do
+      check "[ -e '$prefix/$f' ]" "cmake --install lacks $f"
+    done
+  else
+    check false "cmake --install failed"
+  fi
+  rm -rf "$prefix"
+fi
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
