@@ -144,10 +144,28 @@ util::Status Transaction::commit(const Project& project) {
   return util::ok_status();
 }
 
+namespace {
+
+// Temporaries of a writer killed before it wrote its journal: nothing refers to them, and no
+// writer is active while we hold the lock.
+void sweep_orphans(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.starts_with(".") && name.find(".kb-") != std::string::npos && it->is_regular_file(ec))
+      fs::remove(it->path(), ec);
+  }
+}
+
+} // namespace
+
 util::Status recover(const Project& project) {
   auto text = util::read_file(journal_path(project));
-  if (!text)
+  if (!text) {
+    sweep_orphans(project.artifacts_dir());
     return util::ok_status(); // nothing was interrupted
+  }
   bool committed = text->ends_with("commit\n");
   size_t pos = 0;
   while (pos < text->size()) {

@@ -168,6 +168,18 @@ TEST_CASE("a transaction interrupted after its commit point is rolled forward", 
   CHECK_FALSE(std::filesystem::exists(tmp));
 }
 
+TEST_CASE("temporaries of a writer killed before its journal are swept", "[repo][store]") {
+  kb::test::TempDir dir;
+  auto project = *kb::repo::init_project(dir.path());
+  auto orphan = project.project.artifacts_dir() / "A.x" / ".A.yml.kb-abc123";
+  std::filesystem::create_directories(orphan.parent_path());
+  REQUIRE(kb::util::write_file_atomic(orphan, "half").ok());
+  REQUIRE(kb::util::write_file_atomic(project.project.artifacts_dir() / "A.x" / ".keep", "").ok());
+  REQUIRE(kb::repo::WriteLock::acquire(project.project).ok());
+  CHECK_FALSE(std::filesystem::exists(orphan));
+  CHECK(std::filesystem::exists(project.project.artifacts_dir() / "A.x" / ".keep"));
+}
+
 TEST_CASE("a transaction writes every file", "[repo][store]") {
   kb::test::TempDir dir;
   auto project = *kb::repo::init_project(dir.path());
