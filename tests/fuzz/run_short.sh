@@ -7,5 +7,7 @@ bin=$1 corpus=$2 seconds=${3:-30}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$corpus"/. "$work"/
-"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+# A fixed seed and run count make the test command reproducible: the same inputs every run
+# (a slow machine stops at the time cap first). Longer runs drop both.
+"$bin" -seed=1 -runs=150000 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
   -print_final_stats=1 "$work" 2>&1 | tail -n 15
