@@ -36,6 +36,7 @@ int run(int argc, char** argv) {
   register_lifecycle_commands(app, registry);
   register_edit_commands(app, registry);
   register_hook_commands(app, registry);
+  register_config_commands(app, registry);
   register_validate_command(app, registry);
   register_misc_commands(app, registry);
   try {

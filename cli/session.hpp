@@ -77,6 +77,7 @@ void register_validate_command(CLI::App& app, CommandRegistry& registry);
 void register_lifecycle_commands(CLI::App& app, CommandRegistry& registry);
 void register_edit_commands(CLI::App& app, CommandRegistry& registry);
 void register_hook_commands(CLI::App& app, CommandRegistry& registry);
+void register_config_commands(CLI::App& app, CommandRegistry& registry);
 void register_misc_commands(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

@@ -26,7 +26,7 @@ _kodebase() {
     --estimation) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete cancel edit link unlink hooks validate version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete cancel edit link unlink hooks config validate version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -58,6 +58,8 @@ _kodebase() {
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     hooks) opts=""
        opts="$opts install uninstall status run" ;;
+    config) opts=""
+       opts="$opts get set list" ;;
     validate) opts="--strict --fix --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
     version) opts="" ;;

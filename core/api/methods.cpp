@@ -33,6 +33,9 @@ constexpr MethodEntry k_methods[] = {
     {m::hooks_uninstall, hooks_uninstall, "remove kodebase's block from the git hooks"},
     {m::hooks_status, hooks_status, "which git hooks carry kodebase's block"},
     {m::hooks_run, hooks_run, "what a git hook does for the project"},
+    {m::config_get, config_get, "one setting's value"},
+    {m::config_set, config_set, "change a setting in its file, in place"},
+    {m::config_list, config_list, "every setting with its value and file"},
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // Shared by the handlers that write: locking, the actor, validation of changes, commits.
 #include "core/api/write_session.hpp"
 
+#include "core/api/methods.hpp"
 #include "core/api/render_json.hpp"
 #include "core/repo/git.hpp"
 #include "core/util/file.hpp"
@@ -20,6 +21,14 @@ util::Result<std::string> resolve_actor(const repo::Project& p, const json& para
   if (actor.empty())
     if (const char* env = std::getenv("KODEBASE_ACTOR"))
       actor = env;
+  if (actor.empty()) {
+    // The user's own setting (`kodebase config set actor ...`) comes before git's.
+    auto text = util::read_file(user_config_file());
+    auto doc =
+        text ? artifact::parse_yaml(*text) : util::Result<artifact::YamlNode>(artifact::YamlNode{});
+    if (doc)
+      actor = artifact::scalar_text(doc->find("actor"));
+  }
   if (actor.empty()) {
     auto name = repo::git_output(p, {"config", "--get", "user.name"}).value_or("");
     auto email = repo::git_output(p, {"config", "--get", "user.email"}).value_or("");

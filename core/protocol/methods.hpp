@@ -32,10 +32,15 @@ inline constexpr std::string_view hooks_uninstall = "hooks.uninstall";
 inline constexpr std::string_view hooks_status = "hooks.status";
 inline constexpr std::string_view hooks_run = "hooks.run";
 
+inline constexpr std::string_view config_get = "config.get";
+inline constexpr std::string_view config_set = "config.set";
+inline constexpr std::string_view config_list = "config.list";
+
 inline constexpr std::array all = {
     project_init,    project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
     artifacts_log,   artifacts_next,  artifacts_context, artifacts_validate, artifacts_create,
     artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel, artifacts_edit, artifacts_link,
-    artifacts_unlink, hooks_install, hooks_uninstall, hooks_status, hooks_run};
+    artifacts_unlink, hooks_install, hooks_uninstall, hooks_status, hooks_run, config_get,
+    config_set,       config_list};
 
 } // namespace kb::protocol::method

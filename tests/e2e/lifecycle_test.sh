@@ -156,6 +156,20 @@ KODEBASE_ACTOR="Grace Hopper (grace@example.com)" expect_exit 0 "actor from the 
 grep -q 'created_by: "Grace Hopper (grace@example.com)"' "$n"/.kodebase/artifacts/A.*/A.yml && pass || fail "KODEBASE_ACTOR recorded"
 KODEBASE_ACTOR="Grace" expect_exit 2 "bad actor" -- "$kb" -C "$n" add --title "Another"
 
+# config: settings are read and changed in place; the user's actor is used before git's
+expect_exit 0 "config list" -- "$kb" -C "$n" config list --json
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if {e['key'] for e in j} >= {'actor','hooks.post_merge_complete'} else 1)" "$out" && pass || fail "config list: $out"
+expect_exit 0 "config set" -- "$kb" -C "$n" config set hooks.post_merge_complete true
+grep -q '^  post_merge_complete: true$' "$n/.kodebase/config/settings.yml" && grep -q '^version: "1.0"$' "$n/.kodebase/config/settings.yml" && pass || fail "settings file: $(cat "$n/.kodebase/config/settings.yml")"
+expect_exit 0 "config get" -- "$kb" -C "$n" config get hooks.post_merge_complete
+[ "$out" = "true" ] && pass || fail "config get: $out"
+expect_exit 2 "config set an unknown key" -- "$kb" -C "$n" config set colour blue
+expect_exit 2 "config set a bad boolean" -- "$kb" -C "$n" config set hooks.post_merge_complete maybe
+expect_exit 2 "config set a bad actor" -- "$kb" -C "$n" config set actor Grace
+expect_exit 0 "config set actor" -- "$kb" -C "$n" config set actor "Linus Chen (linus@example.com)"
+expect_exit 0 "add as the configured actor" -- "$kb" -C "$n" add --title "Configured actor"
+grep -q 'created_by: "Linus Chen (linus@example.com)"' "$n"/.kodebase/artifacts/B.*/B.yml && pass || fail "user config actor not used"
+
 # concurrent writers: 12 parallel adds get distinct IDs and lose nothing
 for i in $(seq 1 12); do
   "$kb" -C "$p" add A.1 --title "Parallel $i" --criterion "x" >"$work/par.$i" 2>&1 &
