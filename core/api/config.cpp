@@ -53,8 +53,7 @@ util::Error unknown(std::string_view key) {
 
 fs::path file_for(Scope scope, const json& params) {
   if (scope == Scope::project) {
-    auto dir = directory_param(params);
-    auto p = dir ? repo::find_project(*dir) : util::Result<repo::Project>(dir.error());
+    auto p = project_param(params);
     return p ? p->settings_file() : fs::path();
   }
   return user_config_file();

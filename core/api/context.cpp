@@ -34,6 +34,13 @@ util::Result<std::shared_ptr<const LoadedProject>> open_project(Context& ctx, co
   return ctx.projects.open(*dir);
 }
 
+util::Result<repo::Project> project_param(const json& params) {
+  auto dir = directory_param(params);
+  if (!dir)
+    return dir.error();
+  return repo::find_project(*dir);
+}
+
 util::Result<std::string> string_param(const json& params, const char* key) {
   auto it = params.find(key);
   if (it == params.end() || !it->is_string())

@@ -49,6 +49,9 @@ util::Result<std::shared_ptr<const LoadedProject>> open_project(Context& ctx, co
 // params.directory as a path, or invalid_argument.
 util::Result<std::filesystem::path> directory_param(const json& params);
 
+// The project that params.directory lies in, without loading it.
+util::Result<repo::Project> project_param(const json& params);
+
 // A required string param, or invalid_argument naming it.
 util::Result<std::string> string_param(const json& params, const char* key);
 

@@ -90,10 +90,7 @@ json state_json(const HookState& s) {
 
 // The project of params.directory and the hooks directory of its repository.
 util::Result<std::pair<repo::Project, fs::path>> hooks_location(const json& params) {
-  auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
-  auto p = repo::find_project(*dir);
+  auto p = project_param(params);
   if (!p)
     return p.error();
   auto hooks = hooks_dir(*p);

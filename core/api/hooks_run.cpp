@@ -185,10 +185,7 @@ util::Result<json> hooks_run(Context& ctx, const json& params) {
   auto name = string_param(params, "name");
   if (!name)
     return name.error();
-  auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
-  auto p = repo::find_project(*dir);
+  auto p = project_param(params);
   if (!p)
     return p.error();
   json out{{"hook", *name},

@@ -92,10 +92,7 @@ util::Error invalid_result(const repo::Project& project,
 }
 
 util::Result<WriteSession> open_for_write(const json& params) {
-  auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
-  auto project = repo::find_project(*dir);
+  auto project = project_param(params);
   if (!project)
     return project.error();
   auto lock = repo::WriteLock::acquire(*project);

@@ -39,8 +39,8 @@ inline constexpr std::string_view config_list = "config.list";
 inline constexpr std::array all = {
     project_init,    project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
     artifacts_log,   artifacts_next,  artifacts_context, artifacts_validate, artifacts_create,
-    artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel, artifacts_edit, artifacts_link,
-    artifacts_unlink, hooks_install, hooks_uninstall, hooks_status, hooks_run, config_get,
-    config_set,       config_list};
+    artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel,
+    artifacts_edit,  artifacts_link,  artifacts_unlink,  hooks_install,      hooks_uninstall,
+    hooks_status,    hooks_run,       config_get,        config_set,         config_list};
 
 } // namespace kb::protocol::method
