@@ -239,6 +239,14 @@ util::Status DocumentText::set_scalar(const std::vector<std::string>& path, std:
   return set_scalar_in(*parent, indent_of(*parent), path.back(), value, plain);
 }
 
+util::Result<size_t> DocumentText::flow_list_close(const YamlNode& list,
+                                                   std::string_view name) const {
+  size_t close = m_text.find(']', offset_of(list.mark));
+  if (close == std::string::npos)
+    return cannot(fmt::format("{} is a flow list spanning lines", name));
+  return close;
+}
+
 util::Status DocumentText::add_to_list(const std::vector<std::string>& path,
                                        std::string_view value) {
   const YamlNode* parent = find_path(m_root, path, path.size() - 1);
@@ -257,11 +265,10 @@ util::Status DocumentText::add_to_list(const std::vector<std::string>& path,
     if (existing.is_scalar() && existing.scalar == value)
       return util::ok_status();
   if (list->flow) {
-    size_t open = offset_of(list->mark);
-    size_t close = m_text.find(']', open);
-    if (close == std::string::npos)
-      return cannot(fmt::format("{} is a flow list spanning lines", path.back()));
-    return replace(close, 0, list->items.empty() ? item : ", " + item);
+    auto close = flow_list_close(*list, path.back());
+    if (!close)
+      return close.error();
+    return replace(*close, 0, list->items.empty() ? item : ", " + item);
   }
   int dash = indent_of(*list);
   return replace(block_end(*list, dash), 0,
@@ -280,16 +287,16 @@ util::Status DocumentText::remove_from_list(const std::vector<std::string>& path
   if (index == list->items.size())
     return util::ok_status();
   if (list->flow) {
+    auto close = flow_list_close(*list, path.back());
+    if (!close)
+      return close.error();
     size_t open = offset_of(list->mark);
-    size_t close = m_text.find(']', open);
-    if (close == std::string::npos)
-      return cannot(fmt::format("{} is a flow list spanning lines", path.back()));
     std::string items;
     for (size_t i = 0; i < list->items.size(); ++i)
       if (i != index)
         items +=
             (items.empty() ? "" : ", ") + yaml_scalar(list->items[i].scalar, list->items[i].quoted);
-    return replace(open + 1, close - open - 1, items);
+    return replace(open + 1, *close - open - 1, items);
   }
   if (list->items.size() == 1)
     return cannot(fmt::format("removing the last item of block list {}", path.back()));

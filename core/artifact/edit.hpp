@@ -52,6 +52,8 @@ private:
   size_t offset_of(Mark m) const;
   size_t line_start(int line) const;
   size_t block_end(const YamlNode& node, int indent) const;
+  // Offset of the `]` closing a one-line flow list.
+  util::Result<size_t> flow_list_close(const YamlNode& list, std::string_view name) const;
   util::Status set_scalar_in(const YamlNode& parent, int parent_indent, std::string_view key,
                              std::string_view value, bool plain);
 
