@@ -1,6 +1,7 @@
 #include "cli/session.hpp"
 
 #include "cli/client/oneshot.hpp"
+#include "core/protocol/raw_member.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -43,10 +44,10 @@ util::Status Session::prepare() {
   return util::ok_status();
 }
 
-util::Result<json> Session::call(std::string_view method, json params) {
+util::Result<std::string> Session::exchange(std::string_view method, json params) {
   params["directory"] = m_directory.string();
   auto start = std::chrono::steady_clock::now();
-  auto result = client::call_oneshot(method, params);
+  auto reply = client::exchange_oneshot(method, params);
   if (globals.verbose) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -54,7 +55,37 @@ util::Result<json> Session::call(std::string_view method, json params) {
     std::fprintf(stderr, "kodebase: %.*s answered in %.1f ms (one-shot)\n",
                  static_cast<int>(method.size()), method.data(), static_cast<double>(us) / 1000);
   }
-  return result;
+  return reply;
+}
+
+util::Result<json> Session::call(std::string_view method, json params) {
+  auto reply = exchange(method, std::move(params));
+  if (!reply)
+    return reply.error();
+  return client::parse_reply(*reply);
+}
+
+util::Result<PassedReply> Session::call_passing(std::string_view method, json params,
+                                                std::string_view member) {
+  auto reply = exchange(method, std::move(params));
+  if (!reply)
+    return reply.error();
+  PassedReply out;
+  if (auto span = protocol::find_member(*reply, {"result", member})) {
+    out.member_text = reply->substr(span->offset, span->length);
+    reply->replace(span->offset, span->length, "null");
+  }
+  auto result = client::parse_reply(*reply);
+  if (!result)
+    return result.error();
+  out.result = std::move(*result);
+  if (out.member_text.empty()) // not found by the scanner: take it from the parsed reply
+    out.member_text = out.result.value(member, json()).dump();
+  return out;
+}
+
+bool Session::json_is_compact() const {
+  return !::isatty(STDOUT_FILENO);
 }
 
 int Session::fail(const util::Error& error) const {
@@ -82,7 +113,7 @@ void Session::warn_problems(const json& problems) const {
 
 void Session::print_json(const json& value) const {
   // Indented for a person at a terminal, compact for a pipe (cheaper to write and to read).
-  int indent = ::isatty(STDOUT_FILENO) ? 2 : -1;
+  int indent = json_is_compact() ? -1 : 2;
   auto text = value.dump(indent, ' ', false, json::error_handler_t::replace);
   text += '\n';
   std::fwrite(text.data(), 1, text.size(), stdout);

@@ -31,6 +31,12 @@ struct Globals {
   bool no_daemon = false;
 };
 
+// A reply whose result member was kept as the server wrote it (see Session::call_passing).
+struct PassedReply {
+  json result;             // the result, with the member set to null
+  std::string member_text; // the member's compact JSON text
+};
+
 // What a command needs while it runs: options, styling, the server, and output helpers.
 class Session {
 public:
@@ -44,6 +50,10 @@ public:
 
   // Calls `method` with params plus the working directory.
   util::Result<json> call(std::string_view method, json params = json::object());
+  // Like call, but result.<member> is passed through as text instead of parsed: for large
+  // values printed unchanged as compact JSON.
+  util::Result<PassedReply> call_passing(std::string_view method, json params,
+                                         std::string_view member);
 
   // Prints `kodebase: <message>` and the hint to stderr; returns the exit code for the kind.
   int fail(const util::Error& error) const;
@@ -53,8 +63,12 @@ public:
   void warn_problems(const json& problems) const;
   // JSON on stdout: one document, indented on a terminal, compact otherwise.
   void print_json(const json& value) const;
+  // Whether print_json writes compact JSON (stdout is not a terminal).
+  bool json_is_compact() const;
 
 private:
+  util::Result<std::string> exchange(std::string_view method, json params);
+
   render::Style m_style{false};
   std::filesystem::path m_directory;
 };

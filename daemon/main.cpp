@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <malloc.h>
 #include <string_view>
 #include <unistd.h>
 
@@ -48,8 +49,13 @@ int main(int argc, char** argv) {
                stderr);
     return 3;
   }
+  // A one-shot process lives for one request that may allocate ~100 MB in small blocks (a
+  // 10,000-artifact project): growing the heap in large steps and never trimming it saves most
+  // of the page-fault and brk cost, which dominates such a request.
+  ::mallopt(M_TOP_PAD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   try {
-    kb::api::DiskProjectSource projects;
+    kb::api::DiskProjectSource projects{kb::api::DiskProjectSource::Retain::until_exit};
     kb::api::Context ctx{projects, "oneshot"};
     int code = kb::daemon::server::run_oneshot(ctx, STDIN_FILENO, STDOUT_FILENO);
     // The reply is written; running destructors and exit handlers would only delay the

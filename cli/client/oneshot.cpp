@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 extern char** environ;
 
@@ -66,6 +67,28 @@ std::string read_all(int fd) {
   return out;
 }
 
+// The environment for kodebased: ours, plus glibc's `malloc.hugetlb` tunable unless the user set
+// it. Loading a large project allocates ~100 MB in small blocks; backing the heap with
+// transparent huge pages takes that from ~30,000 page faults to a few thousand, which is a
+// third of a 10,000-artifact `list`. The tunable only advises the kernel (THP mode "madvise"),
+// so it changes nothing where huge pages are off.
+std::vector<std::string> daemon_environment() {
+  std::vector<std::string> env;
+  bool have_tunables = false;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    if (entry.starts_with("GLIBC_TUNABLES=")) {
+      have_tunables = true;
+      if (entry.find("glibc.malloc.hugetlb=") == std::string::npos)
+        entry += ":glibc.malloc.hugetlb=1";
+    }
+    env.push_back(std::move(entry));
+  }
+  if (!have_tunables)
+    env.emplace_back("GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
+  return env;
+}
+
 util::Result<std::string> run_child(const fs::path& binary, const std::string& request) {
   Pipe in, out;
   if (!in.open() || !out.open())
@@ -78,8 +101,13 @@ util::Result<std::string> run_child(const fs::path& binary, const std::string& r
   char arg0[] = "kodebased";
   char arg1[] = "--oneshot";
   char* argv[] = {arg0, arg1, nullptr};
+  auto env = daemon_environment();
+  std::vector<char*> envp;
+  for (auto& entry : env)
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environ);
+  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0)
     return unavailable(fmt::format("cannot run {}: {}", path, std::strerror(rc)));
@@ -133,7 +161,7 @@ std::optional<fs::path> find_daemon_binary() {
   return std::nullopt;
 }
 
-util::Result<json> call_oneshot(std::string_view method, const json& params) {
+util::Result<std::string> exchange_oneshot(std::string_view method, const json& params) {
   auto binary = find_daemon_binary();
   if (!binary)
     return util::make_error(util::ErrorKind::unavailable,
@@ -144,9 +172,12 @@ util::Result<json> call_oneshot(std::string_view method, const json& params) {
   auto reply = run_child(*binary, protocol::serialize(request) + "\n");
   if (!reply)
     return reply.error();
-  auto line = std::string_view(*reply);
-  if (auto nl = line.find('\n'); nl != std::string_view::npos)
-    line = line.substr(0, nl);
+  if (auto nl = reply->find('\n'); nl != std::string::npos)
+    reply->resize(nl);
+  return reply;
+}
+
+util::Result<json> parse_reply(std::string_view line) {
   auto message = protocol::parse_message(line);
   if (!message)
     return unavailable(

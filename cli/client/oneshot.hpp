@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace kb::cli::client {
@@ -13,9 +14,12 @@ namespace kb::cli::client {
 // The kodebased binary: $KODEBASE_DAEMON_BIN, else next to this executable, else on PATH.
 std::optional<std::filesystem::path> find_daemon_binary();
 
-// Sends one request to a `kodebased --oneshot` child and returns its result, or the error the
-// server replied with (kind recovered from the reply), or an unavailable error when the child
-// could not be run or gave no reply.
-util::Result<nlohmann::json> call_oneshot(std::string_view method, const nlohmann::json& params);
+// Sends one request to a `kodebased --oneshot` child and returns its reply line, or an
+// unavailable error when the child could not be run or gave no reply.
+util::Result<std::string> exchange_oneshot(std::string_view method, const nlohmann::json& params);
+
+// The result of a reply line, or the error the server replied with (kind recovered from the
+// reply), or an unavailable error when the line is not a reply.
+util::Result<nlohmann::json> parse_reply(std::string_view line);
 
 } // namespace kb::cli::client

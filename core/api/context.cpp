@@ -12,6 +12,8 @@ DiskProjectSource::open(const std::filesystem::path& directory) {
   auto loaded = std::make_shared<LoadedProject>();
   loaded->project = *project;
   loaded->index = artifact::load_index(project->artifacts_dir());
+  if (m_retain == Retain::until_exit)
+    m_retained.push_back(loaded);
   return std::shared_ptr<const LoadedProject>(std::move(loaded));
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kb::api {
 
@@ -33,8 +34,17 @@ public:
 // Reads the project from disk on every call.
 class DiskProjectSource final : public ProjectSource {
 public:
+  // `until_exit` keeps every loaded project alive for the life of the source: a one-shot
+  // process exits right after its reply, and freeing a large index first only delays it.
+  enum class Retain { no, until_exit };
+  explicit DiskProjectSource(Retain retain = Retain::no) : m_retain(retain) {}
+
   util::Result<std::shared_ptr<const LoadedProject>>
   open(const std::filesystem::path& directory) override;
+
+private:
+  Retain m_retain;
+  std::vector<std::shared_ptr<const LoadedProject>> m_retained;
 };
 
 // Everything a handler may use besides its params.

@@ -1,5 +1,6 @@
 #include "core/protocol/framing.hpp"
 #include "core/protocol/jsonrpc.hpp"
+#include "core/protocol/raw_member.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -78,4 +79,32 @@ TEST_CASE("an oversized frame arriving in pieces is reported once", "[protocol][
   framer.feed("end\nok\n");
   CHECK(framer.next(frame) == LineFramer::Status::frame);
   CHECK(frame == "ok");
+}
+
+TEST_CASE("find_member locates a nested value's text without parsing it", "[protocol]") {
+  auto member = [](std::string_view text, std::initializer_list<std::string_view> path) {
+    auto span = find_member(text, path);
+    return span ? std::string(text.substr(span->offset, span->length)) : std::string("<none>");
+  };
+  std::string reply = R"({"jsonrpc":"2.0","id":1,"result":{"skip":{"artifacts":[1]},"s":"a\"}]b",)"
+                      R"("artifacts":[{"id":"A","t":"x, \"y\" ]"},{"id":"B"}],"total":2}})";
+  CHECK(member(reply, {"result", "artifacts"}) == R"([{"id":"A","t":"x, \"y\" ]"},{"id":"B"}])");
+  CHECK(member(reply, {"result", "total"}) == "2");
+  CHECK(member(reply, {"id"}) == "1");
+  CHECK(member(reply, {"result", "skip", "artifacts"}) == "[1]");
+  // What the whole-document parser would read from the same place.
+  auto parsed = json::parse(reply);
+  CHECK(json::parse(member(reply, {"result", "artifacts"})) == parsed["result"]["artifacts"]);
+
+  CHECK(member(reply, {"result", "missing"}) == "<none>");
+  CHECK(member(reply, {"error"}) == "<none>");
+  CHECK(member(R"({"a" : { "b" :  [ 1 , 2 ] } })", {"a", "b"}) == "[ 1 , 2 ]");
+  // Malformed or cut-off input gives up instead of reading past the end.
+  CHECK(member(R"({"result":{"artifacts":[{"id":"A")", {"result", "artifacts"}) == "<none>");
+  CHECK(member(R"({"result":{"artifacts":"abc)", {"result", "artifacts"}) == "<none>");
+  CHECK(member(R"({"result":)", {"result"}) == "<none>");
+  CHECK(member("", {"result"}) == "<none>");
+  CHECK(member("[1,2]", {"result"}) == "<none>");
+  // Keys written with escapes are not compared; the caller falls back to a full parse.
+  CHECK(member(R"({"res\u0075lt":1})", {"result"}) == "<none>");
 }
