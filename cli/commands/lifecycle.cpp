@@ -1,4 +1,5 @@
-// `add` and the lifecycle commands: `ready`, `start`, `submit`, `complete`, `cancel`.
+// `add` and the lifecycle commands: `ready`, `block`, `start`, `submit`, `complete`, `cancel`,
+// `archive`.
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
 
@@ -226,8 +227,8 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
   if (m == method::artifacts_start)
     sub->add_flag("--no-branch", o->no_branch,
                   "Stay on the current branch instead of the one named by the ID");
-  if (m == method::artifacts_cancel)
-    sub->add_option("--reason", o->reason, "Why it is cancelled (recorded in the event)");
+  if (m == method::artifacts_cancel || m == method::artifacts_archive)
+    sub->add_option("--reason", o->reason, "Why (recorded in the event)");
   if (m == method::artifacts_complete) {
     sub->add_option("--result", o->result, "Issue: what was done, in one line");
     sub->add_option("--tag", o->tags, "Issue: a kebab-case tag (repeatable)");
@@ -283,8 +284,13 @@ void register_lifecycle_commands(CLI::App& app, CommandRegistry& registry) {
                      method::artifacts_submit);
   transition_command(app, registry, "complete", "Complete reviewed work; dependents become ready",
                      method::artifacts_complete);
+  transition_command(app, registry, "block", "Mark a draft blocked on its unfinished blockers",
+                     method::artifacts_block);
   transition_command(app, registry, "cancel", "Cancel an artifact, with an impact report",
                      method::artifacts_cancel);
+  transition_command(app, registry, "archive",
+                     "Archive a cancelled artifact (or a completed one's cancelled children)",
+                     method::artifacts_archive);
 }
 
 } // namespace kb::cli

@@ -26,6 +26,8 @@ constexpr MethodEntry k_methods[] = {
     {m::artifacts_submit, artifacts_submit, "in_progress → in_review"},
     {m::artifacts_complete, artifacts_complete, "in_review → completed, readying dependents"},
     {m::artifacts_cancel, artifacts_cancel, "cancel, with the guard and an impact report"},
+    {m::artifacts_block, artifacts_block, "draft → blocked on its unfinished blockers"},
+    {m::artifacts_archive, artifacts_archive, "cancelled → archived, with cancelled descendants"},
     {m::artifacts_edit, artifacts_edit, "change fields of an artifact"},
     {m::artifacts_link, artifacts_link, "add blocked_by dependencies (both sides)"},
     {m::artifacts_unlink, artifacts_unlink, "remove blocked_by dependencies (both sides)"},

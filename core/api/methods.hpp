@@ -41,6 +41,8 @@ util::Result<json> artifacts_start(Context& ctx, const json& params);
 util::Result<json> artifacts_submit(Context& ctx, const json& params);
 util::Result<json> artifacts_complete(Context& ctx, const json& params);
 util::Result<json> artifacts_cancel(Context& ctx, const json& params);
+util::Result<json> artifacts_block(Context& ctx, const json& params);
+util::Result<json> artifacts_archive(Context& ctx, const json& params);
 util::Result<json> artifacts_edit(Context& ctx, const json& params);
 util::Result<json> artifacts_link(Context& ctx, const json& params);
 util::Result<json> artifacts_unlink(Context& ctx, const json& params);

@@ -322,5 +322,11 @@ util::Result<json> artifacts_complete(Context&, const json& params) {
 util::Result<json> artifacts_cancel(Context&, const json& params) {
   return transition(params, lifecycle::Action::cancel);
 }
+util::Result<json> artifacts_block(Context&, const json& params) {
+  return transition(params, lifecycle::Action::block);
+}
+util::Result<json> artifacts_archive(Context&, const json& params) {
+  return transition(params, lifecycle::Action::archive);
+}
 
 } // namespace kb::api

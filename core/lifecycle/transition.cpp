@@ -178,17 +178,24 @@ util::Status readiness_cascade(Planner& p, const Artifact& done) {
   return util::ok_status();
 }
 
-util::Status plan_ready(Planner& p, const Artifact& a) {
+// `ready` and `block` both take a draft out of planning: to ready when nothing it depends on is
+// open, otherwise to blocked with the open blockers tracked. `block` insists on the latter.
+util::Status plan_ready(Planner& p, const Artifact& a, bool must_block) {
   auto s = p.current(a);
   if (s != State::draft)
-    return refuse(
-        fmt::format("{} is {}; only a draft can be marked ready", a.id.str(), p.state_of(a)));
+    return refuse(fmt::format("{} is {}; only a draft can be marked {}", a.id.str(), p.state_of(a),
+                              must_block ? "blocked" : "ready"));
   std::vector<std::string> open;
   for (const auto& b : a.blocked_by) {
     const Artifact* blocker = p.index().find(b);
     if (blocker && !ever_in(*blocker, State::completed))
       open.push_back(b);
   }
+  if (open.empty() && must_block)
+    return refuse(fmt::format("cannot block {}: nothing it depends on is open", a.id.str()),
+                  fmt::format("add a dependency first (kodebase link {} --blocked-by <id>), or "
+                              "mark it ready: kodebase ready {}",
+                              a.id.str(), a.id.str()));
   if (open.empty())
     return p.append(a, State::ready, Trigger::dependencies_met, p.request().actor, nullptr, false);
   nlohmann::json deps = nlohmann::json::array();
@@ -234,6 +241,29 @@ util::Status plan_submit(Planner& p, const Artifact& a) {
   return p.append(a, State::in_review, Trigger::pr_ready, p.request().actor, nullptr, false);
 }
 
+// Archival cascade: the cancelled descendants of `root` (completed or just archived) become
+// archived — `parent_completed` under a completed parent, `parent_archived` under an archived
+// one. Descendants come parents first, so a cancelled milestone archived here passes
+// `parent_archived` on to its own cancelled issues.
+util::Status archive_cancelled_descendants(Planner& p, const Artifact& root) {
+  for (const Artifact* d : p.index().descendants(root.id)) {
+    if (p.current(*d) != State::cancelled)
+      continue;
+    const Artifact* parent = p.index().find(*d->id.parent());
+    bool parent_archived = parent && p.current(*parent) == State::archived;
+    auto st = p.append(
+        *d, State::archived, parent_archived ? Trigger::parent_archived : Trigger::parent_completed,
+        "agent.cascade",
+        cascade_metadata(parent_archived ? "parent_cancel_archive" : "parent_completion_archive",
+                         p.request(), parent_archived ? State::archived : State::completed),
+        true,
+        fmt::format("{} is {}", d->id.parent()->str(), parent_archived ? "archived" : "completed"));
+    if (!st)
+      return st;
+  }
+  return util::ok_status();
+}
+
 util::Status plan_complete(Planner& p, const Artifact& a) {
   if (p.current(a) != State::in_review)
     return refuse(
@@ -266,7 +296,9 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
           p.append(a, State::completed, Trigger::pr_merged, p.request().actor, nullptr, false);
       !st)
     return st;
-  return readiness_cascade(p, a);
+  if (auto st = readiness_cascade(p, a); !st)
+    return st;
+  return archive_cancelled_descendants(p, a);
 }
 
 util::Status plan_cancel(Planner& p, const Artifact& a) {
@@ -300,6 +332,54 @@ util::Status plan_cancel(Planner& p, const Artifact& a) {
   return p.append(a, State::cancelled, Trigger::manual_cancel, p.request().actor, meta, false);
 }
 
+// `archive`: a cancelled artifact whose subtree is closed becomes archived, and so do its
+// cancelled descendants; on a completed parent, only its cancelled descendants are archived
+// (completed stays terminal). The schema has no trigger for a direct archive, so the
+// artifact's own event names its parent's state: `parent_completed` when the parent is
+// completed, `parent_archived` otherwise (also for initiatives, which have no parent).
+util::Status plan_archive(Planner& p, const Artifact& a) {
+  auto s = p.current(a);
+  if (s == State::archived) {
+    p.plan().noop = true;
+    p.plan().notes.push_back(fmt::format("{} is already archived", a.id.str()));
+    return util::ok_status();
+  }
+  if (s == State::completed) {
+    if (auto st = archive_cancelled_descendants(p, a); !st)
+      return st;
+    if (p.plan().events.empty()) {
+      p.plan().noop = true;
+      p.plan().notes.push_back(
+          fmt::format("{} is completed and has no cancelled descendants to archive", a.id.str()));
+    }
+    return util::ok_status();
+  }
+  if (s != State::cancelled)
+    return refuse(fmt::format("cannot archive {}: it is {}", a.id.str(), p.state_of(a)),
+                  fmt::format("only cancelled artifacts are archived (and the cancelled children "
+                              "of completed ones); cancel it first: kodebase cancel {}",
+                              a.id.str()));
+  std::vector<std::string> open;
+  for (const Artifact* d : p.index().descendants(a.id))
+    if (auto ds = p.current(*d); !ds || !is_terminal(*ds))
+      open.push_back(fmt::format("{} ({})", d->id.str(), p.state_of(*d)));
+  if (!open.empty())
+    return refuse(
+        fmt::format("cannot archive {}: {} still open", a.id.str(), fmt::join(open, ", ")),
+        "an archived subtree is closed; complete or cancel those first");
+  const Artifact* parent = a.id.parent() ? p.index().find(*a.id.parent()) : nullptr;
+  bool parent_completed = parent && p.current(*parent) == State::completed;
+  nlohmann::json meta = nullptr;
+  if (!p.request().reason.empty())
+    meta = {{"reason", p.request().reason}};
+  if (auto st = p.append(a, State::archived,
+                         parent_completed ? Trigger::parent_completed : Trigger::parent_archived,
+                         p.request().actor, meta, false);
+      !st)
+    return st;
+  return archive_cancelled_descendants(p, a);
+}
+
 } // namespace
 
 std::string_view to_string(Action a) {
@@ -309,12 +389,15 @@ std::string_view to_string(Action a) {
   case Action::submit: return "submit";
   case Action::complete: return "complete";
   case Action::cancel: return "cancel";
+  case Action::block: return "block";
+  case Action::archive: return "archive";
   }
   return "start";
 }
 
 std::optional<Action> action_from_string(std::string_view name) {
-  for (auto a : {Action::ready, Action::start, Action::submit, Action::complete, Action::cancel})
+  for (auto a : {Action::ready, Action::start, Action::submit, Action::complete, Action::cancel,
+                 Action::block, Action::archive})
     if (to_string(a) == name)
       return a;
   return std::nullopt;
@@ -330,11 +413,13 @@ util::Result<Plan> plan_transition(const artifact::ArtifactIndex& index,
   Planner p(index, request);
   util::Status st = util::ok_status();
   switch (request.action) {
-  case Action::ready: st = plan_ready(p, *a); break;
+  case Action::ready: st = plan_ready(p, *a, false); break;
+  case Action::block: st = plan_ready(p, *a, true); break;
   case Action::start: st = plan_start(p, *a); break;
   case Action::submit: st = plan_submit(p, *a); break;
   case Action::complete: st = plan_complete(p, *a); break;
   case Action::cancel: st = plan_cancel(p, *a); break;
+  case Action::archive: st = plan_archive(p, *a); break;
   }
   if (!st)
     return st.error();

@@ -14,7 +14,7 @@
 namespace kb::lifecycle {
 
 // The state changes a user can ask for.
-enum class Action { ready, start, submit, complete, cancel };
+enum class Action { ready, start, submit, complete, cancel, block, archive };
 
 std::string_view to_string(Action a);
 std::optional<Action> action_from_string(std::string_view name);
@@ -25,7 +25,7 @@ struct TransitionRequest {
   artifact::ArtifactId id;
   std::string actor;                   // validated actor form
   std::string timestamp;               // YYYY-MM-DDTHH:MM:SSZ
-  std::string reason;                  // cancel
+  std::string reason;                  // cancel, archive
   nlohmann::json completion = nullptr; // complete: the completion block to add, when missing
 };
 
@@ -49,7 +49,8 @@ struct Plan {
 
 // Plans `request` against `index`: checks the transition table and readiness, appends the
 // event with its trigger and runs the cascades (progress up to the initiative on start;
-// dependency resolution and readiness of dependents on complete; the guard on cancel).
+// dependency resolution, readiness of dependents and archival of cancelled descendants on
+// complete; the guard on cancel; the closed-subtree rule on archive).
 // Refusals fail with kind `failed`, saying why and what would make it possible. Nothing is
 // written.
 util::Result<Plan> plan_transition(const artifact::ArtifactIndex& index,

@@ -22,6 +22,8 @@ inline constexpr std::string_view artifacts_start = "artifacts.start";
 inline constexpr std::string_view artifacts_submit = "artifacts.submit";
 inline constexpr std::string_view artifacts_complete = "artifacts.complete";
 inline constexpr std::string_view artifacts_cancel = "artifacts.cancel";
+inline constexpr std::string_view artifacts_block = "artifacts.block";
+inline constexpr std::string_view artifacts_archive = "artifacts.archive";
 
 inline constexpr std::string_view artifacts_edit = "artifacts.edit";
 inline constexpr std::string_view artifacts_link = "artifacts.link";
@@ -37,10 +39,11 @@ inline constexpr std::string_view config_set = "config.set";
 inline constexpr std::string_view config_list = "config.list";
 
 inline constexpr std::array all = {
-    project_init,    project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
-    artifacts_log,   artifacts_next,  artifacts_context, artifacts_validate, artifacts_create,
-    artifacts_ready, artifacts_start, artifacts_submit,  artifacts_complete, artifacts_cancel,
-    artifacts_edit,  artifacts_link,  artifacts_unlink,  hooks_install,      hooks_uninstall,
-    hooks_status,    hooks_run,       config_get,        config_set,         config_list};
+    project_init,    project_status,    artifacts_list,    artifacts_get,      artifacts_tree,
+    artifacts_log,   artifacts_next,    artifacts_context, artifacts_validate, artifacts_create,
+    artifacts_ready, artifacts_start,   artifacts_submit,  artifacts_complete, artifacts_cancel,
+    artifacts_block, artifacts_archive, artifacts_edit,    artifacts_link,     artifacts_unlink,
+    hooks_install,   hooks_uninstall,   hooks_status,      hooks_run,          config_get,
+    config_set,      config_list};
 
 } // namespace kb::protocol::method

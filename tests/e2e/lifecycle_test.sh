@@ -81,6 +81,13 @@ contains "$err" "implementation_notes" "completion block named"
 expect_exit 0 "complete" -- "$kb" -C "$p" complete A.1.1 --result "Client shipped" --tag payments
 contains "$out" "cascade A.1.2: blocked → ready" "readiness cascade"
 expect_exit 0 "cancel reports impact" -- "$kb" -C "$p" cancel A.1.3 --reason "Not needed"
+expect_exit 1 "archive an open artifact" -- "$kb" -C "$p" archive A.1.2
+contains "$err" "cancel it first: kodebase cancel A.1.2" "archive refusal hint"
+expect_exit 0 "archive a cancelled issue" -- "$kb" -C "$p" archive A.1.3 --reason "Superseded"
+contains "$out" "A.1.3: cancelled → archived" "archive output"
+expect_exit 0 "archive again is a no-op" -- "$kb" -C "$p" archive A.1.3
+contains "$out" "already archived" "archive no-op"
+expect_exit 1 "block without open blockers" -- "$kb" -C "$p" block A.1.1
 expect_exit 0 "strictly valid after all that" -- "$kb" -C "$p" validate --strict
 expect_exit 0 "states" -- "$kb" -C "$p" list --format ids --state ready
 [ "$out" = "A.1.2" ] && pass || fail "A.1.2 is ready: $out"

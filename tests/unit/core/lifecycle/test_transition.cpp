@@ -193,3 +193,68 @@ TEST_CASE("a transaction writes every file", "[repo][store]") {
   CHECK(*kb::util::read_file(project.project.artifacts_dir() / "B.yml") == "b\n");
   CHECK_FALSE(std::filesystem::exists(project.project.kodebase_dir() / ".journal"));
 }
+
+TEST_CASE("block insists on open blockers", "[lifecycle][transition]") {
+  Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("A.1.2", ""))},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("", "A.1.1"))}});
+  auto nothing = plan_transition(t.index, t.request(Action::block, "A.1.1"));
+  REQUIRE_FALSE(nothing.ok());
+  CHECK(nothing.error().message == "cannot block A.1.1: nothing it depends on is open");
+  auto blocked = t.plan(Action::block, "A.1.2");
+  REQUIRE(blocked.events.size() == 1);
+  CHECK(blocked.events[0].to == "blocked");
+  CHECK(blocked.events[0].trigger == "has_dependencies");
+}
+
+TEST_CASE("archive closes cancelled subtrees; completing a parent archives its cancelled "
+          "children",
+          "[lifecycle][transition]") {
+  auto done = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z") +
+              ev("in_progress", "branch_created", "2025-01-03T00:00:00Z") +
+              ev("in_review", "pr_ready", "2025-01-04T00:00:00Z") +
+              ev("completed", "pr_merged", "2025-01-05T00:00:00Z");
+  auto cancelled = ev("cancelled", "manual_cancel", "2025-01-02T00:00:00Z");
+  auto review = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z") +
+                ev("in_progress", "children_started", "2025-01-03T00:00:00Z") +
+                ev("in_review", "pr_ready", "2025-01-04T00:00:00Z");
+  Tree t({{"A.1", kb::test::valid_yaml("A.1", "", review)},
+          {"A.1.1", kb::test::valid_yaml("A.1.1", "", done)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", "", cancelled)},
+          {"A.2", kb::test::valid_yaml("A.2", "", cancelled)},
+          {"A.2.1", kb::test::valid_yaml("A.2.1", "", cancelled)},
+          {"A.2.2", kb::test::valid_yaml("A.2.2")},
+          {"A.3", kb::test::valid_yaml("A.3")}});
+
+  // An open child keeps a cancelled parent from being archived; the refusal names it.
+  auto open = plan_transition(t.index, t.request(Action::archive, "A.2"));
+  REQUIRE_FALSE(open.ok());
+  CHECK(open.error().message == "cannot archive A.2: A.2.2 (draft) still open");
+  auto not_cancelled = plan_transition(t.index, t.request(Action::archive, "A.3"));
+  REQUIRE_FALSE(not_cancelled.ok());
+  CHECK(not_cancelled.error().details.dump().find("kodebase cancel A.3") != std::string::npos);
+
+  t.apply(t.plan(Action::cancel, "A.2.2"));
+  auto archive = t.plan(Action::archive, "A.2");
+  REQUIRE(archive.events.size() == 3);
+  CHECK(archive.events[0].id == "A.2");
+  CHECK(archive.events[0].trigger == "parent_archived");
+  CHECK_FALSE(archive.events[0].cascade);
+  CHECK(archive.events[1].id == "A.2.1");
+  CHECK(archive.events[1].trigger == "parent_archived");
+  CHECK(archive.events[1].cascade);
+  t.apply(archive);
+  CHECK(t.state("A.2.2") == "archived");
+  CHECK(t.plan(Action::archive, "A.2").noop);
+
+  // Completing the milestone archives its cancelled issue with parent_completed.
+  auto complete = t.plan(Action::complete, "A.1", {{"outcome", "Shipped"}, {"next", "More"}});
+  REQUIRE(complete.events.size() == 2);
+  CHECK(complete.events[1].id == "A.1.2");
+  CHECK(complete.events[1].to == "archived");
+  CHECK(complete.events[1].trigger == "parent_completed");
+  t.apply(complete);
+  CHECK(t.state("A.1.2") == "archived");
+  CHECK(t.index.find("A.1.2")->events.back().actor == "agent.cascade");
+  // Nothing left to archive under a completed parent.
+  CHECK(t.plan(Action::archive, "A.1").noop);
+}
