@@ -4,8 +4,10 @@ _kodebase() {
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   cmd=""
+  local -a dir=()
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
+      -C) dir=(-C "${COMP_WORDS[i+1]}"); ((i++)) ;;
       -h|--help|--version|-C|--json|--no-color|-q|--quiet|-v|--verbose|--no-daemon) ((i++)) ;;
       -*) ;;
       *) cmd="${COMP_WORDS[i]}"; break ;;
@@ -31,41 +33,41 @@ _kodebase() {
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
     show) opts=""
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for show 2>/dev/null | cut -f1)" ;;
     tree) opts=""
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for tree 2>/dev/null | cut -f1)" ;;
     log) opts=""
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for log 2>/dev/null | cut -f1)" ;;
     next) opts="-n --limit" ;;
     context|ctx) opts="--format -o --output"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for context 2>/dev/null | cut -f1)" ;;
     add|create) opts="--title --priority --estimation --assignee --summary --criterion --deliverable --validation --vision --in-scope --out-of-scope --success --blocked-by --note --from-file --dry-run" ;;
     ready) opts="--dry-run --commit"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for ready 2>/dev/null | cut -f1)" ;;
     start) opts="--dry-run --commit --no-branch"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for start 2>/dev/null | cut -f1)" ;;
     submit) opts="--dry-run --commit"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for submit 2>/dev/null | cut -f1)" ;;
     complete) opts="--dry-run --commit --result --tag --insight --outcome --delivered --benefit --next --from-file"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for complete 2>/dev/null | cut -f1)" ;;
     block) opts="--dry-run --commit"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for block 2>/dev/null | cut -f1)" ;;
     cancel) opts="--dry-run --commit --reason"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for cancel 2>/dev/null | cut -f1)" ;;
     archive) opts="--dry-run --commit --reason"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for archive 2>/dev/null | cut -f1)" ;;
     edit) opts="--title --priority --estimation --assignee --summary --vision --dry-run"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for edit 2>/dev/null | cut -f1)" ;;
     link) opts="--blocked-by --dry-run"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for link 2>/dev/null | cut -f1)" ;;
     unlink) opts="--blocked-by --dry-run"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for unlink 2>/dev/null | cut -f1)" ;;
     hooks) opts=""
        opts="$opts install uninstall status run" ;;
     config) opts=""
        opts="$opts get set list" ;;
     validate) opts="--strict --fix --dry-run"
-       [[ "$cur" != -* ]] && opts="$opts $(kodebase list --format ids -q 2>/dev/null)" ;;
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for validate 2>/dev/null | cut -f1)" ;;
     version) opts="" ;;
     completion) opts=""
        opts="$opts bash zsh fish" ;;

@@ -32,6 +32,18 @@ check '[[ " ${COMPREPLY[*]} " == *" list "* ]]' "bash completion offers 'list'"
 COMP_WORDS=(kodebase list --state bl) COMP_CWORD=3
 _kodebase
 check '[[ "${COMPREPLY[*]}" == "blocked" ]]' "bash completion offers state values"
+# Artifact IDs come from the project named by -C, only those the command applies to.
+PATH="$1:$PATH"
+COMP_WORDS=(kodebase -C "$src/examples/webshop" start A.2.) COMP_CWORD=4
+_kodebase
+check '[[ "${COMPREPLY[*]}" == "A.2.5 A.2.7" ]]' "bash completion offers the ready A.2 issues: ${COMPREPLY[*]}"
+COMP_WORDS=(kodebase -C "$src/examples/webshop" show A.2.) COMP_CWORD=4
+_kodebase
+check '[ "${#COMPREPLY[@]}" -gt 2 ]' "bash completion offers every A.2 issue to show: ${COMPREPLY[*]}"
+ids=$("$kb" -C "$src/examples/webshop" __complete ids --for complete)
+check '[ -n "$ids" ] && ! grep -qv "$(printf "\t")" <<<"$ids"' "__complete prints ID<TAB>title lines: $ids"
+check '[ -z "$("$kb" -C / __complete ids 2>&1)" ]' "__complete is silent outside a project"
+check '! "$kb" --help | grep -q __complete' "__complete is hidden from --help"
 
 # Every server method is in kodebased(8).
 for m in $(grep -oE '"(project|artifacts|hooks)\.[a-z]+"' "$src/core/protocol/methods.hpp" | tr -d '"'); do
