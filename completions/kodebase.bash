@@ -41,7 +41,7 @@ _kodebase() {
     next) opts="-n --limit" ;;
     context|ctx) opts="--format -o --output"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for context 2>/dev/null | cut -f1)" ;;
-    add|create) opts="--title --priority --estimation --assignee --summary --criterion --deliverable --validation --vision --in-scope --out-of-scope --success --blocked-by --note --from-file --dry-run" ;;
+    add|create) opts="--title --priority --estimation --assignee --summary --criterion --deliverable --validation --vision --in-scope --out-of-scope --success --blocked-by --note --from-file --edit --dry-run" ;;
     ready) opts="--dry-run --commit"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for ready 2>/dev/null | cut -f1)" ;;
     start) opts="--dry-run --commit --no-branch"

@@ -1,5 +1,6 @@
 // `add` and the lifecycle commands: `ready`, `block`, `start`, `submit`, `complete`, `cancel`,
 // `archive`.
+#include "cli/editor.hpp"
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
 
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
+#include <unistd.h>
 
 namespace kb::cli {
 
@@ -148,20 +151,62 @@ int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
 }
 
 struct AddOptions {
-  std::string parent, title, priority = "medium", estimation = "S", assignee, summary, vision,
-                             from_file;
+  std::string parent, title, priority, estimation, assignee, summary, vision, from_file;
   std::vector<std::string> criteria, deliverables, validation, scope_in, scope_out, success,
       blocked_by, notes;
-  bool dry_run = false;
+  bool dry_run = false, edit = false;
 };
+
+util::Result<std::string> read_text_file(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+    return text;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return util::make_error(util::ErrorKind::invalid_argument, fmt::format("cannot read {}", file));
+  text.assign(std::istreambuf_iterator<char>(in), {});
+  return text;
+}
+
+// The editor template for a new artifact under `parent`: the fields of its type, commented.
+std::string add_template(const std::string& parent) {
+  auto dots = parent.empty() ? -1 : std::count(parent.begin(), parent.end(), '.');
+  const char* type = dots < 0 ? "initiative" : dots == 0 ? "milestone" : "issue";
+  std::string t = fmt::format(
+      "# A new {}{}. Fill in the fields, save and close the editor to create it.\n"
+      "# Lines starting with '#' are ignored; empty fields get defaults or TODO placeholders.\n"
+      "# Saving the template unchanged aborts.\n"
+      "title: \"\"\n"
+      "priority: medium   # low | medium | high | critical\n"
+      "estimation: S      # XS | S | M | L | XL\n",
+      type, parent.empty() ? "" : " under " + parent);
+  if (dots < 0)
+    return t + "vision: \"\"\nscope_in:\n  - \"\"\nscope_out:\n  - \"\"\n"
+               "success_criteria:\n  - \"\"\nnotes: []\n";
+  t += "summary: \"\"\n";
+  if (dots == 0)
+    return t + "deliverables:\n  - \"\"\nvalidation: []\nblocked_by: []   # sibling milestones "
+               "this waits on\nnotes: []\n";
+  return t + "acceptance_criteria:\n  - \"\"\nblocked_by: []   # sibling issues this waits on\n"
+             "notes: []\n";
+}
 
 int run_add(Session& s, const AddOptions& o) {
   json params = json::object();
+  std::optional<EditedText> edited;
   if (!o.from_file.empty()) {
-    auto body = read_json_file(o.from_file);
+    auto body = read_text_file(o.from_file);
     if (!body)
       return s.fail(body.error());
-    params = *body;
+    params["body"] = *body;
+  } else if (o.edit || (o.title.empty() && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO))) {
+    auto text = edit_text(add_template(o.parent), ".yml");
+    if (!text)
+      return s.fail(text.error());
+    params["body"] = text->text;
+    edited = std::move(*text);
   }
   auto set = [&](const char* key, const auto& value) {
     if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
@@ -184,15 +229,24 @@ int run_add(Session& s, const AddOptions& o) {
   set("success_criteria", o.success);
   set("blocked_by", o.blocked_by);
   set("notes", o.notes);
-  if (!params.contains("priority"))
-    params["priority"] = o.priority;
-  if (!params.contains("estimation"))
-    params["estimation"] = o.estimation;
+  set("priority", o.priority);
+  set("estimation", o.estimation);
   params["dry_run"] = o.dry_run;
-  if (!params.contains("title"))
-    return s.fail(util::make_error(util::ErrorKind::invalid_argument, "a title is required",
-                                   {{"hint", "pass --title \"...\" (or a title in --from-file)"}}));
+  if (!params.contains("title") && !params.contains("body"))
+    return s.fail(util::make_error(
+        util::ErrorKind::invalid_argument, "a title is required",
+        {{"hint", "pass --title \"...\", a title in --from-file, or --edit for a template"}}));
   auto r = s.call(method::artifacts_create, with_actor(params));
+  std::error_code ec;
+  if (!r && edited) {
+    std::fprintf(stderr, "kodebase: your text is kept in %s\n", edited->file.c_str());
+    auto error = r.error();
+    error.details["hint"] = fmt::format("fix it and run `kodebase add {} --from-file {}`", o.parent,
+                                        edited->file.string());
+    return s.fail(error);
+  }
+  if (edited)
+    std::filesystem::remove(edited->file, ec);
   if (!r)
     return s.fail(r.error());
   if (s.globals.json) {
@@ -252,12 +306,10 @@ void register_lifecycle_commands(CLI::App& app, CommandRegistry& registry) {
                   "Parent ID: none for an initiative, A for a milestone, A.1 "
                   "for an issue");
   add->add_option("--title", o->title, "Title, 3 to 100 characters");
-  add->add_option("--priority", o->priority, "Priority")
-      ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
-      ->capture_default_str();
-  add->add_option("--estimation", o->estimation, "Estimation")
-      ->check(CLI::IsMember({"XS", "S", "M", "L", "XL"}))
-      ->capture_default_str();
+  add->add_option("--priority", o->priority, "Priority (default: medium)")
+      ->check(CLI::IsMember({"low", "medium", "high", "critical"}));
+  add->add_option("--estimation", o->estimation, "Estimation (default: S)")
+      ->check(CLI::IsMember({"XS", "S", "M", "L", "XL"}));
   add->add_option("--assignee", o->assignee, "Assignee (default: you)");
   add->add_option("--summary", o->summary, "Summary of a milestone or issue (default: the title)");
   add->add_option("--criterion", o->criteria, "Issue: an acceptance criterion (repeatable)");
@@ -269,7 +321,11 @@ void register_lifecycle_commands(CLI::App& app, CommandRegistry& registry) {
   add->add_option("--success", o->success, "Initiative: a success criterion (repeatable)");
   add->add_option("--blocked-by", o->blocked_by, "A sibling this waits on (repeatable)");
   add->add_option("--note", o->notes, "A note (repeatable)");
-  add->add_option("--from-file", o->from_file, "All fields as a JSON object (FILE or -)");
+  add->add_option("--from-file", o->from_file,
+                  "All fields as YAML or JSON, keys as the flags' (FILE or -)");
+  add->add_flag("--edit", o->edit,
+                "Write the fields in $VISUAL/$EDITOR on a template (the default on a terminal "
+                "without --title)");
   add->add_flag("--dry-run", o->dry_run, "Show what would be created without writing");
   add->footer("Prints the new ID. Missing required content becomes TODO placeholders to fill in.\n"
               "The acting user is $KODEBASE_ACTOR, else git's user.name and user.email.");

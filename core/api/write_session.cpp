@@ -122,7 +122,7 @@ util::Result<std::vector<std::string>> list_param(const json& params, const char
   return out;
 }
 
-util::Status check_known_fields(const json& params, std::initializer_list<std::string_view> known) {
+util::Status check_known_fields(const json& params, std::span<const std::string_view> known) {
   for (const auto& [key, _] : params.items()) {
     if (key == "directory" || key == "actor" || key == "dry_run")
       continue;

@@ -6,7 +6,9 @@
 #include "core/validate/finding.hpp"
 
 #include <filesystem>
+#include <initializer_list>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,7 +38,11 @@ new_errors(const artifact::ArtifactIndex& before,
 
 // Fails with invalid_argument naming the first key of `params` that is not in `known`
 // (besides directory, actor and dry_run, which every write accepts).
-util::Status check_known_fields(const json& params, std::initializer_list<std::string_view> known);
+util::Status check_known_fields(const json& params, std::span<const std::string_view> known);
+inline util::Status check_known_fields(const json& params,
+                                       std::initializer_list<std::string_view> known) {
+  return check_known_fields(params, std::span(known.begin(), known.size()));
+}
 
 // The error for a change refused because of `errors`.
 util::Error invalid_result(const repo::Project& project,

@@ -15,6 +15,7 @@
 #include "core/validate/validator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -198,14 +199,74 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
   return content;
 }
 
+constexpr std::array<std::string_view, 15> k_create_fields = {"parent",
+                                                              "title",
+                                                              "priority",
+                                                              "estimation",
+                                                              "assignee",
+                                                              "summary",
+                                                              "acceptance_criteria",
+                                                              "deliverables",
+                                                              "validation",
+                                                              "vision",
+                                                              "scope_in",
+                                                              "scope_out",
+                                                              "success_criteria",
+                                                              "blocked_by",
+                                                              "notes"};
+
+// The create params with params.body (YAML or JSON text holding the same fields, e.g. from
+// --from-file or the editor template) merged under them: fields given directly win. Empty
+// values in the body (a blank template line) count as not given, so they get the defaults
+// and placeholders a missing flag gets.
+util::Result<json> merge_body(const json& params) {
+  auto it = params.find("body");
+  if (it == params.end() || it->is_null())
+    return params;
+  if (!it->is_string())
+    return util::make_error(util::ErrorKind::invalid_argument, "'body' must be YAML or JSON text");
+  auto doc = artifact::parse_yaml(it->get<std::string>());
+  if (!doc)
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("the body does not parse at line {}, column {}: {}",
+                                        doc.error().details.value("line", 0),
+                                        doc.error().details.value("column", 0),
+                                        doc.error().message));
+  if (!doc->is_mapping())
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("the body is {}; it must be a mapping of fields such as "
+                                        "title, priority and acceptance_criteria",
+                                        doc->describe()));
+  json body = doc->to_json();
+  if (auto st = check_known_fields(body, k_create_fields); !st)
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            "in the body: " + st.error().message);
+  json merged = params;
+  merged.erase("body");
+  for (auto& [key, value] : body.items()) {
+    if (value.is_array()) {
+      json kept = json::array();
+      for (auto& v : value)
+        if (!(v.is_string() && v.get<std::string>().empty()) && !v.is_null())
+          kept.push_back(v.is_string() ? v : json(v.dump()));
+      value = std::move(kept);
+    }
+    bool empty = value.is_null() || (value.is_string() && value.get<std::string>().empty()) ||
+                 (value.is_array() && value.empty());
+    if (!empty && !merged.contains(key))
+      merged[key] = value.is_string() || value.is_array() ? value : json(value.dump());
+  }
+  return merged;
+}
+
 } // namespace
 
-util::Result<json> artifacts_create(Context&, const json& params) {
-  if (auto st = check_known_fields(params, {"parent", "title", "priority", "estimation", "assignee",
-                                            "summary", "acceptance_criteria", "deliverables",
-                                            "validation", "vision", "scope_in", "scope_out",
-                                            "success_criteria", "blocked_by", "notes"});
-      !st)
+util::Result<json> artifacts_create(Context&, const json& raw_params) {
+  auto merged = merge_body(raw_params);
+  if (!merged)
+    return merged.error();
+  const json& params = *merged;
+  if (auto st = check_known_fields(params, k_create_fields); !st)
     return st.error();
   std::optional<ArtifactId> parent;
   if (auto it = params.find("parent"); it != params.end() && !it->is_null()) {

@@ -66,6 +66,19 @@ grep -q 'blocks: \[A.1.2\]' "$p"/.kodebase/artifacts/A.*/A.1.*/A.1.1.*.yml && pa
 expect_exit 0 "add with placeholders" -- "$kb" -C "$p" add A.1 --title "Later"
 contains "$err" "fill in content.acceptance_criteria" "placeholder hint"
 expect_exit 2 "add without a title" -- "$kb" -C "$p" add A.1
+contains "$err" "--edit for a template" "no-title hint names --edit"
+# A YAML body from a file or stdin, and the $EDITOR template; blank template fields are skipped.
+expect_exit 0 "add --from-file YAML" -- "$kb" -C "$p" add A.1 --dry-run --json --from-file <(printf 'title: "From YAML"\npriority: high\nacceptance_criteria:\n  - "Parses"\n  - ""\n')
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['title']=='From YAML' and j['placeholders']==[] else 1)" "$out" && pass || fail "YAML body used: $out"
+expect_exit 2 "add with a misspelt body field" -- "$kb" -C "$p" add A.1 --from-file <(printf 'titel: x\n')
+contains "$err" "in the body: unknown field 'titel'" "body field named"
+editor="$work/editor.sh"
+printf '#!/bin/sh\nsed -i "s/^title: \\"\\"/title: \\"Edited issue\\"/" "$1"\n' >"$editor" && chmod +x "$editor"
+expect_exit 0 "add --edit" -- env EDITOR="$editor" TMPDIR="$work" "$kb" -C "$p" add A.1 --edit --dry-run --json
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['title']=='Edited issue' and j['placeholders']==['content.acceptance_criteria'] else 1)" "$out" && pass || fail "edited template used: $out"
+expect_exit 2 "add --edit saved unchanged" -- env EDITOR=true TMPDIR="$work" "$kb" -C "$p" add A.1 --edit
+contains "$err" "aborted" "unchanged template aborts"
+[ -z "$(ls "$work"/kodebase-*.yml 2>/dev/null)" ] && pass || fail "template files left behind"
 expect_exit 2 "add under an issue" -- "$kb" -C "$p" add A.1.1 --title "Nope"
 expect_exit 1 "add with an unknown blocker" -- "$kb" -C "$p" add A.1 --title "Nope" --blocked-by A.1.9
 for id in A A.1 A.1.1; do "$kb" -C "$p" ready "$id" >/dev/null; done
