@@ -1,10 +1,13 @@
 // `validate --fix`: safe mechanical repairs, each reported, written like any other change.
 #include "core/api/methods.hpp"
 #include "core/api/write_session.hpp"
+#include "core/artifact/writer.hpp"
 #include "core/util/time.hpp"
 #include "core/validate/validator.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace kb::api {
 
@@ -73,6 +76,40 @@ util::Status fix_pairs(const artifact::ArtifactIndex& index, const artifact::Art
   return add_missing_side(index, a, a.blocks, "blocked_by", edits, fixes);
 }
 
+// Top-level and metadata keys in canonical order, each key's lines moved whole.
+util::Status fix_key_order(const artifact::Artifact& a, artifact::EditSet& edits,
+                           std::vector<Fix>& fixes) {
+  struct Level {
+    std::vector<std::string> path;
+    std::span<const std::string_view> order;
+    const char* name;
+  };
+  for (const Level& level : {Level{{}, artifact::k_top_order, "top-level keys"},
+                             Level{{"metadata"}, artifact::k_metadata_order, "metadata keys"}}) {
+    const artifact::YamlNode* map = &a.document;
+    for (const auto& key : level.path)
+      map = map ? map->find(key) : nullptr;
+    if (!map || !map->is_mapping())
+      continue;
+    auto want = artifact::canonical_positions(*map, level.order);
+    if (std::is_sorted(want.begin(), want.end()))
+      continue;
+    auto doc = edits.doc(a.path);
+    if (!doc)
+      return doc.error();
+    auto moved = (*doc)->reorder_keys(level.path, level.order);
+    if (!moved)
+      continue; // a layout it cannot move safely: left for a person
+    std::vector<std::string> keys;
+    for (size_t i : want)
+      keys.push_back(map->entries[i].key);
+    fixes.push_back(
+        {a.id.str(), a.path, "KEY_ORDER",
+         fmt::format("{} put in canonical order: {}", level.name, fmt::join(keys, ", "))});
+  }
+  return util::ok_status();
+}
+
 } // namespace
 
 util::Result<json> fix_artifacts(const json& params) {
@@ -85,6 +122,8 @@ util::Result<json> fix_artifacts(const json& params) {
     if (auto st = fix_timestamps(a, edits, fixes); !st)
       return st.error();
     if (auto st = fix_pairs(session->index, a, edits, fixes); !st)
+      return st.error();
+    if (auto st = fix_key_order(a, edits, fixes); !st)
       return st.error();
   }
   auto written = commit_edits(*session, edits, params, json::object());

@@ -4,6 +4,7 @@
 #include "core/artifact/writer.hpp"
 #include "core/util/file.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace kb::artifact {
@@ -149,6 +150,57 @@ util::Status DocumentText::insert_entry(const YamlNode& map, int indent, std::st
   if (at > 0 && m_text[at - 1] != '\n')
     line.insert(line.begin(), '\n');
   return replace(at, 0, line);
+}
+
+util::Result<bool> DocumentText::reorder_keys(const std::vector<std::string>& path,
+                                              std::span<const std::string_view> order) {
+  const YamlNode* map = &m_root;
+  for (const auto& key : path)
+    if (map = map->find(key); !map)
+      return false;
+  if (!map->is_mapping() || map->flow || map->entries.size() < 2)
+    return false;
+  auto want = canonical_positions(*map, order);
+  if (std::is_sorted(want.begin(), want.end()))
+    return false;
+  int indent = map->entries.front().key_mark.column - 1;
+  for (const auto& e : map->entries)
+    if (e.key_mark.column - 1 != indent)
+      return cannot("its keys are not all at one indentation");
+  // Entry i owns the lines from its key (or the comments just above it) to the next entry's.
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < map->entries.size(); ++i) {
+    int line = map->entries[i].key_mark.line;
+    while (i > 0 && line - 1 > map->entries[i - 1].key_mark.line) {
+      std::string_view above(m_text.data() + line_start(line - 1),
+                             line_start(line) - line_start(line - 1));
+      auto first = above.find_first_not_of(' ');
+      if (first == std::string_view::npos || above[first] != '#')
+        break;
+      --line;
+    }
+    starts.push_back(line_start(line));
+  }
+  size_t end = block_end(*map, indent);
+  starts.push_back(end);
+  std::string moved;
+  for (size_t i : want) {
+    std::string_view piece(m_text.data() + starts[i], starts[i + 1] - starts[i]);
+    moved += piece;
+    if (!piece.empty() && piece.back() != '\n')
+      moved += '\n';
+  }
+  if (end > 0 && m_text[end - 1] != '\n' && !moved.empty())
+    moved.pop_back(); // the region ended the file without a newline; so does its new text
+  auto before = m_root.to_json();
+  DocumentText saved = *this;
+  if (auto st = replace(starts.front(), end - starts.front(), moved); !st)
+    return st.error();
+  if (m_root.to_json() != before) {
+    *this = std::move(saved);
+    return cannot("moving its keys would change the data");
+  }
+  return true;
 }
 
 util::Status DocumentText::append_event(const YamlNode& event) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,12 @@ public:
 
   // Removes `value` from the list at `path`; nothing changes when it is not there.
   util::Status remove_from_list(const std::vector<std::string>& path, std::string_view value);
+
+  // Puts the entries of the block mapping at `path` (empty: the root) in canonical order for
+  // `order` (see canonical_positions). Each entry moves whole, with the comment lines directly
+  // above its key, so its text stays byte-identical. Returns whether anything moved.
+  util::Result<bool> reorder_keys(const std::vector<std::string>& path,
+                                  std::span<const std::string_view> order);
 
   // Marks the `blocking_dependencies` entry for `artifact_id` of event `event_index` resolved,
   // with its resolution time.

@@ -6,29 +6,30 @@
 
 namespace kb::artifact {
 
+std::vector<size_t> canonical_positions(const YamlNode& map,
+                                        std::span<const std::string_view> order) {
+  std::vector<size_t> out;
+  for (auto key : order)
+    for (size_t i = 0; i < map.entries.size(); ++i)
+      if (map.entries[i].key == key)
+        out.push_back(i);
+  for (size_t i = 0; i < map.entries.size(); ++i)
+    if (std::find(order.begin(), order.end(), map.entries[i].key) == order.end())
+      out.push_back(i);
+  return out;
+}
+
 namespace {
 
-constexpr std::array<std::string_view, 6> k_top_order = {
-    "metadata", "content", "notes", "implementation_notes", "delivery_summary", "impact_summary"};
-constexpr std::array<std::string_view, 8> k_metadata_order = {
-    "title",    "priority",       "estimation",    "created_by",
-    "assignee", "schema_version", "relationships", "events"};
 constexpr std::array<std::string_view, 5> k_event_order = {"event", "timestamp", "actor", "trigger",
                                                            "metadata"};
 constexpr std::array<std::string_view, 2> k_relationship_order = {"blocks", "blocked_by"};
 
 // Entries of a mapping with the known keys first, in the given order, then the rest as written.
-template <size_t N>
-std::vector<const MapEntry*> ordered(const YamlNode& map,
-                                     const std::array<std::string_view, N>& order) {
+std::vector<const MapEntry*> ordered(const YamlNode& map, std::span<const std::string_view> order) {
   std::vector<const MapEntry*> out;
-  for (auto key : order)
-    for (const auto& e : map.entries)
-      if (e.key == key)
-        out.push_back(&e);
-  for (const auto& e : map.entries)
-    if (std::find(order.begin(), order.end(), e.key) == order.end())
-      out.push_back(&e);
+  for (size_t i : canonical_positions(map, order))
+    out.push_back(&map.entries[i]);
   return out;
 }
 

@@ -2,10 +2,26 @@
 
 #include "core/artifact/yaml.hpp"
 
+#include <array>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kb::artifact {
+
+// The canonical order of an artifact's top-level keys and of its metadata keys; other keys
+// follow the known ones, as written.
+inline constexpr std::array<std::string_view, 6> k_top_order = {
+    "metadata", "content", "notes", "implementation_notes", "delivery_summary", "impact_summary"};
+inline constexpr std::array<std::string_view, 8> k_metadata_order = {
+    "title",    "priority",       "estimation",    "created_by",
+    "assignee", "schema_version", "relationships", "events"};
+
+// The positions of `map`'s entries in canonical order for `order`: known keys in that order,
+// then the rest as written.
+std::vector<size_t> canonical_positions(const YamlNode& map,
+                                        std::span<const std::string_view> order);
 
 // The canonical text of an artifact document: top-level keys in the order metadata, content,
 // notes, the completion blocks, then any other keys; metadata keys in schema order;

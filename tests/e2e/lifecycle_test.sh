@@ -126,6 +126,17 @@ fx="$work/fix"
 mkdir -p "$fx/.kodebase" && cp -r "$fixtures/kodebase-core/loader-tree" "$fx/.kodebase/artifacts" && chmod -R u+w "$fx"
 g="$fx/.kodebase/artifacts/A.cascade-initiative/A.1.development-phase/A.1.1.backend-api.yml"
 sed -i 's/blocks: \[A.1.3\]/blocks: []/; s/"2025-10-23T10:00:00Z"/"2025-10-23 10:00:00.5+00:00"/' "$g"
+h="$fx/.kodebase/artifacts/A.cascade-initiative/A.2.operations-phase/A.2.2.deployment.yml"
+# content (and its lines, byte for byte) moved above metadata
+python3 - "$h" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+i = t.index("\ncontent:") + 1
+j = re.search(r"\n[a-z_]+:", t[i:])
+end = i + j.start() + 1 if j else len(t)
+open(sys.argv[1], "w").write(t[i:end] + t[:i] + t[end:])
+PY
+sorted_before=$(sort "$h" | md5sum)
 export KODEBASE_ACTOR="Ada Lovelace (ada@example.com)"
 expect_exit 1 "broken before the fix" -- "$kb" -C "$fx" validate
 before=$(md5sum "$g")
@@ -135,6 +146,9 @@ contains "$out" "would fix [RELATIONSHIP_INCONSISTENT_PAIR]" "dry-run lists the 
 expect_exit 0 "fix" -- "$kb" -C "$fx" validate --fix
 contains "$out" "fixed [TIMESTAMP_INVALID]" "timestamp repaired"
 grep -q 'blocks: \[A.1.3\]' "$g" && grep -q '"2025-10-23T10:00:00Z"' "$g" && pass || fail "file not repaired"
+contains "$out" "fixed [KEY_ORDER]" "key order repaired"
+head -1 "$h" | grep -q '^metadata:' && pass || fail "metadata is not first again: $(head -1 "$h")"
+[ "$sorted_before" = "$(sort "$h" | md5sum)" ] && pass || fail "reordering changed lines, not just their order"
 unset KODEBASE_ACTOR
 
 # bad input: unknown fields and a read-only project are clear errors that change nothing

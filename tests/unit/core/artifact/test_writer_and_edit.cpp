@@ -150,3 +150,44 @@ TEST_CASE("removing list items keeps the list's style", "[artifact][edit]") {
   REQUIRE(doc->remove_from_list({"metadata", "relationships", "blocks"}, "A.1.3").ok());
   CHECK(doc->text().find("    blocks: []\n") != std::string::npos);
 }
+
+TEST_CASE("reordering keys moves whole entries with their comments", "[artifact][edit]") {
+  std::string text = "# header stays on top\n"
+                     "content:\n"
+                     "  summary: >\n"
+                     "    folded text\n"
+                     "\n"
+                     "x-custom: keep   # unknown key\n"
+                     "# about the metadata\n"
+                     "metadata:\n"
+                     "  events: []\n"
+                     "  title: 'Quoted'\n"
+                     "  priority: high\n"
+                     "notes: [\"n\"]";
+  auto doc = DocumentText::parse(text);
+  REQUIRE(doc.ok());
+  auto moved = doc->reorder_keys({}, k_top_order);
+  REQUIRE(moved.ok());
+  CHECK(*moved);
+  CHECK(doc->text() == "# header stays on top\n"
+                       "# about the metadata\n"
+                       "metadata:\n"
+                       "  events: []\n"
+                       "  title: 'Quoted'\n"
+                       "  priority: high\n"
+                       "content:\n"
+                       "  summary: >\n"
+                       "    folded text\n"
+                       "\n"
+                       "notes: [\"n\"]\n"
+                       "x-custom: keep   # unknown key");
+  auto meta = doc->reorder_keys({"metadata"}, k_metadata_order);
+  REQUIRE(meta.ok());
+  CHECK(*meta);
+  CHECK(doc->text().find("metadata:\n  title: 'Quoted'\n  priority: high\n  events: []\ncontent:") !=
+        std::string::npos);
+  // Already canonical: nothing moves.
+  auto again = doc->reorder_keys({}, k_top_order);
+  REQUIRE(again.ok());
+  CHECK_FALSE(*again);
+}
