@@ -65,7 +65,7 @@ _kodebase() {
     hooks) opts=""
        opts="$opts install uninstall status run" ;;
     config) opts=""
-       opts="$opts get set list" ;;
+       opts="$opts get set preset list" ;;
     validate) opts="--strict --fix --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for validate 2>/dev/null | cut -f1)" ;;
     version) opts="" ;;

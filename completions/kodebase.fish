@@ -112,7 +112,7 @@ complete -c kodebase -n '__fish_seen_subcommand_from unlink' -xa '(kodebase __co
 complete -c kodebase -n '__fish_use_subcommand' -a hooks -d 'Install, inspect or run the git hooks'
 complete -c kodebase -n '__fish_seen_subcommand_from hooks' -xa 'install uninstall status run'
 complete -c kodebase -n '__fish_use_subcommand' -a config -d 'Read or change settings'
-complete -c kodebase -n '__fish_seen_subcommand_from config' -xa 'get set list'
+complete -c kodebase -n '__fish_seen_subcommand_from config' -xa 'get set preset list'
 complete -c kodebase -n '__fish_use_subcommand' -a validate -d 'Check artifacts against the schema and rules'
 complete -c kodebase -n '__fish_seen_subcommand_from validate' -l strict -r -d 'Apply the v1 rules strictly: tolerated older forms become errors'
 complete -c kodebase -n '__fish_seen_subcommand_from validate' -l fix -r -d 'Repair what is safe: the missing side of dependency pairs, timestamps that parse unambiguously'

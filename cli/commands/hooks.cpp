@@ -64,10 +64,13 @@ int run_hook(Session& s, const RunOptions& o) {
     for (const auto& a : (*r)["actions"])
       std::fprintf(stderr, "kodebase: %s: %s\n", o.name.c_str(), a.get<std::string>().c_str());
   else
-    for (const auto& a : (*r)["actions"])
-      if (a.get<std::string>().starts_with("started ") ||
-          a.get<std::string>().starts_with("completed "))
-        std::fprintf(stderr, "kodebase: %s\n", a.get<std::string>().c_str());
+    for (const auto& a : (*r)["actions"]) {
+      // Without -v, only what changed the repository is worth a line in git's output.
+      const auto& text = a.get_ref<const std::string&>();
+      for (const char* changed : {"started ", "completed ", "staged ", "committed "})
+        if (text.starts_with(changed))
+          std::fprintf(stderr, "kodebase: %s\n", text.c_str());
+    }
   for (const auto& f : (*r)["findings"])
     std::fprintf(stderr, "%s:%s: error [%s] %s\n", f.value("path", "").c_str(),
                  f["line"].is_number() ? std::to_string(f["line"].get<int>()).c_str() : "?",

@@ -1,13 +1,12 @@
-// `config get|set|list`: the user file ($XDG_CONFIG_HOME/kodebase/config.yml) and the
+// `config get|set|list|preset`: the user file ($XDG_CONFIG_HOME/kodebase/config.yml) and the
 // project file (.kodebase/config/settings.yml), edited in place like artifacts.
 #include "core/api/methods.hpp"
-#include "core/api/write_session.hpp"
+#include "core/api/settings.hpp"
 #include "core/artifact/edit.hpp"
 #include "core/artifact/writer.hpp"
 #include "core/util/file.hpp"
 #include "core/validate/rules.hpp"
 
-#include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -17,167 +16,224 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class Scope { user, project };
-
-// A setting kodebase reads, with where it lives and what it holds.
-struct Setting {
-  std::string_view key;
-  Scope scope;
-  bool boolean;
-  std::string_view summary;
-};
-
-constexpr Setting k_settings[] = {
-    {"actor", Scope::user, false, "who you are when KODEBASE_ACTOR is unset (Name (email))"},
-    {"hooks.post_merge_complete", Scope::project, true,
-     "post-merge completes the merged artifact branch"},
-    {"hooks.pre_push_block_drafts", Scope::project, true,
-     "pre-push refuses drafts going to the default branch"},
-};
-
-const Setting* setting(std::string_view key) {
-  for (const auto& s : k_settings)
-    if (s.key == key)
-      return &s;
-  return nullptr;
-}
-
 util::Error unknown(std::string_view key) {
   std::vector<std::string_view> keys;
-  for (const auto& s : k_settings)
+  for (const auto& s : settings_table())
     keys.push_back(s.key);
   return util::make_error(
       util::ErrorKind::invalid_argument,
-      fmt::format("unknown setting '{}' (known: {})", key, fmt::join(keys, ", ")));
+      fmt::format("unknown setting '{}' (known: {})", key, fmt::join(keys, ", ")),
+      {{"hint", "`kodebase config list` shows every setting with its meaning"}});
 }
 
-fs::path file_for(Scope scope, const json& params) {
-  if (scope == Scope::project) {
-    auto p = project_param(params);
-    return p ? p->settings_file() : fs::path();
-  }
-  return user_config_file();
+std::string_view scope_name(const Setting& s) {
+  return s.scope == SettingScope::user ? "user" : "project";
 }
 
-// The value at a dotted key of a YAML file, or null.
-json read_value(const fs::path& file, std::string_view key) {
-  auto text = util::read_file(file);
-  if (!text)
-    return nullptr;
-  auto doc = artifact::parse_yaml(*text);
-  if (!doc)
-    return nullptr;
-  const artifact::YamlNode* n = &*doc;
-  size_t start = 0;
-  while (n && start <= key.size()) {
-    auto dot = key.find('.', start);
-    n = n->find(key.substr(start, dot == std::string_view::npos ? key.npos : dot - start));
-    if (dot == std::string_view::npos)
-      break;
-    start = dot + 1;
-  }
-  return n ? n->to_json() : json(nullptr);
-}
-
-} // namespace
-
-fs::path user_config_file() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  const char* home = std::getenv("HOME");
-  fs::path base = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : "/") / ".config";
-  return base / "kodebase" / "config.yml";
-}
-
-util::Result<json> config_get(Context&, const json& params) {
+// The setting named by params.key, with its file (project settings need a project).
+util::Result<std::pair<const Setting*, fs::path>> setting_param(const json& params) {
   auto key = string_param(params, "key");
   if (!key)
     return key.error();
-  const Setting* s = setting(*key);
+  const Setting* s = find_setting(*key);
   if (!s)
     return unknown(*key);
-  auto file = file_for(s->scope, params);
-  json value = file.empty() ? json(nullptr) : read_value(file, *key);
-  if (value.is_null() && s->boolean)
-    value = false;
-  return json{{"key", *key},
-              {"value", value},
-              {"scope", s->scope == Scope::user ? "user" : "project"},
-              {"file", file.string()}};
+  if (s->scope == SettingScope::user)
+    return std::pair{s, user_config_file()};
+  auto project = project_param(params);
+  if (!project)
+    return project.error();
+  return std::pair{s, project->settings_file()};
 }
 
-util::Result<json> config_list(Context& ctx, const json& params) {
-  json out = json::array();
-  for (const auto& s : k_settings) {
-    auto one = config_get(ctx, json{{"key", s.key}, {"directory", params.value("directory", "")}});
-    if (!one)
-      continue;
-    (*one)["summary"] = s.summary;
-    out.push_back(std::move(*one));
+json describe(const Setting& s, const fs::path& file) {
+  json written = written_value(file, s.key);
+  json value = written;
+  if (value.is_null() && !s.fallback.empty())
+    value = std::string(s.fallback);
+  if (s.type == SettingType::boolean && value.is_string())
+    value = value == "true";
+  json out{{"key", s.key},
+           {"value", value},
+           {"default", s.fallback.empty() ? json(nullptr) : json(std::string(s.fallback))},
+           {"set", !written.is_null()},
+           {"scope", scope_name(s)},
+           {"file", file.string()},
+           {"summary", s.summary}};
+  if (!s.choices.empty())
+    out["choices"] = s.choices;
+  return out;
+}
+
+util::Status check_value(const Setting& s, const std::string& value) {
+  auto bad = [&](std::string message, std::string hint = {}) {
+    json details = nullptr;
+    if (!hint.empty())
+      details = {{"hint", std::move(hint)}};
+    return util::make_error(util::ErrorKind::invalid_argument, std::move(message),
+                            std::move(details));
+  };
+  switch (s.type) {
+  case SettingType::boolean:
+    if (value != "true" && value != "false")
+      return bad(fmt::format("{} is true or false, not '{}'", s.key, value));
+    break;
+  case SettingType::choice:
+    if (std::find(s.choices.begin(), s.choices.end(), value) == s.choices.end())
+      return bad(
+          fmt::format("{} is one of {}, not '{}'", s.key, fmt::join(s.choices, ", "), value));
+    break;
+  case SettingType::actor:
+    if (!validate::is_strict_actor(value))
+      return bad(fmt::format("'{}' is not an actor", value), "use `Full Name (email@domain.tld)`");
+    break;
+  case SettingType::text: break;
   }
-  return json{{"settings", out}};
+  return util::ok_status();
 }
 
-util::Result<json> config_set(Context&, const json& params) {
-  auto key = string_param(params, "key");
-  auto value = string_param(params, "value");
-  if (!key)
-    return key.error();
-  if (!value)
-    return value.error();
-  const Setting* s = setting(*key);
-  if (!s)
-    return unknown(*key);
-  if (s->boolean && *value != "true" && *value != "false")
-    return util::make_error(util::ErrorKind::invalid_argument,
-                            fmt::format("{} is true or false, not '{}'", *key, *value));
-  if (*key == "actor" && !validate::is_strict_actor(*value))
-    return util::make_error(util::ErrorKind::invalid_argument,
-                            fmt::format("'{}' is not an actor", *value),
-                            {{"hint", "use `Full Name (email@domain.tld)`"}});
-  auto file = file_for(s->scope, params);
-  if (file.empty())
-    return util::make_error(util::ErrorKind::not_project, "no kodebase project here",
-                            {{"hint", "run `kodebase init` first"}});
-  auto text = util::read_file(file);
-  std::string current = text ? *text : std::string("# kodebase settings (see `man kodebase`)\n");
+std::vector<std::string> split_key(std::string_view key) {
   std::vector<std::string> path;
   for (size_t start = 0;;) {
-    auto dot = key->find('.', start);
-    path.push_back(key->substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos)
-      break;
+    auto dot = key.find('.', start);
+    path.emplace_back(key.substr(start, dot == std::string_view::npos ? key.npos : dot - start));
+    if (dot == std::string_view::npos)
+      return path;
     start = dot + 1;
   }
-  std::string written = s->boolean ? *value : artifact::yaml_scalar(*value, false);
+}
+
+// `current` with the setting written: edited in place when the file is a mapping, else (a new
+// or comment-only file) the setting appended as a nested block.
+util::Result<std::string> with_setting(const fs::path& file, std::string current, const Setting& s,
+                                       const std::string& value) {
+  bool plain = s.type == SettingType::boolean || s.type == SettingType::choice;
+  auto path = split_key(s.key);
   auto root = artifact::parse_yaml(current);
   if (!root)
     return util::make_error(
         util::ErrorKind::failed,
-        fmt::format("{} does not parse: {}", file.string(), root.error().message));
-  std::string next;
-  if (!root->is_mapping() || !root->find(path[0])) {
-    // A new top-level entry (or a file with only comments): append it whole.
-    if (!current.empty() && current.back() != '\n')
-      current += '\n';
-    next = current + (path.size() == 2 ? fmt::format("{}:\n  {}: {}\n", path[0], path[1], written)
-                                       : fmt::format("{}: {}\n", path[0], written));
-  } else {
+        fmt::format("{} does not parse: {}", file.string(), root.error().message),
+        {{"hint", "fix the file by hand; nothing was changed"}});
+  if (root->is_mapping()) {
     auto doc = artifact::DocumentText::parse(current);
     if (!doc)
       return doc.error();
-    if (auto st = doc->set_scalar(path, *value, s->boolean); !st)
+    if (auto st = doc->set_scalar(path, value, plain); !st)
       return st.error();
-    next = doc->text();
+    return doc->text();
   }
-  if (!artifact::parse_yaml(next))
-    return util::make_error(util::ErrorKind::failed, "the setting could not be written safely");
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (auto w = util::write_file_atomic(file, next); !w)
-    return w.error();
-  return json{{"key", *key},
-              {"value", s->boolean ? json(*value == "true") : json(*value)},
-              {"file", file.string()}};
+  if (!root->is_null())
+    return util::make_error(util::ErrorKind::failed,
+                            fmt::format("{} is not a mapping of settings", file.string()));
+  if (!current.empty() && current.back() != '\n')
+    current += '\n';
+  for (size_t i = 0; i < path.size(); ++i)
+    current +=
+        std::string(2 * i, ' ') + path[i] + ":" +
+        (i + 1 < path.size() ? "\n"
+                             : " " + (plain ? value : artifact::yaml_scalar(value, false)) + "\n");
+  return current;
+}
+
+// Writes `values` (setting → text) into their files, each file once and atomically.
+util::Result<json>
+write_settings(const json& params,
+               const std::vector<std::pair<const Setting*, std::string>>& values) {
+  std::map<fs::path, std::string> texts;
+  json written = json::array();
+  for (const auto& [s, value] : values) {
+    if (auto st = check_value(*s, value); !st)
+      return st.error();
+    fs::path file;
+    if (s->scope == SettingScope::user) {
+      file = user_config_file();
+    } else {
+      auto project = project_param(params);
+      if (!project)
+        return project.error();
+      file = project->settings_file();
+    }
+    if (!texts.contains(file)) {
+      auto text = util::read_file(file);
+      texts[file] = text ? *text : std::string("# kodebase settings (see `man kodebase`)\n");
+    }
+    auto next = with_setting(file, texts[file], *s, value);
+    if (!next)
+      return next.error();
+    texts[file] = std::move(*next);
+    written.push_back(
+        {{"key", s->key},
+         {"value", s->type == SettingType::boolean ? json(value == "true") : json(value)},
+         {"file", file.string()}});
+  }
+  if (!params.value("dry_run", false))
+    for (const auto& [file, text] : texts) {
+      std::error_code ec;
+      fs::create_directories(file.parent_path(), ec);
+      if (auto w = util::write_file_atomic(file, text); !w)
+        return w.error();
+    }
+  return written;
+}
+
+} // namespace
+
+util::Result<json> config_get(Context&, const json& params) {
+  auto s = setting_param(params);
+  if (!s)
+    return s.error();
+  return describe(*s->first, s->second);
+}
+
+util::Result<json> config_list(Context&, const json& params) {
+  auto project = project_param(params);
+  json out = json::array();
+  for (const auto& s : settings_table()) {
+    if (s.scope == SettingScope::project && !project)
+      continue;
+    out.push_back(describe(s, setting_file(s, project ? &*project : nullptr)));
+  }
+  json presets = json::array();
+  for (const auto& p : presets_table())
+    presets.push_back({{"name", p.name}, {"summary", p.summary}});
+  return json{{"settings", out}, {"presets", presets}};
+}
+
+util::Result<json> config_set(Context&, const json& params) {
+  auto s = setting_param(params);
+  if (!s)
+    return s.error();
+  auto value = string_param(params, "value");
+  if (!value)
+    return value.error();
+  auto written = write_settings(params, {{s->first, *value}});
+  if (!written)
+    return written.error();
+  return (*written)[0];
+}
+
+util::Result<json> config_preset(Context&, const json& params) {
+  auto name = string_param(params, "name");
+  if (!name)
+    return name.error();
+  std::vector<std::string_view> names;
+  for (const auto& p : presets_table()) {
+    names.push_back(p.name);
+    if (p.name != *name)
+      continue;
+    std::vector<std::pair<const Setting*, std::string>> values;
+    for (const auto& [key, value] : p.values)
+      values.emplace_back(find_setting(key), std::string(value));
+    auto written = write_settings(params, values);
+    if (!written)
+      return written.error();
+    return json{
+        {"preset", p.name}, {"settings", *written}, {"dry_run", params.value("dry_run", false)}};
+  }
+  return util::make_error(
+      util::ErrorKind::invalid_argument,
+      fmt::format("unknown preset '{}' (known: {})", *name, fmt::join(names, ", ")));
 }
 
 } // namespace kb::api

@@ -2,6 +2,7 @@
 // reason; only pre-commit (invalid staged artifacts) and pre-push (by policy) block on purpose.
 #include "core/api/methods.hpp"
 #include "core/api/render_json.hpp"
+#include "core/api/settings.hpp"
 #include "core/artifact/yaml.hpp"
 #include "core/lifecycle/readiness.hpp"
 #include "core/repo/git.hpp"
@@ -9,7 +10,9 @@
 #include "core/util/process.hpp"
 #include "core/validate/validator.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <set>
 
 namespace kb::api {
@@ -33,15 +36,39 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// A boolean project setting under `hooks:` in .kodebase/config/settings.yml.
-bool hook_policy(const repo::Project& p, const char* key) {
-  auto text = util::read_file(p.settings_file());
-  if (!text)
-    return false;
-  auto doc = artifact::parse_yaml(*text);
-  const artifact::YamlNode* hooks = doc ? doc->find("hooks") : nullptr;
-  const artifact::YamlNode* value = hooks ? hooks->find(key) : nullptr;
-  return value && value->to_json() == true;
+// The artifact changes of a hook's own transitions, handled as gitOps.post_merge.strategy
+// says: committed on the current branch (direct_commit), or staged for the user to commit
+// (manual; cascade_pr until pull requests are part of kodebase).
+void settle_changes(const repo::Project& p, const json& files, const std::string& what, json& out) {
+  if (files.empty())
+    return;
+  std::vector<std::filesystem::path> paths;
+  std::vector<std::string> args{"add", "--"};
+  for (const auto& f : files) {
+    paths.push_back(p.root / f.get<std::string>());
+    args.push_back(paths.back().string());
+  }
+  auto strategy = setting_value(p, "gitOps.post_merge.strategy").get<std::string>();
+  if (strategy == "direct_commit") {
+    auto message =
+        setting_value(p, "gitOps.post_merge.direct_commit.commit_prefix").get<std::string>() + what;
+    auto name = repo::git_output(p, {"config", "user.name"}).value_or("");
+    auto email = repo::git_output(p, {"config", "user.email"}).value_or("");
+    if (auto st = repo::commit_paths(p, paths, message, name.empty() ? "kodebase" : name,
+                                     email.empty() ? "kodebase@localhost" : email);
+        !st)
+      out["warnings"].push_back("could not commit the artifact changes: " + st.error().message);
+    else
+      out["actions"].push_back(fmt::format("committed \"{}\"", message));
+    return;
+  }
+  if (!repo::git_output(p, args))
+    out["warnings"].push_back("could not stage the artifact changes; commit them yourself");
+  else
+    out["actions"].push_back(fmt::format(
+        "staged the artifact changes (gitOps.post_merge.strategy: {}); commit them, or set the "
+        "strategy to direct_commit",
+        strategy));
 }
 
 void no_artifact(const artifact::ArtifactId& id, json& out) {
@@ -97,7 +124,7 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
     out["actions"].push_back(fmt::format("merged branch '{}' is not named by an artifact", branch));
     return;
   }
-  if (!hook_policy(p, "post_merge_complete")) {
+  if (!setting_enabled(p, "hooks.post_merge_complete")) {
     out["actions"].push_back(fmt::format(
         "merged {}; completing it on merge is off (hooks: post_merge_complete: true)", id->str()));
     return;
@@ -106,16 +133,25 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
   const artifact::Artifact* a = loaded ? (*loaded)->index.find(*id) : nullptr;
   if (!a)
     return no_artifact(*id, out);
+  json files = json::array();
   if (lifecycle::state_name(*a) == "in_progress") {
-    if (auto r = artifacts_submit(ctx, base_params(params, id->str())); !r) {
+    auto r = artifacts_submit(ctx, base_params(params, id->str()));
+    if (!r) {
       out["warnings"].push_back(r.error().message);
       return;
     }
+    files = (*r)["files"];
   }
-  if (auto r = artifacts_complete(ctx, base_params(params, id->str())); !r)
+  auto r = artifacts_complete(ctx, base_params(params, id->str()));
+  if (!r) {
     out["warnings"].push_back(r.error().message);
-  else
-    out["actions"].push_back(fmt::format("completed {}", id->str()));
+    return;
+  }
+  out["actions"].push_back(fmt::format("completed {}", id->str()));
+  for (const auto& f : (*r)["files"])
+    if (std::find(files.begin(), files.end(), f) == files.end())
+      files.push_back(f);
+  settle_changes(p, files, fmt::format("complete {} (merged)", id->str()), out);
 }
 
 void pre_commit(const repo::Project& p, json& out) {
@@ -147,36 +183,60 @@ void pre_commit(const repo::Project& p, json& out) {
     if (!staged_paths.contains(a.path.string()))
       checked.add(a);
   auto report = validate::validate_index(checked, validate::Mode::lenient, ids);
+  bool strict = setting_enabled(p, "gitOps.validation.error_on_warnings");
   for (const auto& f : report.findings)
-    if (f.severity == validate::Severity::error)
+    if (f.severity == validate::Severity::error || strict)
       out["findings"].push_back(finding_json(p, f));
   out["blocked"] = !out["findings"].empty();
   out["actions"].push_back(
       fmt::format("checked {} staged artifact file{}", ids.size(), ids.size() == 1 ? "" : "s"));
 }
 
+// Git passes one line per ref pushed: `<local ref> <local sha> <remote ref> <remote sha>`. The
+// commits going to the default branch are read from git's object store, so what is checked is
+// what is pushed, not the work tree.
 void pre_push(const repo::Project& p, const json& params, json& out) {
-  bool to_default = false;
+  auto main_branch =
+      repo::default_branch(p, setting_value(p, "gitOps.branches.mainBranch").get<std::string>());
+  std::vector<std::string> commits;
   for (const auto& line : lines_of(params.value("stdin", ""))) {
-    auto parts = line.find(" refs/heads/main ") != std::string::npos ||
-                 line.find(" refs/heads/master ") != std::string::npos;
-    to_default |= parts;
+    std::vector<std::string> f;
+    for (size_t pos = 0; pos <= line.size();) {
+      auto sp = line.find(' ', pos);
+      f.push_back(line.substr(pos, sp - pos));
+      pos = sp == std::string::npos ? line.size() + 1 : sp + 1;
+    }
+    bool deletion = f.size() == 4 && f[1].find_first_not_of('0') == std::string::npos;
+    if (f.size() == 4 && f[2] == "refs/heads/" + main_branch && !deletion)
+      commits.push_back(f[1]);
   }
-  if (!to_default) {
-    out["actions"].push_back("not pushing to the default branch");
+  if (commits.empty()) {
+    out["actions"].push_back(fmt::format("not pushing to the default branch ({})", main_branch));
     return;
   }
-  auto index = artifact::load_index(p.artifacts_dir());
-  json drafts = json::array();
-  for (const auto& [id, a] : index.all())
-    if (lifecycle::state_name(a) == "draft")
-      drafts.push_back(id.str());
+  std::set<std::string> drafts;
+  for (const auto& sha : commits) {
+    auto files = repo::artifact_files_at(p, sha);
+    if (!files) {
+      out["warnings"].push_back(fmt::format("could not read {}: {}", sha, files.error().message));
+      continue;
+    }
+    for (const auto& file : *files) {
+      auto id = artifact::id_from_filename(file.path.filename().string());
+      if (!id)
+        continue;
+      auto read = artifact::read_artifact_text(*id, file.path, file.text);
+      if (auto* a = std::get_if<artifact::Artifact>(&read);
+          a && lifecycle::state_name(*a) == "draft")
+        drafts.insert(id->str());
+    }
+  }
+  out["actions"].push_back(fmt::format("checked the artifacts pushed to {}", main_branch));
   if (drafts.empty())
     return;
-  bool block = hook_policy(p, "pre_push_block_drafts");
   out["warnings"].push_back(
-      fmt::format("draft artifacts would reach the default branch: {}", drafts.dump()));
-  out["blocked"] = block;
+      fmt::format("draft artifacts would reach {}: {}", main_branch, fmt::join(drafts, ", ")));
+  out["blocked"] = setting_enabled(p, "hooks.pre_push_block_drafts");
 }
 
 } // namespace
@@ -193,19 +253,25 @@ util::Result<json> hooks_run(Context& ctx, const json& params) {
            {"warnings", json::array()},
            {"findings", json::array()},
            {"blocked", false}};
+  static const std::set<std::string> k_hooks = {"post-checkout", "post-merge", "pre-commit",
+                                                "pre-push"};
+  if (!k_hooks.contains(*name))
+    return util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("unknown hook '{}' (expected post-checkout, post-merge, "
+                                        "pre-commit or pre-push)",
+                                        *name));
+  if (!setting_enabled(*p, "gitOps.hooks.enabled")) {
+    out["actions"].push_back("kodebase's hooks are off (gitOps.hooks.enabled: false)");
+    return out;
+  }
   if (*name == "post-checkout")
     post_checkout(ctx, *p, params, out);
   else if (*name == "post-merge")
     post_merge(ctx, *p, params, out);
   else if (*name == "pre-commit")
     pre_commit(*p, out);
-  else if (*name == "pre-push")
-    pre_push(*p, params, out);
   else
-    return util::make_error(util::ErrorKind::invalid_argument,
-                            fmt::format("unknown hook '{}' (expected post-checkout, post-merge, "
-                                        "pre-commit or pre-push)",
-                                        *name));
+    pre_push(*p, params, out);
   return out;
 }
 

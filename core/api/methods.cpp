@@ -38,6 +38,7 @@ constexpr MethodEntry k_methods[] = {
     {m::config_get, config_get, "one setting's value"},
     {m::config_set, config_set, "change a setting in its file, in place"},
     {m::config_list, config_list, "every setting with its value and file"},
+    {m::config_preset, config_preset, "apply a preset: solo, small_team or enterprise"},
 };
 
 } // namespace

@@ -54,9 +54,7 @@ util::Result<json> hooks_run(Context& ctx, const json& params);
 util::Result<json> config_get(Context& ctx, const json& params);
 util::Result<json> config_set(Context& ctx, const json& params);
 util::Result<json> config_list(Context& ctx, const json& params);
-
-// The user's settings file: $XDG_CONFIG_HOME/kodebase/config.yml (~/.config by default).
-std::filesystem::path user_config_file();
+util::Result<json> config_preset(Context& ctx, const json& params);
 
 // The safe repairs of `validate --fix` (used by artifacts.validate with params.fix).
 util::Result<json> fix_artifacts(const json& params);

@@ -2,6 +2,7 @@
 #include "core/api/write_session.hpp"
 
 #include "core/api/methods.hpp"
+#include "core/api/settings.hpp"
 #include "core/api/render_json.hpp"
 #include "core/repo/git.hpp"
 #include "core/util/file.hpp"

@@ -285,10 +285,35 @@ util::Status DocumentText::set_scalar(const std::vector<std::string>& path, std:
                                       bool plain) {
   if (path.empty())
     return cannot("empty path");
-  const YamlNode* parent = find_path(m_root, path, path.size() - 1);
-  if (!parent || !parent->is_mapping())
+  if (const YamlNode* parent = find_path(m_root, path, path.size() - 1)) {
+    if (!parent->is_mapping())
+      return cannot(fmt::format("{} has no mapping to hold it", path.back()));
+    return set_scalar_in(*parent, indent_of(*parent), path.back(), value, plain);
+  }
+  // The deepest mapping on the path that exists; the missing ones below it are created.
+  const YamlNode* parent = &m_root;
+  size_t depth = 0;
+  for (; depth + 1 < path.size(); ++depth) {
+    const YamlNode* next = parent->find(path[depth]);
+    if (!next)
+      break;
+    parent = next;
+  }
+  if (!parent->is_mapping())
     return cannot(fmt::format("{} has no mapping to hold it", path.back()));
-  return set_scalar_in(*parent, indent_of(*parent), path.back(), value, plain);
+  int indent = indent_of(*parent);
+  std::string block;
+  for (size_t i = depth; i < path.size(); ++i) {
+    block += std::string(static_cast<size_t>(indent + 2 * static_cast<int>(i - depth)), ' ') +
+             path[i] + ":";
+    block += i + 1 < path.size()
+                 ? "\n"
+                 : " " + (plain ? std::string(value) : yaml_scalar(value, true)) + "\n";
+  }
+  size_t at = block_end(*parent, indent);
+  if (at > 0 && m_text[at - 1] != '\n')
+    block.insert(block.begin(), '\n');
+  return replace(at, 0, block);
 }
 
 util::Result<size_t> DocumentText::flow_list_close(const YamlNode& list,

@@ -28,8 +28,8 @@ public:
   util::Status append_event(const YamlNode& event);
 
   // Sets the scalar at `path` (mapping keys from the root; digits index lists), keeping its
-  // quoting style; adds the
-  // key at the end of its mapping when it is missing. `plain` writes an unquoted word (enum
+  // quoting style; a missing key is added at the end of its mapping, with any missing
+  // mappings above it. `plain` writes an unquoted word (enum
   // values, booleans, IDs).
   util::Status set_scalar(const std::vector<std::string>& path, std::string_view value, bool plain);
 

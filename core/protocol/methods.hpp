@@ -37,6 +37,7 @@ inline constexpr std::string_view hooks_run = "hooks.run";
 inline constexpr std::string_view config_get = "config.get";
 inline constexpr std::string_view config_set = "config.set";
 inline constexpr std::string_view config_list = "config.list";
+inline constexpr std::string_view config_preset = "config.preset";
 
 inline constexpr std::array all = {
     project_init,    project_status,    artifacts_list,    artifacts_get,      artifacts_tree,
@@ -44,6 +45,6 @@ inline constexpr std::array all = {
     artifacts_ready, artifacts_start,   artifacts_submit,  artifacts_complete, artifacts_cancel,
     artifacts_block, artifacts_archive, artifacts_edit,    artifacts_link,     artifacts_unlink,
     hooks_install,   hooks_uninstall,   hooks_status,      hooks_run,          config_get,
-    config_set,      config_list};
+    config_set,      config_list,       config_preset};
 
 } // namespace kb::protocol::method

@@ -72,6 +72,85 @@ std::string current_branch(const Project& project) {
   return git_reference_is_branch(head) ? git_reference_shorthand(head) : "";
 }
 
+std::string default_branch(const Project& project, const std::string& setting) {
+  if (!setting.empty())
+    return setting;
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo || !found)
+    return "main";
+  git_reference* ref = nullptr;
+  if (git_reference_lookup(&ref, repo->get(), "refs/remotes/origin/HEAD") == 0) {
+    Ref guard(ref);
+    if (const char* target = git_reference_symbolic_target(ref)) {
+      std::string_view t = target;
+      if (t.starts_with("refs/remotes/origin/"))
+        return std::string(t.substr(20));
+    }
+  }
+  for (const char* name : {"main", "master"}) {
+    git_reference* branch = nullptr;
+    if (git_branch_lookup(&branch, repo->get(), name, GIT_BRANCH_LOCAL) == 0) {
+      git_reference_free(branch);
+      return name;
+    }
+  }
+  return "main";
+}
+
+util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project,
+                                                          const std::string& rev) {
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo)
+    return repo.error();
+  if (!found)
+    return util::make_error(util::ErrorKind::not_project, "the project is not in a git repository");
+  const char* workdir = git_repository_workdir(repo->get());
+  if (!workdir)
+    return util::make_error(util::ErrorKind::failed, "the repository has no work tree");
+  std::filesystem::path top = workdir;
+  auto dir = project.artifacts_dir().lexically_relative(top).generic_string();
+  git_object* raw = nullptr;
+  if (git_revparse_single(&raw, repo->get(), (rev + "^{tree}").c_str()) != 0)
+    return libgit2_error(fmt::format("cannot read commit {}", rev), util::ErrorKind::not_found);
+  Object tree_object(raw);
+  auto* root = reinterpret_cast<git_tree*>(tree_object.get());
+  git_tree_entry* dir_entry = nullptr;
+  if (git_tree_entry_bypath(&dir_entry, root, dir.c_str()) != 0)
+    return std::vector<FileAtCommit>{}; // no artifacts in that commit
+  git_object* sub = nullptr;
+  int rc = git_tree_entry_to_object(&sub, repo->get(), dir_entry);
+  git_tree_entry_free(dir_entry);
+  if (rc != 0)
+    return libgit2_error("cannot read the artifacts folder");
+  Object sub_object(sub);
+  struct Walk {
+    git_repository* repo;
+    std::filesystem::path base;
+    std::vector<FileAtCommit> files;
+  } walk{repo->get(), project.artifacts_dir(), {}};
+  auto visit = [](const char* parent, const git_tree_entry* entry, void* payload) -> int {
+    auto& w = *static_cast<Walk*>(payload);
+    std::string_view name = git_tree_entry_name(entry);
+    if (name.starts_with("."))
+      return 1; // dot-entries are skipped, as discovery does (1 = do not descend)
+    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB || !name.ends_with(".yml"))
+      return 0;
+    git_blob* blob = nullptr;
+    if (git_blob_lookup(&blob, w.repo, git_tree_entry_id(entry)) != 0)
+      return 0;
+    w.files.push_back({w.base / parent / std::string(name),
+                       std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
+                                   static_cast<size_t>(git_blob_rawsize(blob)))});
+    git_blob_free(blob);
+    return 0;
+  };
+  if (git_tree_walk(reinterpret_cast<git_tree*>(sub), GIT_TREEWALK_PRE, visit, &walk) != 0)
+    return libgit2_error("cannot walk the artifacts folder");
+  return std::move(walk.files);
+}
+
 util::Result<BranchOutcome> switch_to_branch(const Project& project, const std::string& name) {
   bool found = false;
   auto repo = open_repo(project, found);

@@ -34,6 +34,21 @@ std::optional<std::string> git_output(const Project& project, std::vector<std::s
 // The current branch name ("" when detached or not in git).
 std::string current_branch(const Project& project);
 
+// The branch work lands on: `setting` when not empty, else what origin's HEAD points at, else
+// `main` or `master` (whichever exists locally), else "main".
+std::string default_branch(const Project& project, const std::string& setting);
+
+// One file as it is in a commit.
+struct FileAtCommit {
+  std::filesystem::path path; // absolute, as if checked out
+  std::string text;
+};
+
+// The `.yml` files under the project's artifacts folder in commit `rev` (a sha or ref), read
+// from git's object store without touching the work tree.
+util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project,
+                                                          const std::string& rev);
+
 // Commits `paths` (absolute, inside the work tree) on the current branch with `message`, as
 // `author_name <author_email>`. Other staged or unstaged changes are left alone.
 util::Status commit_paths(const Project& project, const std::vector<std::filesystem::path>& paths,

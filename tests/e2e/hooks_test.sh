@@ -56,6 +56,8 @@ git -C "$r" add -A && git -C "$r" commit -qm "A.2.2 ready for review"
 git -C "$r" checkout -q main
 expect_exit 0 "merge" -- git -C "$r" merge -q --no-ff -m "Merge A.2.2" A.2.2
 [ "$(state A.2.2)" = "completed" ] && pass || fail "merge did not complete A.2.2: $err"
+contains "$err" "staged the artifact changes (gitOps.post_merge.strategy: manual)" "manual strategy stages"
+git -C "$r" diff --cached --name-only | grep -q A.2.2.deployment && pass || fail "completion not staged"
 expect_exit 0 "valid after merge" -- "$kb" -C "$r" validate
 
 # pre-push warns about drafts going to main
@@ -63,11 +65,32 @@ expect_exit 0 "valid after merge" -- "$kb" -C "$r" validate
 git -C "$r" add -A && git -C "$r" commit -qm "draft" --no-verify
 git init -q --bare "$work/remote.git"
 git -C "$r" remote add origin "$work/remote.git"
+# A draft only in the work tree is not pushed, so it is not reported.
+KODEBASE_ACTOR="Ada Lovelace (ada@example.com)" "$kb" -C "$r" add A.1 --title "Uncommitted draft" --criterion x >/dev/null 2>&1
 expect_exit 0 "push with drafts warns" -- git -C "$r" push -q origin main
-contains "$err" "draft artifacts would reach the default branch" "pre-push warning"
+contains "$err" "draft artifacts would reach main: A.2.3" "pre-push warning names the pushed draft"
+[[ "$err" != *A.1.5* ]] && pass || fail "an uncommitted draft was reported: $err"
+rm -f "$r"/.kodebase/artifacts/A.*/A.1.*/A.1.5.*.yml
 printf 'hooks:\n  post_merge_complete: true\n  pre_push_block_drafts: true\n' >"$r/.kodebase/config/settings.yml"
 git -C "$r" commit -qam "block drafts" --no-verify
 expect_exit 1 "push with drafts blocked by policy" -- git -C "$r" push -q origin main
+
+# direct_commit: a merge's completion is committed on the branch merged into
+expect_exit 0 "strategy direct_commit" -- "$kb" -C "$r" config set gitOps.post_merge.strategy direct_commit
+git -C "$r" commit -qam "commit merges directly" --no-verify
+git -C "$r" checkout -q -b A.2.1
+f21=$(ls "$r"/.kodebase/artifacts/A.*/A.2.*/A.2.1.*.yml)
+printf 'implementation_notes:\n  result: "Docs written"\n' >>"$f21"
+git -C "$r" commit -qam "A.2.1 done" --no-verify && git -C "$r" checkout -q main
+expect_exit 0 "merge with direct_commit" -- git -C "$r" merge -q --no-ff -m "Merge A.2.1" A.2.1
+[ "$(state A.2.1)" = "completed" ] && pass || fail "merge did not complete A.2.1: $err"
+[ "$(git -C "$r" log -1 --format=%s)" = "chore(cascade): complete A.2.1 (merged)" ] && pass ||
+  fail "no cascade commit: $(git -C "$r" log -1 --format=%s) $err"
+[ -z "$(git -C "$r" status --porcelain -- .kodebase/artifacts)" ] && pass || fail "changes left: $(git -C "$r" status --porcelain)"
+# hooks can be switched off for a project
+"$kb" -C "$r" config set gitOps.hooks.enabled false -q
+expect_exit 0 "hooks off" -- "$kb" -C "$r" hooks run pre-push --json
+contains "$out" "hooks are off" "disabled hooks do nothing"
 
 # core.hooksPath is honoured; uninstall removes only our block
 mkdir -p "$r/.githooks"

@@ -1,0 +1,159 @@
+#include "core/api/settings.hpp"
+
+#include "core/artifact/yaml.hpp"
+#include "core/util/file.hpp"
+
+#include <cstdlib>
+
+namespace kb::api {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Keys under `gitOps` follow the upstream settings file, so a project configured for the
+// original tool keeps its meaning here; `hooks.*` are kodebase's own.
+const std::vector<Setting> k_settings = {
+    {"actor",
+     SettingScope::user,
+     SettingType::actor,
+     "",
+     {},
+     "who you are when KODEBASE_ACTOR is unset (Name (email))"},
+    {"hooks.post_merge_complete",
+     SettingScope::project,
+     SettingType::boolean,
+     "false",
+     {},
+     "post-merge completes the artifact of the merged branch"},
+    {"hooks.pre_push_block_drafts",
+     SettingScope::project,
+     SettingType::boolean,
+     "false",
+     {},
+     "pre-push refuses drafts going to the default branch (else warns)"},
+    {"gitOps.hooks.enabled",
+     SettingScope::project,
+     SettingType::boolean,
+     "true",
+     {},
+     "kodebase's git hooks act at all"},
+    {"gitOps.validation.error_on_warnings",
+     SettingScope::project,
+     SettingType::boolean,
+     "false",
+     {},
+     "the pre-commit gate refuses warnings too"},
+    {"gitOps.branches.mainBranch",
+     SettingScope::project,
+     SettingType::text,
+     "",
+     {},
+     "the default branch (empty: origin's HEAD, else main or master)"},
+    {"gitOps.post_merge.strategy",
+     SettingScope::project,
+     SettingType::choice,
+     "manual",
+     {"manual", "direct_commit", "cascade_pr"},
+     "post-merge artifact changes: committed (direct_commit) or left staged"},
+    {"gitOps.post_merge.direct_commit.commit_prefix",
+     SettingScope::project,
+     SettingType::text,
+     "chore(cascade): ",
+     {},
+     "message prefix of post-merge commits"},
+};
+
+const std::vector<Preset> k_presets = {
+    {"solo",
+     "one person: merges complete work and commit the cascade directly",
+     {{"hooks.post_merge_complete", "true"},
+      {"hooks.pre_push_block_drafts", "false"},
+      {"gitOps.post_merge.strategy", "direct_commit"},
+      {"gitOps.validation.error_on_warnings", "false"}}},
+    {"small_team",
+     "a team: merges complete work, cascade changes go through review",
+     {{"hooks.post_merge_complete", "true"},
+      {"hooks.pre_push_block_drafts", "false"},
+      {"gitOps.post_merge.strategy", "cascade_pr"},
+      {"gitOps.validation.error_on_warnings", "false"}}},
+    {"enterprise",
+     "strict: drafts never reach the default branch, warnings block commits",
+     {{"hooks.post_merge_complete", "true"},
+      {"hooks.pre_push_block_drafts", "true"},
+      {"gitOps.post_merge.strategy", "cascade_pr"},
+      {"gitOps.validation.error_on_warnings", "true"}}},
+};
+
+json typed(const Setting& s, const json& value) {
+  if (s.type == SettingType::boolean && value.is_string())
+    return value == "true";
+  return value;
+}
+
+} // namespace
+
+std::span<const Setting> settings_table() {
+  return k_settings;
+}
+
+std::span<const Preset> presets_table() {
+  return k_presets;
+}
+
+const Setting* find_setting(std::string_view key) {
+  for (const auto& s : k_settings)
+    if (s.key == key)
+      return &s;
+  return nullptr;
+}
+
+fs::path user_config_file() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  fs::path base = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : "/") / ".config";
+  return base / "kodebase" / "config.yml";
+}
+
+fs::path setting_file(const Setting& s, const repo::Project* project) {
+  if (s.scope == SettingScope::user)
+    return user_config_file();
+  return project ? project->settings_file() : fs::path();
+}
+
+json written_value(const fs::path& file, std::string_view key) {
+  auto text = util::read_file(file);
+  if (!text)
+    return nullptr;
+  auto doc = artifact::parse_yaml(*text);
+  if (!doc)
+    return nullptr;
+  const artifact::YamlNode* n = &*doc;
+  for (size_t start = 0; n;) {
+    auto dot = key.find('.', start);
+    n = n->find(key.substr(start, dot == std::string_view::npos ? key.npos : dot - start));
+    if (dot == std::string_view::npos)
+      break;
+    start = dot + 1;
+  }
+  return n ? n->to_json() : json(nullptr);
+}
+
+json setting_value(const repo::Project& project, std::string_view key) {
+  const Setting* s = find_setting(key);
+  if (!s)
+    return nullptr;
+  json value = written_value(setting_file(*s, &project), key);
+  if (value.is_null() && s->type != SettingType::boolean)
+    value = std::string(s->fallback); // text settings read as "" when unset
+  else if (value.is_null())
+    value = s->fallback == "true";
+  return typed(*s, value);
+}
+
+bool setting_enabled(const repo::Project& project, std::string_view key) {
+  return setting_value(project, key) == true;
+}
+
+} // namespace kb::api
