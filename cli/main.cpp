@@ -18,7 +18,7 @@ void add_globals(CLI::App& app, kb::cli::Globals& g) {
   app.add_flag("--no-color", g.no_color, "No colours (also when NO_COLOR is set)");
   app.add_flag("-q,--quiet", g.quiet, "Only data and errors; no hints or warnings");
   app.add_flag("-v,--verbose", g.verbose, "Report timings and details on stderr");
-  app.add_flag("--no-daemon", g.no_daemon, "Answer in a one-shot server process");
+  app.add_flag("--no-daemon", g.no_daemon, "Answer in a one-shot server process, not the daemon");
 }
 
 int run(int argc, char** argv) {
@@ -38,6 +38,7 @@ int run(int argc, char** argv) {
   register_hook_commands(app, registry);
   register_config_commands(app, registry);
   register_validate_command(app, registry);
+  register_daemon_commands(app, registry);
   register_misc_commands(app, registry);
   try {
     app.parse(argc, argv);

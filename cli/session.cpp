@@ -1,5 +1,6 @@
 #include "cli/session.hpp"
 
+#include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
 #include "core/protocol/raw_member.hpp"
 
@@ -47,13 +48,15 @@ util::Status Session::prepare() {
 util::Result<std::string> Session::exchange(std::string_view method, json params) {
   params["directory"] = m_directory.string();
   auto start = std::chrono::steady_clock::now();
-  auto reply = client::exchange_oneshot(method, params);
+  auto reply = globals.no_daemon ? client::exchange_oneshot(method, params)
+                                 : client::exchange_daemon(method, params);
   if (globals.verbose) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
-    std::fprintf(stderr, "kodebase: %.*s answered in %.1f ms (one-shot)\n",
-                 static_cast<int>(method.size()), method.data(), static_cast<double>(us) / 1000);
+    std::fprintf(stderr, "kodebase: %.*s answered in %.1f ms (%s)\n",
+                 static_cast<int>(method.size()), method.data(), static_cast<double>(us) / 1000,
+                 globals.no_daemon ? "one-shot" : "daemon");
   }
   return reply;
 }

@@ -93,5 +93,6 @@ void register_edit_commands(CLI::App& app, CommandRegistry& registry);
 void register_hook_commands(CLI::App& app, CommandRegistry& registry);
 void register_config_commands(CLI::App& app, CommandRegistry& registry);
 void register_misc_commands(CLI::App& app, CommandRegistry& registry);
+void register_daemon_commands(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

@@ -1,36 +1,148 @@
-// kodebased: the kodebase server. `--oneshot` answers one request on stdio and exits.
+// kodebased: the kodebase server. It runs as the per-user resident daemon (what `kodebase`
+// starts on first use), or answers one request on stdio with `--oneshot`.
 #include "core/api/methods.hpp"
+#include "core/protocol/runtime.hpp"
 #include "daemon/server/oneshot.hpp"
+#include "daemon/server/server.hpp"
 
+#include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fcntl.h>
 #include <malloc.h>
+#include <string>
 #include <string_view>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace {
 
-constexpr const char* k_usage = R"(usage: kodebased --oneshot
+constexpr const char* k_usage =
+    R"(usage: kodebased [--foreground] [--idle-timeout SECONDS] [--ready-fd FD]
+       kodebased --oneshot
        kodebased --version
 
-The kodebase server. `kodebase` starts it for you; you rarely run it by hand.
+The kodebase server. `kodebase` starts it for you on first use; you rarely run it by hand.
 
-  --oneshot   read one JSON-RPC 2.0 request from standard input, write the reply to
-              standard output and exit (what `kodebase --no-daemon` uses)
-  --version   print the version and build id
-  -h, --help  show this help
+Without --oneshot it is the per-user daemon: it serves the kodebase protocol (newline-delimited
+JSON-RPC 2.0) on $KODEBASE_RUNTIME_DIR/daemon.sock (default $XDG_RUNTIME_DIR/kodebase, else
+/tmp/kodebase-UID), keeps projects loaded and watched, and exits after SIGTERM, SIGINT,
+`kodebase daemon stop` or the idle timeout. A second daemon for the same user exits at once.
+
+  --foreground          log to standard error instead of $XDG_STATE_HOME/kodebase/daemon.log
+  --idle-timeout SECS   exit after this long with no clients (default 1800, or
+                        $KODEBASE_DAEMON_IDLE_TIMEOUT; 0 = never)
+  --ready-fd FD         write "OK" (or the reason it cannot serve) to FD once listening
+  --oneshot             read one request from standard input, write the reply to standard
+                        output and exit (what `kodebase --no-daemon` uses)
+  --version             print the version and build id
+  -h, --help            show this help
 )";
+
+bool parse_number(std::string_view text, long& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && out >= 0;
+}
+
+// Tells whoever started us (through --ready-fd) why we cannot serve, and on stderr.
+int fail(int ready_fd, const std::string& message, int code) {
+  std::fprintf(stderr, "kodebased: %s\n", message.c_str());
+  if (ready_fd >= 0) {
+    auto line = message + "\n";
+    (void)!::write(ready_fd, line.data(), line.size());
+    ::close(ready_fd);
+  }
+  return code;
+}
+
+std::filesystem::path log_file() {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path base = state && *state
+                                   ? std::filesystem::path(state)
+                                   : std::filesystem::path(home ? home : "/") / ".local" / "state";
+  return base / "kodebase" / "daemon.log";
+}
+
+// A listening socket handed over by systemd (LISTEN_PID/LISTEN_FDS), or -1.
+int inherited_socket() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  long p = 0, n = 0;
+  if (!pid || !fds || !parse_number(pid, p) || !parse_number(fds, n) || p != ::getpid() || n < 1)
+    return -1;
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::fcntl(3, F_SETFD, FD_CLOEXEC);
+  return 3; // SD_LISTEN_FDS_START
+}
+
+int run_resident(bool foreground, long idle_timeout, int ready_fd) {
+  std::string error;
+  auto paths = kb::protocol::runtime_paths(true, error);
+  if (!paths)
+    return fail(ready_fd, error, 3);
+  // The lock is held for the daemon's whole life: one daemon per user.
+  int lock = ::open(paths->lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0)
+    return fail(ready_fd, "cannot open " + paths->lock.string() + ": " + std::strerror(errno), 3);
+  if (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK)
+      return fail(ready_fd, "cannot lock " + paths->lock.string() + ": " + std::strerror(errno), 3);
+    std::fputs("kodebased: already running\n", stderr);
+    if (ready_fd >= 0) {
+      (void)!::write(ready_fd, "OK\n", 3); // the one that runs will answer
+      ::close(ready_fd);
+    }
+    return 0;
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock, 0) == 0)
+    (void)!::pwrite(lock, pid.data(), pid.size(), 0);
+
+  kb::daemon::server::Log log(foreground ? std::filesystem::path() : log_file());
+  kb::daemon::server::ServerOptions options;
+  options.paths = *paths;
+  options.idle_timeout = std::chrono::seconds(idle_timeout);
+  options.ready_fd = ready_fd;
+  options.listen_fd = inherited_socket();
+  int code = kb::daemon::server::run_daemon(options, log);
+  ::unlink(paths->lock.c_str()); // we still hold it: nobody else can be using it
+  ::close(lock);
+  return code;
+}
 
 } // namespace
 
 int main(int argc, char** argv) {
-  bool oneshot = false;
+  bool oneshot = false, foreground = false;
+  long idle_timeout = 1800, ready_fd = -1;
+  if (const char* env = std::getenv("KODEBASE_DAEMON_IDLE_TIMEOUT"); env && *env)
+    if (!parse_number(env, idle_timeout)) {
+      std::fprintf(stderr, "kodebased: KODEBASE_DAEMON_IDLE_TIMEOUT must be seconds, not '%s'\n",
+                   env);
+      return 2;
+    }
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
+    auto value = [&](long& out) {
+      if (i + 1 >= argc || !parse_number(argv[i + 1], out)) {
+        std::fprintf(stderr, "kodebased: %s needs a non-negative number\n%s", argv[i], k_usage);
+        std::exit(2);
+      }
+      ++i;
+    };
     if (arg == "--oneshot") {
       oneshot = true;
+    } else if (arg == "--foreground") {
+      foreground = true;
+    } else if (arg == "--idle-timeout") {
+      value(idle_timeout);
+    } else if (arg == "--ready-fd") {
+      value(ready_fd);
     } else if (arg == "--version") {
       std::printf("kodebased %.*s (build %.*s)\n", static_cast<int>(kb::api::version().size()),
                   kb::api::version().data(), static_cast<int>(kb::api::build_id().size()),
@@ -44,17 +156,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!oneshot) {
-    std::fputs("kodebased: the resident daemon is not part of this build yet; use --oneshot\n",
-               stderr);
-    return 3;
-  }
-  // A one-shot process lives for one request that may allocate ~100 MB in small blocks (a
-  // 10,000-artifact project): growing the heap in large steps and never trimming it saves most
-  // of the page-fault and brk cost, which dominates such a request.
-  ::mallopt(M_TOP_PAD, 32 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  if (ready_fd >= 0)
+    ::fcntl(static_cast<int>(ready_fd), F_SETFD, FD_CLOEXEC);
   try {
+    if (!oneshot)
+      return run_resident(foreground, idle_timeout, static_cast<int>(ready_fd));
+    // A one-shot process lives for one request that may allocate ~100 MB in small blocks (a
+    // 10,000-artifact project): growing the heap in large steps and never trimming it saves
+    // most of the page-fault and brk cost, which dominates such a request.
+    ::mallopt(M_TOP_PAD, 32 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
     kb::api::DiskProjectSource projects{kb::api::DiskProjectSource::Retain::until_exit};
     kb::api::Context ctx{projects, "oneshot"};
     int code = kb::daemon::server::run_oneshot(ctx, STDIN_FILENO, STDOUT_FILENO);

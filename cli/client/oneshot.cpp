@@ -67,28 +67,6 @@ std::string read_all(int fd) {
   return out;
 }
 
-// The environment for kodebased: ours, plus glibc's `malloc.hugetlb` tunable unless the user set
-// it. Loading a large project allocates ~100 MB in small blocks; backing the heap with
-// transparent huge pages takes that from ~30,000 page faults to a few thousand, which is a
-// third of a 10,000-artifact `list`. The tunable only advises the kernel (THP mode "madvise"),
-// so it changes nothing where huge pages are off.
-std::vector<std::string> daemon_environment() {
-  std::vector<std::string> env;
-  bool have_tunables = false;
-  for (char** e = environ; *e; ++e) {
-    std::string entry = *e;
-    if (entry.starts_with("GLIBC_TUNABLES=")) {
-      have_tunables = true;
-      if (entry.find("glibc.malloc.hugetlb=") == std::string::npos)
-        entry += ":glibc.malloc.hugetlb=1";
-    }
-    env.push_back(std::move(entry));
-  }
-  if (!have_tunables)
-    env.emplace_back("GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
-  return env;
-}
-
 util::Result<std::string> run_child(const fs::path& binary, const std::string& request) {
   Pipe in, out;
   if (!in.open() || !out.open())
@@ -133,6 +111,28 @@ util::Result<std::string> run_child(const fs::path& binary, const std::string& r
 }
 
 } // namespace
+
+// The environment for kodebased: ours, plus glibc's `malloc.hugetlb` tunable unless the user set
+// it. Loading a large project allocates ~100 MB in small blocks; backing the heap with
+// transparent huge pages takes that from ~30,000 page faults to a few thousand, which is a
+// third of a 10,000-artifact `list`. The tunable only advises the kernel (THP mode "madvise"),
+// so it changes nothing where huge pages are off.
+std::vector<std::string> daemon_environment() {
+  std::vector<std::string> env;
+  bool have_tunables = false;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    if (entry.starts_with("GLIBC_TUNABLES=")) {
+      have_tunables = true;
+      if (entry.find("glibc.malloc.hugetlb=") == std::string::npos)
+        entry += ":glibc.malloc.hugetlb=1";
+    }
+    env.push_back(std::move(entry));
+  }
+  if (!have_tunables)
+    env.emplace_back("GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
+  return env;
+}
 
 std::optional<fs::path> find_daemon_binary() {
   if (const char* env = std::getenv("KODEBASE_DAEMON_BIN"); env && *env)

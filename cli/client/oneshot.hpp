@@ -8,8 +8,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kb::cli::client {
+
+// The environment kodebased runs with: ours, plus glibc's `malloc.hugetlb` tunable.
+std::vector<std::string> daemon_environment();
 
 // The kodebased binary: $KODEBASE_DAEMON_BIN, else next to this executable, else on PATH.
 std::optional<std::filesystem::path> find_daemon_binary();

@@ -49,6 +49,9 @@ int run_hook(Session& s, const RunOptions& o) {
     params["actor"] = actor;
   if (o.name == "pre-push")
     params["stdin"] = std::string(std::istreambuf_iterator<char>(std::cin), {});
+  // Git runs hooks with its own environment (GIT_DIR, GIT_INDEX_FILE for `commit -a`…), which
+  // the git commands of the hook must see: answered in this process's child, not the daemon.
+  s.globals.no_daemon = true;
   auto r = s.call(method::hooks_run, params);
   if (!r) {
     if (r.error().kind == util::ErrorKind::invalid_argument)

@@ -53,6 +53,22 @@ void ArtifactIndex::add(Artifact artifact) {
   m_artifacts.emplace(std::move(id), std::move(artifact));
 }
 
+void ArtifactIndex::remove_path(const std::filesystem::path& path) {
+  for (auto it = m_artifacts.begin(); it != m_artifacts.end(); ++it)
+    if (it->second.path == path) {
+      m_artifacts.erase(it);
+      break;
+    }
+  std::erase_if(m_problems, [&](const FileProblem& p) { return p.path == path; });
+  m_dependents_built = false;
+}
+
+void ArtifactIndex::sort_problems() {
+  std::stable_sort(
+      m_problems.begin(), m_problems.end(),
+      [](const FileProblem& a, const FileProblem& b) { return a.path.native() < b.path.native(); });
+}
+
 const Artifact* ArtifactIndex::find(const ArtifactId& id) const {
   auto it = m_artifacts.find(id);
   return it == m_artifacts.end() ? nullptr : &it->second;

@@ -36,6 +36,10 @@ public:
   // Adds an artifact; a second file with the same ID is recorded as DUPLICATE_ID and ignored.
   void add(Artifact artifact);
   void add_problem(FileProblem problem) { m_problems.push_back(std::move(problem)); }
+  // Forgets what was read from `path` (its artifact or problem), for re-reading one file.
+  void remove_path(const std::filesystem::path& path);
+  // Puts problems in path order, the order a full load gives.
+  void sort_problems();
 
   const Artifact* find(const ArtifactId& id) const;
   const Artifact* find(std::string_view id) const;

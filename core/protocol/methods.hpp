@@ -39,6 +39,18 @@ inline constexpr std::string_view config_set = "config.set";
 inline constexpr std::string_view config_list = "config.list";
 inline constexpr std::string_view config_preset = "config.preset";
 
+// Served by the resident daemon itself rather than core/api.
+inline constexpr std::string_view hello = "hello";
+inline constexpr std::string_view daemon_status = "daemon.status";
+inline constexpr std::string_view daemon_shutdown = "daemon.shutdown";
+inline constexpr std::string_view subscribe = "subscribe";
+inline constexpr std::string_view unsubscribe = "unsubscribe";
+// Notifications the daemon sends to subscribers.
+inline constexpr std::string_view artifact_changed = "artifact.changed";
+inline constexpr std::string_view repo_head = "repo.head";
+inline constexpr std::string_view shutting_down = "daemon.shutting_down";
+inline constexpr std::string_view resync = "resync";
+
 inline constexpr std::array all = {
     project_init,    project_status,    artifacts_list,    artifacts_get,      artifacts_tree,
     artifacts_log,   artifacts_next,    artifacts_context, artifacts_validate, artifacts_create,

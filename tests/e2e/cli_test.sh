@@ -129,8 +129,10 @@ expect_exit 0 "oneshot unknown method" -- bash -c "printf '%s\n' '{\"jsonrpc\":\
 contains "$out" '"code":-32601' "method not found reply"
 expect_exit 0 "oneshot oversized frame" -- bash -c "head -c 17000000 /dev/zero | tr '\\0' 'x' | '$bin/kodebased' --oneshot"
 contains "$out" "size limit" "oversized frame reply"
-KODEBASE_DAEMON_BIN="$work/no-such-kodebased" expect_exit 3 "missing server binary" -- "$kb" -C "$proj" list
+KODEBASE_DAEMON_BIN="$work/no-such-kodebased" expect_exit 3 "missing server binary" -- "$kb" -C "$proj" list --no-daemon
 contains "$err" "cannot run" "missing server binary message"
+KODEBASE_RUNTIME_DIR="$work/run-missing" KODEBASE_DAEMON_BIN="$work/no-such-kodebased" expect_exit 3 "missing daemon binary" -- "$kb" -C "$proj" list
+contains "$err" "cannot run" "missing daemon binary message"
 
 # the bundled example project is valid in strict mode and covers every state
 expect_exit 0 "example validates strictly" -- "$kb" -C "$src/examples/webshop" validate --strict

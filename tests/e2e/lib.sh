@@ -2,7 +2,13 @@
 # started in the background (ended by pid on exit), and small assertion helpers.
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+# The daemon the CLI autostarts writes its pid into its lock file; it is ended like the rest.
+stop_daemon() {
+  local pid
+  pid=$(cat "$work/run/daemon.lock" 2>/dev/null) && [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  return 0
+}
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; stop_daemon; rm -rf "$work"' EXIT
 export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" \
   XDG_CACHE_HOME="$work/cache" KODEBASE_RUNTIME_DIR="$work/run" GIT_CONFIG_NOSYSTEM=1 NO_COLOR=
 unset KODEBASE_ACTOR

@@ -1,0 +1,348 @@
+#include "cli/client/daemon.hpp"
+
+#include "cli/client/oneshot.hpp"
+#include "core/protocol/jsonrpc.hpp"
+#include "core/protocol/methods.hpp"
+#include "core/protocol/runtime.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace kb::cli::client {
+
+namespace method = protocol::method;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+util::Error unavailable(std::string message, std::string hint = {}) {
+  json details = nullptr;
+  if (!hint.empty())
+    details = {{"hint", std::move(hint)}};
+  return util::make_error(util::ErrorKind::unavailable, std::move(message), std::move(details));
+}
+
+util::Result<protocol::RuntimePaths> paths() {
+  std::string error;
+  auto p = protocol::runtime_paths(true, error);
+  if (!p)
+    return unavailable(error);
+  return *p;
+}
+
+// A connected socket, closed on scope exit.
+class Connection {
+public:
+  Connection() = default;
+  explicit Connection(int fd) : m_fd(fd) {}
+  Connection(Connection&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
+  Connection& operator=(Connection&& o) noexcept {
+    std::swap(m_fd, o.m_fd);
+    return *this;
+  }
+  ~Connection() {
+    if (m_fd >= 0)
+      ::close(m_fd);
+  }
+
+  // One request, one reply line.
+  util::Result<std::string> call(std::string_view name, const json& params) {
+    auto line = protocol::serialize(protocol::Request{1, std::string(name), params}) + "\n";
+    for (std::string_view rest = line; !rest.empty();) {
+      ssize_t n = ::send(m_fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return unavailable(fmt::format("lost the daemon while sending: {}", std::strerror(errno)));
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+    for (;;) {
+      if (auto nl = m_buffer.find('\n'); nl != std::string::npos) {
+        std::string reply = m_buffer.substr(0, nl);
+        m_buffer.erase(0, nl + 1);
+        return reply;
+      }
+      char buf[65536];
+      ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return unavailable("the daemon closed the connection before replying",
+                           "see `kodebase daemon log`, or use --no-daemon");
+      m_buffer.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+private:
+  int m_fd = -1;
+  std::string m_buffer;
+};
+
+// Connects to the socket; `error` is errno on failure (ENOENT/ECONNREFUSED: nobody serves).
+std::optional<Connection> connect_socket(const protocol::RuntimePaths& p, int& error) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = errno;
+    return std::nullopt;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, p.socket.c_str(), sizeof addr.sun_path - 1);
+  while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == EINTR)
+      continue;
+    error = errno;
+    ::close(fd);
+    return std::nullopt;
+  }
+  return Connection(fd);
+}
+
+bool nobody_serves(int error) {
+  return error == ENOENT || error == ECONNREFUSED;
+}
+
+// The daemon's environment: ours, minus what belongs to one caller (the actor is sent with
+// each request), plus the heap tuning kodebased --oneshot gets too.
+std::vector<std::string> spawn_environment() {
+  std::vector<std::string> env;
+  for (const auto& entry : daemon_environment())
+    if (!entry.starts_with("KODEBASE_ACTOR="))
+      env.push_back(entry);
+  return env;
+}
+
+// Starts `kodebased --ready-fd 3` in a new session with /dev/null stdio in /, and waits for
+// its readiness line: "OK", or the reason it cannot serve.
+util::Status spawn_daemon() {
+  auto binary = find_daemon_binary();
+  if (!binary)
+    return unavailable("cannot find kodebased next to kodebase or on PATH",
+                       "install both binaries in one directory, or set KODEBASE_DAEMON_BIN");
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0)
+    return unavailable(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, ready[1], 3);
+  posix_spawn_file_actions_addchdir_np(&actions, "/");
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  auto env = spawn_environment();
+  std::vector<char*> envp;
+  for (auto& e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string path = binary->string();
+  char arg0[] = "kodebased", arg1[] = "--ready-fd", arg2[] = "3";
+  char* argv[] = {arg0, arg1, arg2, nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, path.c_str(), &actions, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(ready[1]);
+  if (rc != 0) {
+    ::close(ready[0]);
+    return unavailable(fmt::format("cannot run {}: {}", path, std::strerror(rc)));
+  }
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (line.find('\n') == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    pollfd pfd{ready[0], POLLIN, 0};
+    if (left <= 0 || ::poll(&pfd, 1, static_cast<int>(left)) == 0) {
+      ::close(ready[0]);
+      return unavailable("kodebased did not become ready within 10 s",
+                         "see `kodebase daemon log`, or use --no-daemon");
+    }
+    char buf[512];
+    ssize_t n = ::read(ready[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  ::close(ready[0]);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+    line.pop_back();
+  if (line == "OK")
+    return util::ok_status();
+  if (line.empty())
+    return unavailable("kodebased exited before it was ready",
+                       "see `kodebase daemon log`, or use --no-daemon");
+  return unavailable("kodebased could not start: " + line);
+}
+
+// Connects, retrying briefly (from 10 ms, doubling, ~3 s) while a just-started daemon binds.
+util::Result<Connection> connect_after_start(const protocol::RuntimePaths& p) {
+  int error = 0;
+  auto delay = 10ms;
+  for (auto waited = 0ms; waited < 3s; waited += delay, delay *= 2) {
+    if (auto c = connect_socket(p, error))
+      return std::move(*c);
+    if (!nobody_serves(error))
+      break;
+    std::this_thread::sleep_for(delay);
+  }
+  return unavailable(
+      fmt::format("cannot connect to {}: {}", p.socket.string(), std::strerror(error)));
+}
+
+// Waits (bounded) until no daemon holds the lock, i.e. the old one has fully exited.
+bool wait_for_exit(const protocol::RuntimePaths& p) {
+  for (auto waited = 0ms; waited < 10s; waited += 20ms) {
+    int fd = ::open(p.lock.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return true; // removed by the exiting daemon
+    bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    ::close(fd);
+    if (free)
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+util::Result<json> hello_on(Connection& c) {
+  auto reply = c.call(method::hello, {{"protocol", protocol::k_protocol_version},
+                                      {"build_id", KODEBASE_BUILD_ID},
+                                      {"version", KODEBASE_VERSION}});
+  if (!reply)
+    return reply.error();
+  return parse_reply(*reply);
+}
+
+// A connection to a daemon of our own build: started when nobody serves (if allowed), and
+// restarted when the one serving is another build.
+util::Result<Connection> connect_daemon(Autostart autostart) {
+  auto p = paths();
+  if (!p)
+    return p.error();
+  const char* off = std::getenv("KODEBASE_NO_AUTOSTART");
+  bool may_start = autostart == Autostart::yes && !(off && *off && std::string_view(off) != "0");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int error = 0;
+    auto c = connect_socket(*p, error);
+    if (!c) {
+      if (!nobody_serves(error))
+        return unavailable(fmt::format("cannot connect to the daemon at {}: {}", p->socket.string(),
+                                       std::strerror(error)),
+                           "check the permissions of the runtime directory, or use --no-daemon");
+      if (!may_start)
+        return unavailable("the kodebase daemon is not running",
+                           autostart == Autostart::yes
+                               ? "KODEBASE_NO_AUTOSTART is set: start it with `kodebase daemon "
+                                 "start`, or use --no-daemon"
+                               : "start it with `kodebase daemon start`");
+      if (auto st = spawn_daemon(); !st)
+        return st.error();
+      auto started = connect_after_start(*p);
+      if (!started)
+        return started.error();
+      c = std::move(*started);
+    }
+    auto hello = hello_on(*c);
+    if (!hello)
+      return hello.error();
+    if (hello->value("build_id", "") == KODEBASE_BUILD_ID &&
+        hello->value("protocol", 0) == protocol::k_protocol_version)
+      return std::move(*c);
+    if (!may_start)
+      return std::move(*c); // control commands talk to whatever runs, and say so
+    // Another build serves (kodebase was upgraded): replace it with ours.
+    (void)c->call(method::daemon_shutdown, json::object());
+    *c = Connection();
+    if (!wait_for_exit(*p))
+      return unavailable("the daemon of another kodebase build did not stop within 10 s",
+                         "stop it with `kodebase daemon stop`, or use --no-daemon");
+  }
+  return unavailable("could not reach a daemon of this build");
+}
+
+} // namespace
+
+util::Result<std::string> exchange_daemon(std::string_view name, const json& params,
+                                          Autostart autostart) {
+  auto c = connect_daemon(autostart);
+  if (!c)
+    return c.error();
+  return c->call(name, params);
+}
+
+util::Result<json> daemon_hello() {
+  auto p = paths();
+  if (!p)
+    return p.error();
+  int error = 0;
+  auto c = connect_socket(*p, error);
+  if (!c)
+    return unavailable(nobody_serves(error)
+                           ? "the kodebase daemon is not running"
+                           : fmt::format("cannot connect to the daemon: {}", std::strerror(error)));
+  return hello_on(*c);
+}
+
+util::Result<json> start_daemon() {
+  if (auto running = daemon_hello())
+    return running;
+  auto p = paths();
+  if (!p)
+    return p.error();
+  if (auto st = spawn_daemon(); !st)
+    return st.error();
+  auto c = connect_after_start(*p);
+  if (!c)
+    return c.error();
+  return hello_on(*c);
+}
+
+util::Result<bool> stop_daemon() {
+  auto p = paths();
+  if (!p)
+    return p.error();
+  int error = 0;
+  auto c = connect_socket(*p, error);
+  if (!c) {
+    if (nobody_serves(error))
+      return false;
+    return unavailable(fmt::format("cannot connect to the daemon: {}", std::strerror(error)));
+  }
+  auto reply = c->call(method::daemon_shutdown, json::object());
+  if (!reply)
+    return reply.error();
+  *c = Connection();
+  if (!wait_for_exit(*p))
+    return unavailable("the daemon did not stop within 10 s",
+                       "see `kodebase daemon log`; its pid is in " + p->lock.string());
+  return true;
+}
+
+std::string daemon_log_file() {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base =
+      state && *state ? std::string(state) : std::string(home ? home : "/") + "/.local/state";
+  return base + "/kodebase/daemon.log";
+}
+
+} // namespace kb::cli::client

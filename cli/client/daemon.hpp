@@ -1,0 +1,36 @@
+#pragma once
+
+#include "core/util/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace kb::cli::client {
+
+// How to reach the resident daemon.
+enum class Autostart { yes, no };
+
+// Sends one request to the resident daemon and returns its reply line. Connecting fails over
+// to starting the daemon (ENOENT or ECONNREFUSED only, unless autostart is off or
+// KODEBASE_NO_AUTOSTART=1); a daemon of another build is stopped and started again, so an
+// upgrade never leaves a "version mismatch". Errors are `unavailable` with the reason (the
+// daemon's own message when it could not start).
+util::Result<std::string> exchange_daemon(std::string_view method, const nlohmann::json& params,
+                                          Autostart autostart = Autostart::yes);
+
+// Whether a daemon answers on the socket, and its hello reply (pid, build…) when it does.
+util::Result<nlohmann::json> daemon_hello();
+
+// Starts the daemon and waits until it serves; its hello reply. Running already is fine.
+util::Result<nlohmann::json> start_daemon();
+
+// Asks the daemon to stop and waits (bounded) until it has released its lock. Returns false
+// when no daemon was running.
+util::Result<bool> stop_daemon();
+
+// $XDG_STATE_HOME/kodebase/daemon.log (where a detached daemon logs).
+std::string daemon_log_file();
+
+} // namespace kb::cli::client

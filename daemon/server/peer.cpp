@@ -1,0 +1,16 @@
+#include "daemon/server/peer.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace kb::daemon::server {
+
+bool peer_is_us(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
+    return false;
+  return cred.uid == ::geteuid();
+}
+
+} // namespace kb::daemon::server

@@ -1,0 +1,450 @@
+// clang-format off
+#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
+// clang-format on
+#include "daemon/server/server.hpp"
+
+#include "core/api/methods.hpp"
+#include "core/protocol/framing.hpp"
+#include "core/protocol/jsonrpc.hpp"
+#include "core/protocol/methods.hpp"
+#include "daemon/server/peer.hpp"
+#include "daemon/server/warm_projects.hpp"
+
+#include <boost/asio.hpp>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kb::daemon::server {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class Daemon;
+
+// One client connection: newline-framed requests in, replies and notifications out, in order.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+  Session(Daemon& daemon, local::socket socket, size_t max_frame);
+  ~Session();
+
+  void start() { read(); }
+  // Queues one message line; notifications beyond the subscriber limit replace the backlog
+  // with a single `resync`, so a client that stops reading cannot grow the daemon.
+  void send(std::string line, bool notification = false);
+  void close();
+  // Closes once the queued messages are written.
+  void close_when_done() {
+    if (!m_writing && m_out.empty())
+      close();
+  }
+
+  std::set<std::string> topics; // subscribed topics; empty = not a subscriber
+
+private:
+  void read();
+  void flush();
+
+  Daemon& m_daemon;
+  local::socket m_socket;
+  protocol::LineFramer m_framer;
+  std::array<char, 64 * 1024> m_buf{};
+  std::deque<std::string> m_out;
+  size_t m_queued_notifications = 0;
+  bool m_writing = false;
+  bool m_closed = false;
+};
+
+class Daemon {
+public:
+  Daemon(const ServerOptions& options, Log& log)
+      : m_options(options), m_log(log), m_acceptor(m_io), m_signals(m_io),
+        m_tick(m_io), m_ctx{m_projects, "daemon"} {}
+
+  int run();
+  void handle(Session& session, const std::string& frame);
+  void attach(Session* s) { m_sessions.insert(s); }
+  void detach(Session* s) {
+    m_sessions.erase(s);
+    m_last_activity = Clock::now();
+    if (m_stopping && m_sessions.empty())
+      m_io.stop();
+  }
+  bool stopping() const { return m_stopping; }
+  const ServerOptions& options() const { return m_options; }
+  Log& log() { return m_log; }
+
+private:
+  util::Status listen();
+  void accept();
+  void on_tick();
+  void shutdown(const std::string& why);
+  json status() const;
+  json hello(const json& params) const;
+  void remove_socket();
+
+  const ServerOptions& m_options;
+  Log& m_log;
+  asio::io_context m_io;
+  local::acceptor m_acceptor;
+  asio::signal_set m_signals;
+  asio::steady_timer m_tick;
+  WarmProjects m_projects;
+  api::Context m_ctx;
+  std::set<Session*> m_sessions;
+  Clock::time_point m_started = Clock::now();
+  Clock::time_point m_last_activity = Clock::now();
+  bool m_stopping = false;
+  bool m_bound = false;
+  ino_t m_socket_ino = 0;
+  dev_t m_socket_dev = 0;
+  long long m_requests = 0;
+};
+
+Session::Session(Daemon& daemon, local::socket socket, size_t max_frame)
+    : m_daemon(daemon), m_socket(std::move(socket)), m_framer(max_frame) {
+  m_daemon.attach(this);
+}
+
+Session::~Session() {
+  m_daemon.detach(this);
+}
+
+void Session::read() {
+  m_socket.async_read_some(
+      asio::buffer(m_buf), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->m_framer.feed(std::string_view(self->m_buf.data(), n));
+        std::string frame;
+        for (;;) {
+          auto status = self->m_framer.next(frame);
+          if (status == protocol::LineFramer::Status::need_more)
+            break;
+          if (status == protocol::LineFramer::Status::oversized) {
+            self->send(protocol::serialize(
+                protocol::error_response(nullptr, protocol::k_invalid_request,
+                                         fmt::format("request frame exceeds the {} byte limit",
+                                                     self->m_daemon.options().max_frame))));
+            continue;
+          }
+          if (frame.find_first_not_of(" \t\r") != std::string::npos)
+            self->m_daemon.handle(*self, frame);
+        }
+        if (!self->m_closed)
+          self->read();
+      });
+}
+
+void Session::send(std::string line, bool notification) {
+  if (m_closed)
+    return;
+  if (notification) {
+    if (m_queued_notifications >= m_daemon.options().subscriber_queue) {
+      // Keep the message being written (it may be half sent); drop the rest of the backlog.
+      while (m_out.size() > (m_writing ? 1u : 0u))
+        m_out.pop_back();
+      m_queued_notifications = 0;
+      line = protocol::serialize(
+          protocol::Notification{std::string(protocol::method::resync), json::object()});
+    }
+    ++m_queued_notifications;
+  }
+  line += '\n';
+  m_out.push_back(std::move(line));
+  flush();
+}
+
+void Session::flush() {
+  if (m_writing || m_out.empty())
+    return;
+  m_writing = true;
+  asio::async_write(m_socket, asio::buffer(m_out.front()),
+                    [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                      self->m_writing = false;
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      self->m_out.pop_front();
+                      if (self->m_queued_notifications > 0)
+                        --self->m_queued_notifications;
+                      if (self->m_out.empty() && self->m_daemon.stopping())
+                        self->close();
+                      else
+                        self->flush();
+                    });
+}
+
+void Session::close() {
+  if (m_closed)
+    return;
+  m_closed = true;
+  boost::system::error_code ignored;
+  m_socket.shutdown(local::socket::shutdown_both, ignored);
+  m_socket.close(ignored);
+}
+
+long rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+util::Status Daemon::listen() {
+  boost::system::error_code ec;
+  if (m_options.listen_fd >= 0) {
+    m_acceptor.assign(local(), m_options.listen_fd, ec);
+    if (ec)
+      return util::make_error(util::ErrorKind::unavailable,
+                              "cannot use the inherited socket: " + ec.message());
+    return util::ok_status();
+  }
+  const auto& path = m_options.paths.socket;
+  ::unlink(path.c_str()); // a stale socket of a dead daemon; we hold the lock, so it is not live
+  mode_t old = ::umask(077);
+  m_acceptor.open(local(), ec);
+  if (!ec)
+    m_acceptor.bind(local::endpoint(path.string()), ec);
+  ::umask(old);
+  if (!ec)
+    m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return util::make_error(util::ErrorKind::unavailable,
+                            fmt::format("cannot listen on {}: {}", path.string(), ec.message()));
+  ::chmod(path.c_str(), 0600);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    m_socket_ino = st.st_ino;
+    m_socket_dev = st.st_dev;
+  }
+  m_bound = true;
+  return util::ok_status();
+}
+
+void Daemon::remove_socket() {
+  if (!m_bound)
+    return;
+  // Only our own socket: a newer daemon may have replaced it after we lost it.
+  struct stat st {};
+  if (::stat(m_options.paths.socket.c_str(), &st) == 0 && st.st_ino == m_socket_ino &&
+      st.st_dev == m_socket_dev)
+    ::unlink(m_options.paths.socket.c_str());
+  m_bound = false;
+}
+
+void Daemon::accept() {
+  m_acceptor.async_accept([this](boost::system::error_code ec, local::socket socket) {
+    if (ec) {
+      if (!m_stopping && ec != asio::error::operation_aborted) {
+        m_log.info("accept failed: {}", ec.message());
+        accept();
+      }
+      return;
+    }
+    m_last_activity = Clock::now();
+    if (!peer_is_us(socket.native_handle())) {
+      m_log.info("refused a connection from another user");
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(*this, std::move(socket), m_options.max_frame)->start();
+    }
+    accept();
+  });
+}
+
+void Daemon::on_tick() {
+  m_tick.expires_after(std::chrono::seconds(1));
+  m_tick.async_wait([this](boost::system::error_code ec) {
+    if (ec || m_stopping)
+      return;
+    m_projects.expire();
+    auto idle = m_options.idle_timeout;
+    if (idle.count() > 0 && m_sessions.empty() && Clock::now() - m_last_activity >= idle) {
+      shutdown(fmt::format("idle for {} s", idle.count()));
+      return;
+    }
+    on_tick();
+  });
+}
+
+void Daemon::shutdown(const std::string& why) {
+  if (m_stopping)
+    return;
+  m_stopping = true;
+  m_log.info("shutting down: {}", why);
+  boost::system::error_code ignored;
+  m_acceptor.close(ignored);
+  m_tick.cancel();
+  remove_socket();
+  auto note = protocol::serialize(
+      protocol::Notification{std::string(protocol::method::shutting_down), json{{"reason", why}}});
+  std::vector<Session*> sessions(m_sessions.begin(), m_sessions.end());
+  for (Session* s : sessions) {
+    if (!s->topics.empty())
+      s->send(note, true);
+    s->close_when_done();
+  }
+  if (m_sessions.empty()) {
+    m_io.stop();
+    return;
+  }
+  // Pending replies get a bounded time to reach their clients.
+  m_tick.expires_after(std::chrono::seconds(5));
+  m_tick.async_wait([this](boost::system::error_code) { m_io.stop(); });
+}
+
+json Daemon::hello(const json&) const {
+  return {{"protocol", protocol::k_protocol_version},
+          {"version", api::version()},
+          {"build_id", api::build_id()},
+          {"pid", ::getpid()},
+          {"capabilities", {"subscribe"}}};
+}
+
+json Daemon::status() const {
+  json projects = json::array();
+  auto now = Clock::now();
+  size_t subscribers = 0;
+  for (const Session* s : m_sessions)
+    subscribers += s->topics.empty() ? 0 : 1;
+  for (const auto& p : m_projects.info())
+    projects.push_back(
+        {{"root", p.root.string()},
+         {"artifacts", p.artifacts},
+         {"watches", p.watches},
+         {"loads", p.loads},
+         {"updates", p.updates},
+         {"idle_seconds",
+          std::chrono::duration_cast<std::chrono::seconds>(now - p.last_used).count()}});
+  return {
+      {"pid", ::getpid()},
+      {"version", api::version()},
+      {"build_id", api::build_id()},
+      {"protocol", protocol::k_protocol_version},
+      {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(now - m_started).count()},
+      {"socket", m_options.paths.socket.string()},
+      {"log", m_log.file().empty() ? json("stderr") : json(m_log.file().string())},
+      {"rss_bytes", rss_bytes()},
+      {"idle_timeout_seconds", m_options.idle_timeout.count()},
+      {"clients", m_sessions.size()},
+      {"subscribers", subscribers},
+      {"requests", m_requests},
+      {"projects", projects}};
+}
+
+void Daemon::handle(Session& session, const std::string& frame) {
+  m_last_activity = Clock::now();
+  ++m_requests;
+  auto message = protocol::parse_message(frame);
+  if (!message) {
+    int code = message.error().details.value("code", protocol::k_invalid_request);
+    session.send(
+        protocol::serialize(protocol::error_response(nullptr, code, message.error().message)));
+    return;
+  }
+  protocol::Request request;
+  bool answer = true;
+  if (auto* r = std::get_if<protocol::Request>(&*message)) {
+    request = std::move(*r);
+  } else if (auto* n = std::get_if<protocol::Notification>(&*message)) {
+    request = protocol::Request{nullptr, n->method, n->params};
+    answer = false;
+  } else {
+    return; // a client's response: nothing asked for one
+  }
+  namespace m = protocol::method;
+  protocol::Response response{request.id, json::object(), std::nullopt};
+  if (request.method == m::hello) {
+    response.result = hello(request.params);
+  } else if (request.method == m::daemon_status) {
+    response.result = status();
+  } else if (request.method == m::daemon_shutdown) {
+    response.result = json{{"stopping", true}, {"pid", ::getpid()}};
+    asio::post(m_io, [this] { shutdown("asked by a client"); });
+  } else if (request.method == m::subscribe || request.method == m::unsubscribe) {
+    auto topics = request.params.value("topics", json::array({"artifacts"}));
+    for (const auto& t : topics)
+      if (t.is_string()) {
+        if (request.method == m::subscribe)
+          session.topics.insert(t.get<std::string>());
+        else
+          session.topics.erase(t.get<std::string>());
+      }
+    response.result = json{{"topics", session.topics}};
+  } else {
+    response = api::dispatch(m_ctx, request);
+  }
+  if (answer)
+    session.send(protocol::serialize(response));
+}
+
+int Daemon::run() {
+  m_signals.add(SIGTERM);
+  m_signals.add(SIGINT);
+  m_signals.add(SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    m_signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec)
+        return;
+      if (sig == SIGHUP) {
+        m_log.reopen();
+        m_log.info("log reopened");
+        wait_signal();
+        return;
+      }
+      shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+  };
+  wait_signal();
+  if (auto st = listen(); !st) {
+    m_log.info("{}", st.error().message);
+    if (m_options.ready_fd >= 0) {
+      auto line = st.error().message + "\n";
+      (void)!::write(m_options.ready_fd, line.data(), line.size());
+      ::close(m_options.ready_fd);
+    }
+    return 3;
+  }
+  m_log.info("kodebased {} (build {}) serving {}", api::version(), api::build_id(),
+             m_options.paths.socket.string());
+  if (m_options.ready_fd >= 0) {
+    (void)!::write(m_options.ready_fd, "OK\n", 3);
+    ::close(m_options.ready_fd);
+  }
+  accept();
+  on_tick();
+  m_io.run();
+  remove_socket();
+  m_log.info("stopped");
+  return 0;
+}
+
+} // namespace
+
+int run_daemon(const ServerOptions& options, Log& log) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Daemon daemon(options, log);
+  return daemon.run();
+}
+
+} // namespace kb::daemon::server

@@ -1,0 +1,25 @@
+#pragma once
+
+#include "core/protocol/runtime.hpp"
+#include "daemon/server/log.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace kb::daemon::server {
+
+struct ServerOptions {
+  protocol::RuntimePaths paths;
+  std::chrono::seconds idle_timeout{1800}; // 0 = never
+  std::size_t max_frame = 16 * 1024 * 1024;
+  std::size_t subscriber_queue = 1000; // notifications queued per subscriber before a resync
+  int ready_fd = -1;                   // written "OK" (or the error) once serving
+  int listen_fd = -1;                  // an inherited listening socket (systemd activation)
+};
+
+// The resident daemon: one per user, serving the kodebase protocol on the runtime socket until
+// SIGTERM/SIGINT, `daemon.shutdown` or the idle timeout. Returns the process exit code.
+int run_daemon(const ServerOptions& options, Log& log);
+
+} // namespace kb::daemon::server

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# End-to-end tests of the resident daemon in private runtime directories: autostart, one daemon
+# for many first calls, output identical to one-shot mode, recovery from a dead daemon,
+# replacement of another build, signals, idle exit and bad frames.
+# usage: daemon_test.sh <bin-dir> <source-dir>
+set -uo pipefail
+bin=$1 src=$2
+kb="$bin/kodebase"
+source "$(dirname "$0")/lib.sh"
+export KODEBASE_ACTOR="Ada Lovelace (ada@example.com)"
+rt="$work/run" # lib.sh's runtime directory; stop_daemon ends what runs there
+p="$work/shop"
+cp -r "$src/examples/webshop" "$p"
+daemon_pid() { cat "$1/daemon.lock" 2>/dev/null; }
+# kodebased processes serving runtime directory $1.
+daemons_of() {
+  local pid
+  for pid in $(pgrep -x kodebased); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "KODEBASE_RUNTIME_DIR=$1" && echo "$pid"
+  done
+}
+# wait_until CONDITION: polls for up to 5 s.
+wait_until() {
+  local i
+  for i in $(seq 1 50); do eval "$1" && return 0; sleep 0.1; done
+  return 1
+}
+
+# autostart on first use; the runtime directory and socket are private
+expect_exit 0 "first call autostarts" -- "$kb" -C "$p" list
+[ -S "$rt/daemon.sock" ] && pass || fail "no socket after autostart"
+[ "$(stat -c %a "$rt")" = 700 ] && [ "$(stat -c %a "$rt/daemon.sock")" = 600 ] && pass ||
+  fail "runtime modes: $(stat -c %a "$rt") $(stat -c %a "$rt/daemon.sock")"
+expect_exit 0 "status" -- "$kb" daemon status --json
+python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['running'] and j['same_build'] and j['projects'][0]['artifacts']==29 else 1)" "$out" && pass || fail "status: $out"
+first=$(daemon_pid "$rt")
+
+# every command prints the same through the daemon as in one-shot mode
+for cmd in "status" "list" "list --json" "list --state ready --sort priority" "show A.1.2" \
+  "show A.1.2 --json" "tree" "tree --json" "log A.1.2" "next" "next --json" "context A.2.5" \
+  "validate" "validate --json" "list --format ids"; do
+  # (the dashboard's services line says which one answered; everything else must match)
+  a=$("$kb" -C "$p" $cmd 2>&1 | grep -v '^Services:'; echo "exit ${PIPESTATUS[0]}")
+  b=$("$kb" -C "$p" $cmd --no-daemon 2>&1 | grep -v '^Services:'; echo "exit ${PIPESTATUS[0]}")
+  [ "$a" = "$b" ] && pass || fail "'$cmd' differs between daemon and one-shot:$(diff <(echo "$b") <(echo "$a") | head -5)"
+done
+"$kb" -C "$p" status | grep -q '^Services: daemon running' && pass || fail "status does not say the daemon answered"
+# writes through the daemon are seen by the next read, and by one-shot readers
+expect_exit 0 "add through the daemon" -- "$kb" -C "$p" add A.2 --title "Gift cards" --criterion "Redeemable" -q
+expect_exit 0 "ready through the daemon" -- "$kb" -C "$p" ready "$out"
+[ "$("$kb" -C "$p" list --format ids | md5sum)" = "$("$kb" -C "$p" list --format ids --no-daemon | md5sum)" ] && pass || fail "daemon missed its own write"
+# an edit made behind its back (an editor, git) is seen at once
+f=$(ls "$p"/.kodebase/artifacts/A.*/A.2.*/A.2.5.*.yml)
+sed -i 's/^  title: .*/  title: "Edited behind its back"/' "$f"
+expect_exit 0 "show after an outside edit" -- "$kb" -C "$p" show A.2.5 --json
+contains "$out" "Edited behind its back" "outside edit seen"
+[ "$(daemon_pid "$rt")" = "$first" ] && pass || fail "the daemon was restarted"
+
+# SIGTERM: the daemon exits and removes its socket
+kill -TERM "$first"
+wait_until "! kill -0 $first 2>/dev/null" && pass || fail "SIGTERM did not stop the daemon"
+[ ! -e "$rt/daemon.sock" ] && pass || fail "socket left after SIGTERM"
+
+# ten concurrent first calls start exactly one daemon
+rt2="$work/run2"
+declare -a callers=()
+for i in $(seq 1 10); do
+  KODEBASE_RUNTIME_DIR="$rt2" "$kb" -C "$p" list --format ids >"$work/c$i" 2>&1 &
+  callers+=($!)
+  pids+=($!)
+done
+for c in "${callers[@]}"; do wait "$c" || fail "a concurrent first call failed: $(cat "$work"/c* | head -3)"; done
+[ "$(daemons_of "$rt2" | wc -l)" -eq 1 ] && pass || fail "daemons for 10 first calls: $(daemons_of "$rt2" | wc -l)"
+pid2=$(daemon_pid "$rt2")
+
+# a daemon killed with SIGKILL leaves a stale socket; the next call recovers
+kill -9 "$pid2"
+wait_until "! kill -0 $pid2 2>/dev/null"
+[ -S "$rt2/daemon.sock" ] && pass || fail "expected a stale socket"
+expect_exit 0 "recover from a stale socket" -- env KODEBASE_RUNTIME_DIR="$rt2" "$kb" -C "$p" list --format ids
+[ -n "$(daemon_pid "$rt2")" ] && [ "$(daemon_pid "$rt2")" != "$pid2" ] && pass || fail "no new daemon after a stale socket"
+KODEBASE_RUNTIME_DIR="$rt2" "$kb" daemon stop -q
+
+# KODEBASE_NO_AUTOSTART: a clear error, nothing spawned
+expect_exit 3 "no autostart" -- env KODEBASE_NO_AUTOSTART=1 KODEBASE_RUNTIME_DIR="$work/run3" "$kb" -C "$p" list
+contains "$err" "daemon is not running" "no-autostart message"
+[ -z "$(daemons_of "$work/run3")" ] && pass || fail "a daemon was started despite KODEBASE_NO_AUTOSTART"
+
+# a daemon of another build is replaced, not reported as a mismatch
+rt4="$work/run4"
+mkdir -m 700 "$rt4"
+python3 - "$rt4" <<'PY' &
+import fcntl, json, os, socket, sys
+rt = sys.argv[1]
+lock = open(os.path.join(rt, "daemon.lock"), "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+lock.write(f"{os.getpid()}\n"); lock.flush()
+srv = socket.socket(socket.AF_UNIX); srv.bind(os.path.join(rt, "daemon.sock")); srv.listen(8)
+while True:
+    conn, _ = srv.accept()
+    f = conn.makefile("rwb")
+    for line in f:
+        req = json.loads(line)
+        if req["method"] == "daemon.shutdown":
+            f.write(b'{"jsonrpc":"2.0","id":1,"result":{"stopping":true}}\n'); f.flush()
+            os.unlink(os.path.join(rt, "daemon.sock")); sys.exit(0)
+        f.write(json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": {
+            "protocol": 1, "build_id": "an-older-build", "version": "0.0.1", "pid": os.getpid()}}).encode() + b"\n")
+        f.flush()
+PY
+fake=$!
+pids+=($fake)
+wait_until "[ -S '$rt4/daemon.sock' ]"
+expect_exit 0 "another build is replaced" -- env KODEBASE_RUNTIME_DIR="$rt4" "$kb" -C "$p" list --format ids
+wait_until "! kill -0 $fake 2>/dev/null" && pass || fail "the old daemon was not asked to stop"
+expect_exit 0 "status of the new daemon" -- env KODEBASE_RUNTIME_DIR="$rt4" "$kb" daemon status --json
+contains "$out" '"same_build":true' "the replacement is our build"
+KODEBASE_RUNTIME_DIR="$rt4" "$kb" daemon stop -q
+
+# idle exit
+rt5="$work/run5"
+expect_exit 0 "daemon with a 1 s idle timeout" -- env KODEBASE_RUNTIME_DIR="$rt5" KODEBASE_DAEMON_IDLE_TIMEOUT=1 "$kb" -C "$p" list --format ids
+pid5=$(daemon_pid "$rt5")
+wait_until "! kill -0 $pid5 2>/dev/null" && pass || fail "no idle exit"
+[ ! -e "$rt5/daemon.sock" ] && pass || fail "socket left after idle exit"
+
+# oversized and malformed frames get an error; the daemon keeps serving everyone
+expect_exit 0 "start for frame tests" -- "$kb" daemon start
+python3 - "$rt/daemon.sock" "$p" <<'PY'
+import json, socket, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); return s, s.makefile("rwb")
+a, fa = conn()
+b, fb = conn()
+fa.write(b"x" * (17 * 1024 * 1024) + b"\n"); fa.flush()
+big = json.loads(fa.readline())
+fa.write(b"{not json\n"); fa.flush()
+bad = json.loads(fa.readline())
+fb.write(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "artifacts.get",
+                     "params": {"directory": sys.argv[2], "id": "A.1"}}).encode() + b"\n"); fb.flush()
+ok = json.loads(fb.readline())
+fa.write(json.dumps({"jsonrpc": "2.0", "id": 8, "method": "hello", "params": {}}).encode() + b"\n"); fa.flush()
+again = json.loads(fa.readline())
+assert big["error"]["code"] == -32600 and "limit" in big["error"]["message"], big
+assert bad["error"]["code"] == -32700, bad
+assert ok["id"] == 7 and ok["result"]["id"] == "A.1", ok
+assert again["id"] == 8 and again["result"]["protocol"] == 1, again
+PY
+[ $? -eq 0 ] && pass || fail "frame handling"
+expect_exit 0 "stop" -- "$kb" daemon stop
+contains "$out" "stopped" "stop message"
+expect_exit 1 "status when stopped" -- "$kb" daemon status
+finish
