@@ -76,11 +76,11 @@ util::Status check_link(const artifact::ArtifactIndex& index, const Artifact& a,
   return util::ok_status();
 }
 
-util::Result<json> relink(const json& params, bool link) {
-  auto session = open_for_write(params);
+util::Result<json> relink(Context& ctx, const json& params, bool link) {
+  auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
-  auto a = artifact_in(session->index, session->project, params);
+  auto a = artifact_in(session->index(), session->project, params);
   if (!a)
     return a.error();
   auto targets = list_param(params, "blocked_by");
@@ -95,10 +95,10 @@ util::Result<json> relink(const json& params, bool link) {
     if (!target)
       return target.error();
     if (link) {
-      if (auto st = check_link(session->index, **a, *target); !st)
+      if (auto st = check_link(session->index(), **a, *target); !st)
         return st.error();
     }
-    const Artifact* other = session->index.find(*target);
+    const Artifact* other = session->index().find(*target);
     auto mine = edits.doc((*a)->path);
     if (!mine)
       return mine.error();
@@ -122,14 +122,14 @@ util::Result<json> relink(const json& params, bool link) {
 
 } // namespace
 
-util::Result<json> artifacts_link(Context&, const json& params) {
-  return relink(params, true);
+util::Result<json> artifacts_link(Context& ctx, const json& params) {
+  return relink(ctx, params, true);
 }
-util::Result<json> artifacts_unlink(Context&, const json& params) {
-  return relink(params, false);
+util::Result<json> artifacts_unlink(Context& ctx, const json& params) {
+  return relink(ctx, params, false);
 }
 
-util::Result<json> artifacts_edit(Context&, const json& params) {
+util::Result<json> artifacts_edit(Context& ctx, const json& params) {
   // Field → where it lives and whether it is written as a plain word.
   struct Field {
     const char* name;
@@ -146,10 +146,10 @@ util::Result<json> artifacts_edit(Context&, const json& params) {
           params, {"id", "title", "priority", "estimation", "assignee", "summary", "vision"});
       !st)
     return st.error();
-  auto session = open_for_write(params);
+  auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
-  auto a = artifact_in(session->index, session->project, params);
+  auto a = artifact_in(session->index(), session->project, params);
   if (!a)
     return a.error();
   artifact::EditSet edits;

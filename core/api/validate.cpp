@@ -21,7 +21,7 @@ util::Result<json> artifacts_validate(Context& ctx, const json& params) {
   auto mode = params.value("strict", false) ? validate::Mode::strict : validate::Mode::lenient;
   json fixes = nullptr;
   if (params.value("fix", false)) {
-    auto fixed = fix_artifacts(params);
+    auto fixed = fix_artifacts(ctx, params);
     if (!fixed)
       return fixed.error();
     fixes = std::move(*fixed);

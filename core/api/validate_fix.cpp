@@ -112,16 +112,16 @@ util::Status fix_key_order(const artifact::Artifact& a, artifact::EditSet& edits
 
 } // namespace
 
-util::Result<json> fix_artifacts(const json& params) {
-  auto session = open_for_write(params);
+util::Result<json> fix_artifacts(Context& ctx, const json& params) {
+  auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
   artifact::EditSet edits;
   std::vector<Fix> fixes;
-  for (const auto& [id, a] : session->index.all()) {
+  for (const auto& [id, a] : session->index().all()) {
     if (auto st = fix_timestamps(a, edits, fixes); !st)
       return st.error();
-    if (auto st = fix_pairs(session->index, a, edits, fixes); !st)
+    if (auto st = fix_pairs(session->index(), a, edits, fixes); !st)
       return st.error();
     if (auto st = fix_key_order(a, edits, fixes); !st)
       return st.error();

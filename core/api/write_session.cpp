@@ -2,8 +2,8 @@
 #include "core/api/write_session.hpp"
 
 #include "core/api/methods.hpp"
-#include "core/api/settings.hpp"
 #include "core/api/render_json.hpp"
+#include "core/api/settings.hpp"
 #include "core/repo/git.hpp"
 #include "core/util/file.hpp"
 #include "core/util/process.hpp"
@@ -92,15 +92,17 @@ util::Error invalid_result(const repo::Project& project,
       {{"errors", list}, {"hint", "nothing was written"}});
 }
 
-util::Result<WriteSession> open_for_write(const json& params) {
+util::Result<WriteSession> open_for_write(Context& ctx, const json& params) {
   auto project = project_param(params);
   if (!project)
     return project.error();
   auto lock = repo::WriteLock::acquire(*project);
   if (!lock)
     return lock.error();
-  auto index = artifact::load_index(project->artifacts_dir());
-  return WriteSession{*project, std::move(*lock), std::move(index)};
+  auto loaded = ctx.projects.open(project->root);
+  if (!loaded)
+    return loaded.error();
+  return WriteSession{*project, std::move(*lock), std::move(*loaded)};
 }
 
 // A string list param: absent → empty; a string counts as one item.
@@ -138,7 +140,7 @@ util::Status check_known_fields(const json& params, std::span<const std::string_
 util::Result<json> commit_files(WriteSession& session,
                                 const std::map<std::filesystem::path, std::string>& files,
                                 const json& params, json result) {
-  if (auto errors = new_errors(session.index, files); !errors.empty())
+  if (auto errors = new_errors(session.index(), files); !errors.empty())
     return invalid_result(session.project, errors);
   bool dry_run = params.value("dry_run", false);
   if (!dry_run && !files.empty()) {

@@ -14,15 +14,18 @@
 
 namespace kb::api {
 
-// A project locked for writing and loaded fresh under the lock.
+// A project locked for writing, and its artifacts as they are under the lock (from the
+// context's project source: read from disk in one-shot mode, the warm index in the daemon,
+// whose watcher has seen every earlier writer's rename by the time the lock is ours).
 struct WriteSession {
   repo::Project project;
   repo::WriteLock lock;
-  artifact::ArtifactIndex index;
+  std::shared_ptr<const LoadedProject> loaded;
+  const artifact::ArtifactIndex& index() const { return loaded->index; }
 };
 
 // Locks the project named by params.directory and loads it.
-util::Result<WriteSession> open_for_write(const json& params);
+util::Result<WriteSession> open_for_write(Context& ctx, const json& params);
 
 // The actor of a human action: params.actor, $KODEBASE_ACTOR, or git's user.name and
 // user.email as `Name (email)`; fails when there is none or it is malformed.

@@ -37,7 +37,8 @@ std::pair<std::string, std::string> author_of(const std::string& actor) {
 
 // `start` works on the branch named by the artifact: made from HEAD or switched to. Switching
 // to an existing branch can change the artifact files, so the plan is made again there.
-util::Status start_branch(WriteSession& session, const lifecycle::TransitionRequest& request,
+util::Status start_branch(Context& ctx, WriteSession& session,
+                          const lifecycle::TransitionRequest& request,
                           util::Result<lifecycle::Plan>& plan, json& branch) {
   auto outcome = repo::switch_to_branch(session.project, request.id.str());
   if (!outcome)
@@ -46,22 +47,25 @@ util::Status start_branch(WriteSession& session, const lifecycle::TransitionRequ
             {"created", outcome->created}, {"switched", outcome->switched},
             {"skipped", outcome->skipped}, {"previous", outcome->previous}};
   if (outcome->switched && !outcome->created) {
-    session.index = artifact::load_index(session.project.artifacts_dir());
-    plan = lifecycle::plan_transition(session.index, request);
+    auto reloaded = ctx.projects.open(session.project.root);
+    if (!reloaded)
+      return reloaded.error();
+    session.loaded = std::move(*reloaded);
+    plan = lifecycle::plan_transition(session.index(), request);
     if (!plan)
       return plan.error();
   }
   return util::ok_status();
 }
 
-util::Result<json> transition(const json& params, lifecycle::Action action) {
+util::Result<json> transition(Context& ctx, const json& params, lifecycle::Action action) {
   auto id_text = string_param(params, "id");
   if (!id_text)
     return id_text.error();
   auto id = ArtifactId::parse_or_error(*id_text);
   if (!id)
     return id.error();
-  auto session = open_for_write(params);
+  auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
   auto actor = resolve_actor(session->project, params);
@@ -73,7 +77,7 @@ util::Result<json> transition(const json& params, lifecycle::Action action) {
                                        util::format_utc(util::now_seconds()),
                                        params.value("reason", ""),
                                        params.value("completion", json(nullptr))};
-  auto plan = lifecycle::plan_transition(session->index, request);
+  auto plan = lifecycle::plan_transition(session->index(), request);
   if (!plan)
     return plan.error();
   bool dry_run = params.value("dry_run", false);
@@ -81,7 +85,7 @@ util::Result<json> transition(const json& params, lifecycle::Action action) {
   if (action == lifecycle::Action::start && params.value("branch", true)) {
     if (dry_run || plan->noop)
       branch = {{"name", id->str()}, {"current", repo::current_branch(session->project)}};
-    else if (auto st = start_branch(*session, request, plan, branch); !st)
+    else if (auto st = start_branch(ctx, *session, request, plan, branch); !st)
       return st.error();
   }
   json events = json::array();
@@ -261,7 +265,7 @@ util::Result<json> merge_body(const json& params) {
 
 } // namespace
 
-util::Result<json> artifacts_create(Context&, const json& raw_params) {
+util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
   auto merged = merge_body(raw_params);
   if (!merged)
     return merged.error();
@@ -286,10 +290,10 @@ util::Result<json> artifacts_create(Context&, const json& raw_params) {
   for (auto* r : {&blocked_by, &notes})
     if (!*r)
       return r->error();
-  auto session = open_for_write(params);
+  auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
-  const auto& index = session->index;
+  const auto& index = session->index();
   const artifact::Artifact* parent_artifact = parent ? index.find(*parent) : nullptr;
   if (parent && !parent_artifact)
     return util::make_error(util::ErrorKind::not_found,
@@ -368,26 +372,26 @@ util::Result<json> artifacts_create(Context&, const json& raw_params) {
                        {"placeholders", placeholders}});
 }
 
-util::Result<json> artifacts_ready(Context&, const json& params) {
-  return transition(params, lifecycle::Action::ready);
+util::Result<json> artifacts_ready(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::ready);
 }
-util::Result<json> artifacts_start(Context&, const json& params) {
-  return transition(params, lifecycle::Action::start);
+util::Result<json> artifacts_start(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::start);
 }
-util::Result<json> artifacts_submit(Context&, const json& params) {
-  return transition(params, lifecycle::Action::submit);
+util::Result<json> artifacts_submit(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::submit);
 }
-util::Result<json> artifacts_complete(Context&, const json& params) {
-  return transition(params, lifecycle::Action::complete);
+util::Result<json> artifacts_complete(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::complete);
 }
-util::Result<json> artifacts_cancel(Context&, const json& params) {
-  return transition(params, lifecycle::Action::cancel);
+util::Result<json> artifacts_cancel(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::cancel);
 }
-util::Result<json> artifacts_block(Context&, const json& params) {
-  return transition(params, lifecycle::Action::block);
+util::Result<json> artifacts_block(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::block);
 }
-util::Result<json> artifacts_archive(Context&, const json& params) {
-  return transition(params, lifecycle::Action::archive);
+util::Result<json> artifacts_archive(Context& ctx, const json& params) {
+  return transition(ctx, params, lifecycle::Action::archive);
 }
 
 } // namespace kb::api
