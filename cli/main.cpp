@@ -38,6 +38,7 @@ int run(int argc, char** argv) {
   register_hook_commands(app, registry);
   register_config_commands(app, registry);
   register_validate_command(app, registry);
+  register_watch_command(app, registry);
   register_daemon_commands(app, registry);
   register_misc_commands(app, registry);
   try {

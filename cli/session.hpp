@@ -94,5 +94,6 @@ void register_hook_commands(CLI::App& app, CommandRegistry& registry);
 void register_config_commands(CLI::App& app, CommandRegistry& registry);
 void register_misc_commands(CLI::App& app, CommandRegistry& registry);
 void register_daemon_commands(CLI::App& app, CommandRegistry& registry);
+void register_watch_command(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

@@ -107,6 +107,11 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   kb::daemon::server::ServerOptions options;
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);
+  if (const char* env = std::getenv("KODEBASE_DAEMON_QUEUE"); env && *env) {
+    long queue = 0;
+    if (parse_number(env, queue) && queue > 0)
+      options.subscriber_queue = static_cast<size_t>(queue);
+  }
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);

@@ -58,6 +58,25 @@ public:
       ::close(m_fd);
   }
 
+  // The next line the daemon sends.
+  util::Result<std::string> read_line() {
+    for (;;) {
+      if (auto nl = m_buffer.find('\n'); nl != std::string::npos) {
+        std::string line = m_buffer.substr(0, nl);
+        m_buffer.erase(0, nl + 1);
+        return line;
+      }
+      char buf[65536];
+      ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return unavailable("the daemon closed the connection",
+                           "see `kodebase daemon log`, or use --no-daemon");
+      m_buffer.append(buf, static_cast<size_t>(n));
+    }
+  }
+
   // One request, one reply line.
   util::Result<std::string> call(std::string_view name, const json& params) {
     auto line = protocol::serialize(protocol::Request{1, std::string(name), params}) + "\n";
@@ -69,21 +88,7 @@ public:
         return unavailable(fmt::format("lost the daemon while sending: {}", std::strerror(errno)));
       rest.remove_prefix(static_cast<size_t>(n));
     }
-    for (;;) {
-      if (auto nl = m_buffer.find('\n'); nl != std::string::npos) {
-        std::string reply = m_buffer.substr(0, nl);
-        m_buffer.erase(0, nl + 1);
-        return reply;
-      }
-      char buf[65536];
-      ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return unavailable("the daemon closed the connection before replying",
-                           "see `kodebase daemon log`, or use --no-daemon");
-      m_buffer.append(buf, static_cast<size_t>(n));
-    }
+    return read_line();
   }
 
 private:
@@ -287,6 +292,24 @@ util::Result<std::string> exchange_daemon(std::string_view name, const json& par
   if (!c)
     return c.error();
   return c->call(name, params);
+}
+
+util::Status follow(const json& params, const std::function<bool(const std::string&)>& on_line) {
+  auto c = connect_daemon(Autostart::yes);
+  if (!c)
+    return c.error();
+  auto reply = c->call(method::subscribe, params);
+  if (!reply)
+    return reply.error();
+  if (auto r = parse_reply(*reply); !r)
+    return r.error();
+  for (;;) {
+    auto line = c->read_line();
+    if (!line)
+      return line.error();
+    if (!on_line(*line))
+      return util::ok_status();
+  }
 }
 
 util::Result<json> daemon_hello() {

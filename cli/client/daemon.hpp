@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,12 @@ enum class Autostart { yes, no };
 // daemon's own message when it could not start).
 util::Result<std::string> exchange_daemon(std::string_view method, const nlohmann::json& params,
                                           Autostart autostart = Autostart::yes);
+
+// Subscribes with `params` (topics, directory or all) and hands each pushed notification line
+// to `on_line` until it returns false or the daemon closes the connection (the returned status
+// says which: ok when `on_line` ended it or the daemon announced its shutdown).
+util::Status follow(const nlohmann::json& params,
+                    const std::function<bool(const std::string& line)>& on_line);
 
 // Whether a daemon answers on the socket, and its hello reply (pid, build…) when it does.
 util::Result<nlohmann::json> daemon_hello();

@@ -72,6 +72,33 @@ std::string current_branch(const Project& project) {
   return git_reference_is_branch(head) ? git_reference_shorthand(head) : "";
 }
 
+HeadState head_state(const Project& project) {
+  HeadState out;
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo || !found)
+    return out;
+  out.git_dir = git_repository_path(repo->get());
+  git_reference* head = nullptr;
+  if (git_repository_head(&head, repo->get()) == 0) {
+    Ref guard(head);
+    if (git_reference_is_branch(head))
+      out.branch = git_reference_shorthand(head);
+    if (const git_oid* oid = git_reference_target(head)) {
+      char hex[GIT_OID_HEXSZ + 1];
+      git_oid_tostr(hex, sizeof hex, oid);
+      out.commit = hex;
+    }
+  } else if (git_reference* unborn = nullptr;
+             git_reference_lookup(&unborn, repo->get(), "HEAD") == 0) {
+    Ref guard(unborn);
+    if (const char* target = git_reference_symbolic_target(unborn);
+        target && std::string_view(target).starts_with("refs/heads/"))
+      out.branch = std::string(target).substr(11);
+  }
+  return out;
+}
+
 std::string default_branch(const Project& project, const std::string& setting) {
   if (!setting.empty())
     return setting;

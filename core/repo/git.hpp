@@ -34,6 +34,16 @@ std::optional<std::string> git_output(const Project& project, std::vector<std::s
 // The current branch name ("" when detached or not in git).
 std::string current_branch(const Project& project);
 
+// Where HEAD is: its branch ("" when detached) and commit ("" before the first commit), and
+// the git directory ("" when the project is not in git).
+struct HeadState {
+  std::string branch;
+  std::string commit;
+  std::filesystem::path git_dir;
+  bool operator==(const HeadState&) const = default;
+};
+HeadState head_state(const Project& project);
+
 // The branch work lands on: `setting` when not empty, else what origin's HEAD points at, else
 // `main` or `master` (whichever exists locally), else "main".
 std::string default_branch(const Project& project, const std::string& setting);

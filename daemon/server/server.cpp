@@ -55,6 +55,7 @@ public:
   }
 
   std::set<std::string> topics; // subscribed topics; empty = not a subscriber
+  std::string project;          // the project root it follows; empty = all projects
 
 private:
   void read();
@@ -73,8 +74,8 @@ private:
 class Daemon {
 public:
   Daemon(const ServerOptions& options, Log& log)
-      : m_options(options), m_log(log), m_acceptor(m_io), m_signals(m_io),
-        m_tick(m_io), m_ctx{m_projects, "daemon"} {}
+      : m_options(options), m_log(log), m_acceptor(m_io), m_signals(m_io), m_tick(m_io),
+        m_watch(m_io), m_ctx{m_projects, "daemon"} {}
 
   int run();
   void handle(Session& session, const std::string& frame);
@@ -94,6 +95,11 @@ private:
   void accept();
   void on_tick();
   void shutdown(const std::string& why);
+  void subscribe(Session& session, const protocol::Request& request, protocol::Response& response);
+  // Sends what changed to the subscribers that follow it.
+  void broadcast();
+  // While anyone subscribes, settled changes are looked for every 50 ms.
+  void watch_changes();
   json status() const;
   json hello(const json& params) const;
   void remove_socket();
@@ -104,6 +110,8 @@ private:
   local::acceptor m_acceptor;
   asio::signal_set m_signals;
   asio::steady_timer m_tick;
+  asio::steady_timer m_watch;
+  bool m_watching = false;
   WarmProjects m_projects;
   api::Context m_ctx;
   std::set<Session*> m_sessions;
@@ -295,6 +303,7 @@ void Daemon::shutdown(const std::string& why) {
   boost::system::error_code ignored;
   m_acceptor.close(ignored);
   m_tick.cancel();
+  m_watch.cancel();
   remove_socket();
   auto note = protocol::serialize(
       protocol::Notification{std::string(protocol::method::shutting_down), json{{"reason", why}}});
@@ -382,20 +391,84 @@ void Daemon::handle(Session& session, const std::string& frame) {
     response.result = json{{"stopping", true}, {"pid", ::getpid()}};
     asio::post(m_io, [this] { shutdown("asked by a client"); });
   } else if (request.method == m::subscribe || request.method == m::unsubscribe) {
-    auto topics = request.params.value("topics", json::array({"artifacts"}));
-    for (const auto& t : topics)
-      if (t.is_string()) {
-        if (request.method == m::subscribe)
-          session.topics.insert(t.get<std::string>());
-        else
-          session.topics.erase(t.get<std::string>());
-      }
-    response.result = json{{"topics", session.topics}};
+    subscribe(session, request, response);
   } else {
     response = api::dispatch(m_ctx, request);
+    // A write the daemon made is reported to subscribers as caused by that command.
+    std::string_view name = request.method;
+    static const std::set<std::string_view> k_reads = {"list", "get",     "tree",    "log",
+                                                       "next", "context", "validate"};
+    if (name.starts_with("artifacts.") && !k_reads.contains(name.substr(10)) && !response.error &&
+        request.params.contains("directory") && !request.params.value("dry_run", false))
+      m_projects.note_cause(request.params.value("directory", ""),
+                            "kodebase " + std::string(name.substr(10)));
   }
   if (answer)
     session.send(protocol::serialize(response));
+  broadcast();
+}
+
+void Daemon::subscribe(Session& session, const protocol::Request& request,
+                       protocol::Response& response) {
+  auto topics = request.params.value("topics", json::array({"artifacts"}));
+  if (!topics.is_array()) {
+    response = protocol::error_response(request.id, protocol::k_invalid_params,
+                                        "topics must be a list, e.g. [\"artifacts\"]");
+    return;
+  }
+  bool adding = request.method == protocol::method::subscribe;
+  if (adding && request.params.contains("directory")) {
+    // Following one project: load it now, so its changes are watched from this moment.
+    auto p = api::open_project(m_ctx, request.params);
+    if (!p) {
+      response = protocol::error_response(request.id, p.error());
+      return;
+    }
+    session.project = (*p)->project.root.string();
+    (void)m_projects.take_notices(); // what happened before the subscription is not news
+  }
+  for (const auto& t : topics)
+    if (t.is_string()) {
+      if (adding)
+        session.topics.insert(t.get<std::string>());
+      else
+        session.topics.erase(t.get<std::string>());
+    }
+  response.result =
+      json{{"topics", session.topics},
+           {"project", session.project.empty() ? json(nullptr) : json(session.project)}};
+  watch_changes();
+}
+
+void Daemon::broadcast() {
+  auto notices = m_projects.take_notices();
+  for (const auto& n : notices) {
+    auto line = protocol::serialize(protocol::Notification{n.method, n.params});
+    auto project = n.params.value("project", "");
+    for (Session* s : m_sessions)
+      if (s->topics.contains("artifacts") && (s->project.empty() || s->project == project))
+        s->send(line, true);
+  }
+}
+
+void Daemon::watch_changes() {
+  if (m_watching || m_stopping)
+    return;
+  bool any = false;
+  for (const Session* s : m_sessions)
+    any |= !s->topics.empty();
+  if (!any)
+    return;
+  m_watching = true;
+  m_watch.expires_after(std::chrono::milliseconds(50));
+  m_watch.async_wait([this](boost::system::error_code ec) {
+    m_watching = false;
+    if (ec || m_stopping)
+      return;
+    m_projects.poll(Clock::now());
+    broadcast();
+    watch_changes();
+  });
 }
 
 int Daemon::run() {

@@ -1,31 +1,64 @@
 #include "daemon/server/warm_projects.hpp"
 
 #include "core/artifact/layout.hpp"
+#include "core/lifecycle/readiness.hpp"
+#include "core/protocol/methods.hpp"
+#include "core/util/time.hpp"
 
 #include <cerrno>
 #include <dirent.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace kb::daemon::server {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 namespace {
 
 constexpr uint32_t k_dir_events = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
                                   IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+// HEAD is replaced by rename (checkout); its reflog grows on every move (commit, merge, reset).
+constexpr uint32_t k_git_events = IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE;
+
+// Why HEAD moved, from the subject of its newest reflog entry.
+std::string head_cause(const repo::Project& p) {
+  auto subject = repo::git_output(p, {"reflog", "-1", "--format=%gs"}).value_or("");
+  for (std::string_view kind :
+       {"checkout", "merge", "pull", "rebase", "reset", "commit", "cherry-pick", "revert"})
+    if (subject.starts_with(kind))
+      return std::string(kind == "pull" ? "merge" : kind);
+  return "git";
+}
 
 } // namespace
+
+// What a subscriber is told about one artifact, before and after a change.
+struct WarmProjects::Seen {
+  std::string state, title, path;
+  size_t events = 0;
+  bool operator==(const Seen&) const = default;
+};
 
 struct WarmProjects::Entry {
   repo::Project project;
   std::shared_ptr<api::LoadedProject> loaded;
   int inotify = -1;
-  std::map<int, fs::path> watches; // watch descriptor → directory
+  std::map<int, fs::path> watches; // watch descriptor → artifacts directory
+  std::set<int> git_watches;       // descriptors of the git directory and its logs
   bool stale = true;               // read everything again before the next use
+  bool head_moved = false;
+  repo::HeadState head;
+  std::string cause; // of the next changes, when the daemon made them
   long long loads = 0, updates = 0;
-  std::chrono::steady_clock::time_point last_used;
+  Clock::time_point last_used;
+  // settling of queued events (see poll)
+  int queued = 0;
+  Clock::time_point first_event, last_event;
 
   ~Entry() {
     if (inotify >= 0)
@@ -60,7 +93,23 @@ void WarmProjects::watch_tree(Entry& e, const fs::path& dir) {
   ::closedir(d);
 }
 
+void WarmProjects::watch_git(Entry& e) {
+  e.git_watches.clear();
+  if (e.inotify < 0 || e.head.git_dir.empty())
+    return;
+  for (const auto& dir : {e.head.git_dir, e.head.git_dir / "logs"}) {
+    int wd = ::inotify_add_watch(e.inotify, dir.c_str(), k_git_events | IN_ONLYDIR);
+    if (wd >= 0)
+      e.git_watches.insert(wd);
+  }
+}
+
 void WarmProjects::reload(Entry& e) {
+  std::map<std::string, Seen> before;
+  if (e.loaded)
+    for (const auto& [id, a] : e.loaded->index.all())
+      before[id.str()] = {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+  bool first = !e.loaded;
   if (e.inotify >= 0)
     ::close(e.inotify);
   e.watches.clear();
@@ -68,18 +117,82 @@ void WarmProjects::reload(Entry& e) {
   e.inotify = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (std::error_code ec; fs::is_directory(e.project.artifacts_dir(), ec))
     watch_tree(e, e.project.artifacts_dir());
+  if (first)
+    e.head = repo::head_state(e.project);
+  watch_git(e);
   auto loaded = std::make_shared<api::LoadedProject>();
   loaded->project = e.project;
   loaded->index = artifact::load_index(e.project.artifacts_dir());
   e.loaded = std::move(loaded);
   e.stale = e.inotify < 0 || e.watches.empty();
   ++e.loads;
+  if (!first)
+    report(e, before);
+}
+
+// Compares what subscribers knew (`before`, by ID) with the index now and queues notices; a
+// move of HEAD is reported first, and names the cause of the artifact changes it brought.
+std::string WarmProjects::report_head(Entry& e) {
+  if (!std::exchange(e.head_moved, false))
+    return {};
+  auto now = repo::head_state(e.project);
+  if (now == e.head)
+    return {};
+  auto why = head_cause(e.project);
+  m_notices.push_back({std::string(protocol::method::repo_head),
+                       {{"project", e.project.root.string()},
+                        {"branch", now.branch},
+                        {"commit", now.commit},
+                        {"previous_branch", e.head.branch},
+                        {"previous_commit", e.head.commit},
+                        {"cause", why},
+                        {"time", util::format_utc(util::now_seconds())}}});
+  e.head = now;
+  return why;
+}
+
+void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before) {
+  std::string cause = std::exchange(e.cause, {});
+  auto root = e.project.root.string();
+  if (auto why = report_head(e); cause.empty())
+    cause = why;
+  if (cause.empty())
+    cause = "edit";
+  auto time = util::format_utc(util::now_seconds());
+  auto notice = [&](const std::string& id, const char* kind, const Seen* old, const Seen* now) {
+    m_notices.push_back({std::string(protocol::method::artifact_changed),
+                         {{"project", root},
+                          {"id", id},
+                          {"kind", kind},
+                          {"title", now ? now->title : old->title},
+                          {"old_state", old ? json(old->state) : json(nullptr)},
+                          {"new_state", now ? json(now->state) : json(nullptr)},
+                          {"path", e.project.relative(now ? now->path : old->path)},
+                          {"cause", cause},
+                          {"branch", e.head.branch},
+                          {"commit", e.head.commit},
+                          {"time", time}}});
+  };
+  std::set<std::string> seen_now;
+  for (const auto& [id, a] : e.loaded->index.all()) {
+    auto key = id.str();
+    Seen now{lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+    auto it = before.find(key);
+    if (it == before.end())
+      notice(key, "created", nullptr, &now);
+    else if (!(it->second == now))
+      notice(key, "changed", &it->second, &now);
+  }
+  for (const auto& [id, old] : before)
+    if (!e.loaded->index.find(id))
+      notice(id, "deleted", &old, nullptr);
 }
 
 void WarmProjects::refresh(Entry& e) {
   if (e.stale || e.inotify < 0)
     return reload(e);
   std::set<fs::path> changed;
+  bool full = false;
   alignas(inotify_event) char buf[64 * 1024];
   for (;;) {
     ssize_t n = ::read(e.inotify, buf, sizeof buf);
@@ -90,8 +203,19 @@ void WarmProjects::refresh(Entry& e) {
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
-      if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-        return reload(e); // lost events, or a watched directory went away
+      if (ev->mask & IN_Q_OVERFLOW) {
+        full = true; // events were lost
+        continue;
+      }
+      if (e.git_watches.contains(ev->wd)) {
+        if (ev->len > 0 && std::string_view(ev->name) == "HEAD")
+          e.head_moved = true;
+        continue;
+      }
+      if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+        full = true; // a watched directory went away
+        continue;
+      }
       auto dir = e.watches.find(ev->wd);
       if (dir == e.watches.end() || ev->len == 0)
         continue;
@@ -99,12 +223,17 @@ void WarmProjects::refresh(Entry& e) {
       if (name.starts_with("."))
         continue; // temporaries of atomic writes, the lock, hidden entries
       if (ev->mask & IN_ISDIR)
-        return reload(e); // a folder appeared or went: read the tree again
-      changed.insert(dir->second / std::string(name));
+        full = true; // a folder appeared or went: read the tree again
+      else
+        changed.insert(dir->second / std::string(name));
     }
   }
-  if (changed.empty())
+  if (full)
+    return reload(e);
+  if (changed.empty()) {
+    report_head(e); // HEAD may have moved without touching artifacts
     return;
+  }
   // A private copy when a request still holds the current one; otherwise update in place.
   if (e.loaded.use_count() > 1)
     e.loaded = std::make_shared<api::LoadedProject>(*e.loaded);
@@ -112,17 +241,24 @@ void WarmProjects::refresh(Entry& e) {
   for (const auto& problem : index.problems())
     if (problem.code == "DUPLICATE_ID")
       return reload(e); // which file wins depends on all of them
+  // What subscribers knew of the artifacts in the changed files.
+  std::map<std::string, Seen> before;
+  for (const auto& [id, a] : index.all())
+    if (changed.contains(a.path))
+      before[id.str()] = {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+  std::set<std::string> touched;
   for (const auto& path : changed) {
     index.remove_path(path);
     auto id = artifact::id_from_filename(path.filename().string());
     std::error_code ec;
     if (!id || !fs::is_regular_file(path, ec))
       continue;
+    touched.insert(id->str());
     auto read = artifact::read_artifact_file(artifact::DiscoveredFile{*id, path});
     if (auto* a = std::get_if<artifact::Artifact>(&read)) {
-      auto before = index.problems().size();
+      auto count = index.problems().size();
       index.add(std::move(*a));
-      if (index.problems().size() != before)
+      if (index.problems().size() != count)
         return reload(e); // a new duplicate
     } else {
       index.add_problem(std::get<artifact::FileProblem>(std::move(read)));
@@ -130,6 +266,12 @@ void WarmProjects::refresh(Entry& e) {
     ++e.updates;
   }
   index.sort_problems();
+  // Report only the artifacts of the changed files: the rest are as subscribers knew them.
+  std::map<std::string, Seen> scoped = before;
+  for (const auto& [id, a] : index.all())
+    if (!touched.contains(id.str()) && !before.contains(id.str()))
+      scoped[id.str()] = {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+  report(e, scoped);
 }
 
 util::Result<std::shared_ptr<const api::LoadedProject>>
@@ -143,12 +285,49 @@ WarmProjects::open(const fs::path& directory) {
     slot->project = *project;
   }
   refresh(*slot);
-  slot->last_used = std::chrono::steady_clock::now();
+  slot->last_used = Clock::now();
   return std::shared_ptr<const api::LoadedProject>(slot->loaded);
 }
 
+void WarmProjects::poll(Clock::time_point now) {
+  for (auto& [root, e] : m_projects) {
+    if (e->inotify < 0)
+      continue;
+    int queued = 0;
+    if (::ioctl(e->inotify, FIONREAD, &queued) != 0 || queued == 0) {
+      e->queued = 0;
+      continue;
+    }
+    if (e->queued == 0)
+      e->first_event = now;
+    if (queued != e->queued)
+      e->last_event = now;
+    e->queued = queued;
+    bool settled = now - e->last_event >= 150ms || now - e->first_event >= 1s;
+    std::error_code ec;
+    bool git_busy = !e->head.git_dir.empty() && (fs::exists(e->head.git_dir / "index.lock", ec) ||
+                                                 fs::exists(e->head.git_dir / "HEAD.lock", ec));
+    if (!settled || (git_busy && now - e->first_event < 5s))
+      continue;
+    e->queued = 0;
+    refresh(*e);
+  }
+}
+
+std::vector<WarmProjects::Notice> WarmProjects::take_notices() {
+  return std::exchange(m_notices, {});
+}
+
+void WarmProjects::note_cause(const fs::path& directory, std::string cause) {
+  auto project = repo::find_project(directory);
+  if (!project)
+    return;
+  if (auto it = m_projects.find(project->root); it != m_projects.end())
+    it->second->cause = std::move(cause);
+}
+
 size_t WarmProjects::expire() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = Clock::now();
   std::erase_if(m_projects, [&](const auto& kv) { return now - kv.second->last_used > m_ttl; });
   return m_projects.size();
 }

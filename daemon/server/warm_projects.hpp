@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/api/context.hpp"
+#include "core/repo/git.hpp"
 
 #include <chrono>
 #include <map>
@@ -29,6 +30,22 @@ public:
   // Drops projects unused for longer than the TTL; returns how many are left.
   size_t expire();
 
+  // A notification for subscribers: `artifact.changed` or `repo.head`, with the project root.
+  struct Notice {
+    std::string method;
+    nlohmann::json params;
+  };
+
+  // Reads what changed in watched projects once their events have settled (no new event for
+  // 150 ms, or 1 s after the first; never while git holds index.lock or HEAD.lock), and
+  // returns what subscribers should hear. Called often while anyone subscribes.
+  void poll(std::chrono::steady_clock::time_point now);
+  // What changed since the last call, found by poll or by a request's refresh.
+  std::vector<Notice> take_notices();
+  // The cause to report for the next changes of the project holding `directory` (a write the
+  // daemon just made, e.g. "kodebase start").
+  void note_cause(const std::filesystem::path& directory, std::string cause);
+
   struct Info {
     std::filesystem::path root;
     size_t artifacts = 0;
@@ -41,9 +58,15 @@ public:
 
 private:
   struct Entry;
+  struct Seen;
   void refresh(Entry& e);
   void reload(Entry& e);
   void watch_tree(Entry& e, const std::filesystem::path& dir);
+  void watch_git(Entry& e);
+  void report(Entry& e, const std::map<std::string, Seen>& before);
+  std::string report_head(Entry& e);
+
+  std::vector<Notice> m_notices;
 
   std::chrono::seconds m_ttl;
   std::map<std::filesystem::path, std::unique_ptr<Entry>> m_projects;

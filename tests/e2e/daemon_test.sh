@@ -3,6 +3,7 @@
 # for many first calls, output identical to one-shot mode, recovery from a dead daemon,
 # replacement of another build, signals, idle exit and bad frames.
 # usage: daemon_test.sh <bin-dir> <source-dir>
+# (edits, kodebase commands, checkouts and merges reach `watch`; a lagging subscriber is cut.)
 set -uo pipefail
 bin=$1 src=$2
 kb="$bin/kodebase"
@@ -147,6 +148,71 @@ assert ok["id"] == 7 and ok["result"]["id"] == "A.1", ok
 assert again["id"] == 8 and again["result"]["protocol"] == 1, again
 PY
 [ $? -eq 0 ] && pass || fail "frame handling"
+# watch: an edit, `kodebase start` (with its branch), a checkout and a merge each show up
+g="$work/git"
+mkdir -p "$g" && cp -r "$p/.kodebase" "$g/" && git -C "$g" init -q -b main &&
+  git -C "$g" config user.name "Ada Lovelace" && git -C "$g" config user.email ada@example.com &&
+  git -C "$g" add -A && git -C "$g" commit -qm init
+"$kb" -C "$g" watch --json >"$work/watch.out" 2>"$work/watch.err" &
+watcher=$!
+pids+=($watcher)
+subscribers() { "$kb" daemon status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])'; }
+# has_event TEXT...: some line of the watch output holds every TEXT.
+has_event() {
+  local lines
+  lines=$(cat "$work/watch.out")
+  for t in "$@"; do lines=$(grep -F -- "$t" <<<"$lines"); done
+  [ -n "$lines" ]
+}
+wait_until '[ "$(subscribers)" = 1 ]' && pass || fail "watch did not subscribe: $(cat "$work/watch.err")"
+f=$(ls "$g"/.kodebase/artifacts/A.*/A.2.*/A.2.5.*.yml)
+sed -i 's/^  title: .*/  title: "Funnel analytics v2"/' "$f"
+wait_until 'has_event "\"id\":\"A.2.5\"" "\"cause\":\"edit\""' && pass || fail "no event for an edit: $(cat "$work/watch.out")"
+git -C "$g" commit -qam "retitle"
+expect_exit 0 "start while watched" -- "$kb" -C "$g" start A.2.7
+wait_until 'has_event "\"id\":\"A.2.7\"" "\"cause\":\"kodebase start\"" "\"new_state\":\"in_progress\""' && pass ||
+  fail "no event for kodebase start: $(tail -3 "$work/watch.out")"
+git -C "$g" add -A && git -C "$g" commit -qm "start A.2.7"
+git -C "$g" checkout -q main
+wait_until 'has_event "\"repo.head\"" "\"branch\":\"main\"" "\"cause\":\"checkout\""' && pass ||
+  fail "no repo.head for a checkout: $(tail -3 "$work/watch.out")"
+wait_until 'has_event "\"id\":\"A.2.7\"" "\"cause\":\"checkout\"" "\"new_state\":\"ready\""' && pass ||
+  fail "no artifact event for a checkout: $(tail -3 "$work/watch.out")"
+git -C "$g" merge -q --no-ff -m "Merge A.2.7" A.2.7
+wait_until 'has_event "\"id\":\"A.2.7\"" "\"cause\":\"merge\"" "\"new_state\":\"in_progress\""' && pass ||
+  fail "no event for a merge: $(tail -3 "$work/watch.out")"
+
+# a subscriber that stops reading gets `resync` instead of growing the daemon's memory
+"$kb" daemon stop -q
+big="$work/big"
+"$bin/kb_gen_tree" "$big" 1000 >/dev/null
+KODEBASE_DAEMON_QUEUE=20 "$kb" daemon start -q
+python3 - "$rt/daemon.sock" "$big" <<'PY' &
+import json, os, socket, sys, time, glob, subprocess
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+f.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "subscribe",
+                    "params": {"topics": ["artifacts"], "directory": sys.argv[2]}}).encode() + b"\n"); f.flush()
+json.loads(f.readline())
+for path in glob.glob(sys.argv[2] + "/.kodebase/artifacts/**/*.yml", recursive=True):
+    text = open(path).read().replace("title: ", "title: Renamed ", 1)
+    open(path, "w").write(text)
+time.sleep(3)  # not reading: the daemon must drop the backlog
+seen = []
+s.settimeout(5)
+try:
+    for line in f:
+        seen.append(json.loads(line)["method"])
+        if "resync" in seen:
+            break
+except Exception:
+    pass
+sys.exit(0 if "resync" in seen else 1)
+PY
+lagger=$!
+pids+=($lagger)
+wait "$lagger" && pass || fail "a lagging subscriber got no resync"
+expect_exit 0 "daemon still serves after a lagging subscriber" -- "$kb" -C "$big" list --format ids
+
 expect_exit 0 "stop" -- "$kb" daemon stop
 contains "$out" "stopped" "stop message"
 expect_exit 1 "status when stopped" -- "$kb" daemon status
