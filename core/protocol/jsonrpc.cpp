@@ -37,7 +37,7 @@ util::Result<Message> parse_message(std::string_view text) {
     return bad_message(k_parse_error, "message is not valid JSON");
   if (!j.is_object())
     return bad_message(k_invalid_request, "message must be a JSON object");
-  if (j.value("jsonrpc", "") != "2.0")
+  if (auto v = j.find("jsonrpc"); v == j.end() || !v->is_string() || *v != "2.0")
     return bad_message(k_invalid_request, "message must have \"jsonrpc\": \"2.0\"");
   auto id = j.find("id");
   if (id != j.end() && !valid_id(*id))

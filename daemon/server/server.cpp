@@ -96,6 +96,7 @@ private:
   void on_tick();
   void shutdown(const std::string& why);
   void subscribe(Session& session, const protocol::Request& request, protocol::Response& response);
+  void respond(Session& session, const protocol::Request& request, protocol::Response& response);
   // Sends what changed to the subscribers that follow it.
   void broadcast();
   // While anyone subscribes, settled changes are looked for every 50 ms.
@@ -381,8 +382,24 @@ void Daemon::handle(Session& session, const std::string& frame) {
   } else {
     return; // a client's response: nothing asked for one
   }
-  namespace m = protocol::method;
   protocol::Response response{request.id, json::object(), std::nullopt};
+  try {
+    respond(session, request, response);
+  } catch (const std::exception& e) {
+    // A malformed param of a daemon-level method: an error for this request, nothing more.
+    response = protocol::error_response(
+        request.id,
+        util::make_error(util::ErrorKind::invalid_argument,
+                         fmt::format("bad request for {}: {}", request.method, e.what())));
+  }
+  if (answer)
+    session.send(protocol::serialize(response));
+  broadcast();
+}
+
+void Daemon::respond(Session& session, const protocol::Request& request,
+                     protocol::Response& response) {
+  namespace m = protocol::method;
   if (request.method == m::hello) {
     response.result = hello(request.params);
   } else if (request.method == m::daemon_status) {
@@ -403,9 +420,6 @@ void Daemon::handle(Session& session, const std::string& frame) {
       m_projects.note_cause(request.params.value("directory", ""),
                             "kodebase " + std::string(name.substr(10)));
   }
-  if (answer)
-    session.send(protocol::serialize(response));
-  broadcast();
 }
 
 void Daemon::subscribe(Session& session, const protocol::Request& request,

@@ -137,6 +137,9 @@ fa.write(b"x" * (17 * 1024 * 1024) + b"\n"); fa.flush()
 big = json.loads(fa.readline())
 fa.write(b"{not json\n"); fa.flush()
 bad = json.loads(fa.readline())
+fa.write(b'{"jsonrpc":{},"id":3,"method":"hello"}\n{"jsonrpc":"2.0","id":4,"method":"subscribe","params":{"topics":"x"}}\n'); fa.flush()
+odd = [json.loads(fa.readline()), json.loads(fa.readline())]
+assert odd[0]["error"]["code"] == -32600 and odd[1]["error"]["code"] == -32602, odd
 fb.write(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "artifacts.get",
                      "params": {"directory": sys.argv[2], "id": "A.1"}}).encode() + b"\n"); fb.flush()
 ok = json.loads(fb.readline())

@@ -25,6 +25,14 @@ TEST_CASE("requests, notifications and responses parse", "[protocol]") {
   CHECK(std::get<Response>(*ok).result->at("a") == 1);
 }
 
+TEST_CASE("a jsonrpc member of the wrong type is refused, not thrown", "[protocol]") {
+  for (auto text : {R"({"jsonrpc":{},"id":1,"method":"x"})", R"({"jsonrpc":2,"method":"x"})"}) {
+    auto r = parse_message(text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().details.value("code", 0) == k_invalid_request);
+  }
+}
+
 TEST_CASE("malformed messages are refused with the right JSON-RPC code", "[protocol]") {
   auto code = [](std::string_view text) {
     auto r = parse_message(text);

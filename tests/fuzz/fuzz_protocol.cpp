@@ -1,0 +1,102 @@
+// libFuzzer target: the daemon's input path. Bytes are split into frames by the line framer,
+// parsed as JSON-RPC, and requests for the read-only methods are dispatched against a small
+// project (writes are left out: their effects would outlive one input). The scanner that
+// passes large replies through is checked against the full JSON parser on the same bytes.
+#include "core/api/methods.hpp"
+#include "core/protocol/framing.hpp"
+#include "core/protocol/jsonrpc.hpp"
+#include "core/protocol/raw_member.hpp"
+#include "core/util/file.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string_view>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* k_initiative = R"yaml(metadata:
+  title: "Shop"
+  priority: high
+  estimation: L
+  created_by: "Ada Lovelace (ada@example.com)"
+  assignee: "Ada Lovelace (ada@example.com)"
+  schema_version: "0.0.1"
+  relationships: {blocks: [], blocked_by: []}
+  events:
+    - event: draft
+      timestamp: "2025-01-01T00:00:00Z"
+      actor: "Ada Lovelace (ada@example.com)"
+      trigger: artifact_created
+content:
+  vision: "Sell"
+  scope: {in: ["x"], out: ["y"]}
+  success_criteria: ["z"]
+)yaml";
+
+const fs::path& project() {
+  static const fs::path root = [] {
+    auto dir = fs::temp_directory_path() / ("kb-fuzz-protocol-" + std::to_string(::getpid()));
+    fs::create_directories(dir / ".kodebase/artifacts/A.shop");
+    (void)kb::util::write_file_atomic(dir / ".kodebase/artifacts/A.shop/A.yml", k_initiative);
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(fs::temp_directory_path() / ("kb-fuzz-protocol-" + std::to_string(::getpid())),
+                     ec);
+    });
+    return dir;
+  }();
+  return root;
+}
+
+const std::set<std::string_view> k_read_only = {
+    "project.status", "artifacts.list",    "artifacts.get", "artifacts.tree",    "artifacts.log",
+    "artifacts.next", "artifacts.context", "config.list",   "artifacts.validate"};
+
+void check_scanner(std::string_view text) {
+  auto span = kb::protocol::find_member(text, {"result", "artifacts"});
+  auto whole = json::parse(text, nullptr, false);
+  if (!span || whole.is_discarded() || !whole.is_object())
+    return;
+  auto part = json::parse(text.substr(span->offset, span->length), nullptr, false);
+  auto it = whole.find("result");
+  if (it == whole.end() || !it->is_object() || !it->contains("artifacts"))
+    return; // duplicate keys and the like: the parser keeps another one
+  if (!part.is_discarded() && part != (*it)["artifacts"] && whole.dump().size() == text.size())
+    __builtin_trap(); // the scanner and the parser disagree on a plain document
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  check_scanner(input);
+  kb::protocol::LineFramer framer(4096);
+  framer.feed(input);
+  std::string frame;
+  for (int frames = 0; frames < 16; ++frames) {
+    auto status = framer.next(frame);
+    if (status == kb::protocol::LineFramer::Status::need_more)
+      break;
+    if (status == kb::protocol::LineFramer::Status::oversized)
+      continue;
+    auto message = kb::protocol::parse_message(frame);
+    if (!message)
+      continue;
+    auto* request = std::get_if<kb::protocol::Request>(&*message);
+    if (!request || !k_read_only.contains(request->method))
+      continue;
+    if (request->params.is_object()) {
+      request->params["directory"] = project().string();
+      request->params.erase("fix");
+    }
+    kb::api::DiskProjectSource projects;
+    kb::api::Context ctx{projects, "fuzz"};
+    auto reply = kb::api::dispatch(ctx, *request);
+    (void)kb::protocol::serialize(reply);
+  }
+  return 0;
+}
