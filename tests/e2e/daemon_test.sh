@@ -216,6 +216,29 @@ pids+=($lagger)
 wait "$lagger" && pass || fail "a lagging subscriber got no resync"
 expect_exit 0 "daemon still serves after a lagging subscriber" -- "$kb" -C "$big" list --format ids
 
+# systemd socket activation: a listening socket handed over as fd 3 (LISTEN_PID/LISTEN_FDS)
+"$kb" daemon stop -q
+rt6="$work/run6"
+mkdir -m 700 "$rt6"
+python3 - "$rt6" "$bin/kodebased" <<'PY' &
+import os, socket, sys
+rt, daemon = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX); srv.bind(os.path.join(rt, "daemon.sock")); srv.listen(8)
+os.dup2(srv.fileno(), 3)
+os.set_inheritable(3, True)
+env = dict(os.environ, KODEBASE_RUNTIME_DIR=rt, LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+os.execve(daemon, [daemon, "--foreground"], env)
+PY
+activated=$!
+pids+=($activated)
+wait_until "[ -n \"\$(cat '$rt6/daemon.lock' 2>/dev/null)\" ]"
+expect_exit 0 "served through an inherited socket" -- env KODEBASE_RUNTIME_DIR="$rt6" KODEBASE_NO_AUTOSTART=1 "$kb" -C "$p" list --format ids
+[ "$(daemon_pid "$rt6")" = "$activated" ] && pass || fail "another daemon answered: $(daemon_pid "$rt6") vs $activated"
+kill -TERM "$activated"
+wait_until "! kill -0 $activated 2>/dev/null"
+[ -S "$rt6/daemon.sock" ] && pass || fail "an inherited socket belongs to systemd and must stay"
+
+expect_exit 0 "start again" -- "$kb" daemon start -q
 expect_exit 0 "stop" -- "$kb" daemon stop
 contains "$out" "stopped" "stop message"
 expect_exit 1 "status when stopped" -- "$kb" daemon status

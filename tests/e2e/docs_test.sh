@@ -56,12 +56,15 @@ if [ -n "$build" ]; then
   if cmake --install "$build" --prefix "$prefix" >/dev/null; then
     for f in bin/kodebase bin/kodebased share/man/man1/kodebase.1 share/man/man8/kodebased.8 \
       share/bash-completion/completions/kodebase share/zsh/site-functions/_kodebase \
-      share/fish/vendor_completions.d/kodebase.fish; do
+      share/fish/vendor_completions.d/kodebase.fish lib/systemd/user/kodebase.socket \
+      lib/systemd/user/kodebase.service; do
       check "[ -e '$prefix/$f' ]" "cmake --install lacks $f"
     done
   else
     check false "cmake --install failed"
   fi
+  check "grep -q '^ExecStart=/.*/kodebased --foreground$' '$prefix/lib/systemd/user/kodebase.service'" \
+    "the service unit runs kodebased from the configured bindir"
   rm -rf "$prefix"
 fi
 
