@@ -3,13 +3,13 @@
 # 100, 1,000 and 10,000 artifacts, one-shot (--no-daemon) and warm (through the resident daemon,
 # process start of `kodebase` included), writes on the 1,000 tree both ways, the daemon's memory
 # and the time from a file edit to the daemon seeing it. Figures only; nothing is asserted.
-# usage: bench/run.sh [--quick] [bin-dir]   (default bin-dir: build/release/bin, built if missing)
+# usage: bench/run.sh [--quick] [bin-dir]   (default: build/release/bin, brought up to date)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && { quick=1; shift; }
 bin=${1:-build/release/bin}
-if [ ! -x "$bin/kodebase" ] || [ ! -x "$bin/kb_gen_tree" ]; then
+if [ -z "${1:-}" ]; then # the default release build: brought up to date first
   cmake --preset release >/dev/null && cmake --build --preset release >/dev/null
 fi
 work=$(mktemp -d)
@@ -41,6 +41,26 @@ n=1000
 "$bin/kb_bench_cmd" "one-shot add $n" $runs -- "$bin/kodebase" -C "$work/p$n" add A.1 --title "Bench issue" --criterion x -q --no-daemon
 "$bin/kb_bench_cmd" "warm add $n" $runs -- "$bin/kodebase" -C "$work/p$n" add A.1 --title "Bench issue" --criterion x -q
 "$bin/kb_bench_cmd" "warm start (real) $n" 1 -- "$bin/kodebase" -C "$work/p$n" start A.1.1
+# From a file edit to the `artifact.changed` event a subscriber receives (median of 10).
+python3 - "$KODEBASE_RUNTIME_DIR/daemon.sock" "$work/p$n" <<'PY'
+import glob, json, socket, statistics, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10); f = s.makefile("rwb")
+f.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "subscribe",
+                    "params": {"topics": ["artifacts"], "directory": sys.argv[2]}}).encode() + b"\n")
+f.flush(); f.readline()
+path = sorted(glob.glob(sys.argv[2] + "/.kodebase/artifacts/**/*.yml", recursive=True))[-1]
+times = []
+for i in range(10):
+    text = open(path).read()
+    start = time.monotonic()
+    open(path, "w").write(text.replace("title: ", f"title: {i} ", 1))
+    while json.loads(f.readline()).get("method") != "artifact.changed":
+        pass
+    times.append((time.monotonic() - start) * 1000)
+    time.sleep(0.2)
+print(f"edit to watch event           median {statistics.median(times):8.1f} ms   "
+      f"max {max(times):8.1f} ms   (10 edits; 150 ms of it is the settle time)")
+PY
 rss() { # RSS of the daemon in MB, from daemon status
   "$bin/kodebase" daemon status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); n=sum(p["artifacts"] for p in s["projects"]); r=s["rss_bytes"]/2**20; print(f"{r:.1f} MB, {n} artifacts loaded")'
 }
