@@ -1,6 +1,7 @@
 // kodebased: the kodebase server. It runs as the per-user resident daemon (what `kodebase`
 // starts on first use), or answers one request on stdio with `--oneshot`.
 #include "core/api/methods.hpp"
+#include "core/api/settings.hpp"
 #include "core/protocol/runtime.hpp"
 #include "daemon/server/oneshot.hpp"
 #include "daemon/server/server.hpp"
@@ -107,6 +108,11 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   kb::daemon::server::ServerOptions options;
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);
+  if (const char* env = std::getenv("KODEBASE_DAEMON_MAX_FRAME"); env && *env) {
+    long bytes = 0;
+    if (parse_number(env, bytes) && bytes >= 1024)
+      options.max_frame = static_cast<size_t>(bytes);
+  }
   if (const char* env = std::getenv("KODEBASE_DAEMON_QUEUE"); env && *env) {
     long queue = 0;
     if (parse_number(env, queue) && queue > 0)
@@ -125,6 +131,11 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
 int main(int argc, char** argv) {
   bool oneshot = false, foreground = false;
   long idle_timeout = 1800, ready_fd = -1;
+  // The idle timeout: --idle-timeout, else $KODEBASE_DAEMON_IDLE_TIMEOUT, else the user's
+  // `daemon.idle_timeout` setting, else 30 minutes.
+  if (auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.idle_timeout");
+      setting.is_number_integer() && setting.get<long>() >= 0)
+    idle_timeout = setting.get<long>();
   if (const char* env = std::getenv("KODEBASE_DAEMON_IDLE_TIMEOUT"); env && *env)
     if (!parse_number(env, idle_timeout)) {
       std::fprintf(stderr, "kodebased: KODEBASE_DAEMON_IDLE_TIMEOUT must be seconds, not '%s'\n",

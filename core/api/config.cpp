@@ -53,6 +53,8 @@ json describe(const Setting& s, const fs::path& file) {
     value = std::string(s.fallback);
   if (s.type == SettingType::boolean && value.is_string())
     value = value == "true";
+  if (s.type == SettingType::seconds && value.is_string())
+    value = std::stol(value.get<std::string>());
   json out{{"key", s.key},
            {"value", value},
            {"default", s.fallback.empty() ? json(nullptr) : json(std::string(s.fallback))},
@@ -87,6 +89,11 @@ util::Status check_value(const Setting& s, const std::string& value) {
     if (!validate::is_strict_actor(value))
       return bad(fmt::format("'{}' is not an actor", value), "use `Full Name (email@domain.tld)`");
     break;
+  case SettingType::seconds:
+    if (value.empty() || value.size() > 9 ||
+        value.find_first_not_of("0123456789") != std::string::npos)
+      return bad(fmt::format("{} is a number of seconds, not '{}'", s.key, value), "0 means never");
+    break;
   case SettingType::text: break;
   }
   return util::ok_status();
@@ -107,7 +114,8 @@ std::vector<std::string> split_key(std::string_view key) {
 // or comment-only file) the setting appended as a nested block.
 util::Result<std::string> with_setting(const fs::path& file, std::string current, const Setting& s,
                                        const std::string& value) {
-  bool plain = s.type == SettingType::boolean || s.type == SettingType::choice;
+  bool plain = s.type == SettingType::boolean || s.type == SettingType::choice ||
+               s.type == SettingType::seconds;
   auto path = split_key(s.key);
   auto root = artifact::parse_yaml(current);
   if (!root)
@@ -162,10 +170,11 @@ write_settings(const json& params,
     if (!next)
       return next.error();
     texts[file] = std::move(*next);
-    written.push_back(
-        {{"key", s->key},
-         {"value", s->type == SettingType::boolean ? json(value == "true") : json(value)},
-         {"file", file.string()}});
+    written.push_back({{"key", s->key},
+                       {"value", s->type == SettingType::boolean   ? json(value == "true")
+                                 : s->type == SettingType::seconds ? json(std::stol(value))
+                                                                   : json(value)},
+                       {"file", file.string()}});
   }
   if (!params.value("dry_run", false))
     for (const auto& [file, text] : texts) {

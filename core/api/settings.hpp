@@ -16,7 +16,7 @@
 namespace kb::api {
 
 enum class SettingScope { user, project };
-enum class SettingType { boolean, text, choice, actor };
+enum class SettingType { boolean, text, choice, actor, seconds };
 
 struct Setting {
   std::string_view key; // dotted path in its file

@@ -120,10 +120,12 @@ KODEBASE_RUNTIME_DIR="$rt4" "$kb" daemon stop -q
 
 # idle exit
 rt5="$work/run5"
-expect_exit 0 "daemon with a 1 s idle timeout" -- env KODEBASE_RUNTIME_DIR="$rt5" KODEBASE_DAEMON_IDLE_TIMEOUT=1 "$kb" -C "$p" list --format ids
+expect_exit 0 "idle timeout setting" -- "$kb" -C "$p" config set daemon.idle_timeout 1 --no-daemon
+expect_exit 0 "daemon with a 1 s idle timeout" -- env KODEBASE_RUNTIME_DIR="$rt5" "$kb" -C "$p" list --format ids
 pid5=$(daemon_pid "$rt5")
 wait_until "! kill -0 $pid5 2>/dev/null" && pass || fail "no idle exit"
 [ ! -e "$rt5/daemon.sock" ] && pass || fail "socket left after idle exit"
+"$kb" -C "$p" config set daemon.idle_timeout 1800 --no-daemon -q
 
 # oversized and malformed frames get an error; the daemon keeps serving everyone
 expect_exit 0 "start for frame tests" -- "$kb" daemon start
