@@ -4,6 +4,10 @@
 set -uo pipefail
 kb="$1/kodebase" src=$2 build=${3:-}
 failures=0 passes=0
+# Completion asks the daemon for IDs: a private runtime directory, and its daemon ended on exit.
+work=$(mktemp -d)
+export KODEBASE_RUNTIME_DIR="$work/run" XDG_STATE_HOME="$work/state"
+trap 'pid=$(cat "$work/run/daemon.lock" 2>/dev/null) && [ -n "$pid" ] && kill -9 "$pid"; rm -rf "$work"' EXIT
 check() { if eval "$1"; then passes=$((passes + 1)); else echo "FAIL: $2"; failures=$((failures + 1)); fi; }
 
 for pair in bash:kodebase.bash zsh:_kodebase fish:kodebase.fish; do

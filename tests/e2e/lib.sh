@@ -2,10 +2,13 @@
 # started in the background (ended by pid on exit), and small assertion helpers.
 work=$(mktemp -d)
 pids=()
-# The daemon the CLI autostarts writes its pid into its lock file; it is ended like the rest.
+# A daemon the CLI autostarts writes its pid into its lock file; every one started in this
+# test's runtime directories ($work/run*) is ended like the rest.
 stop_daemon() {
-  local pid
-  pid=$(cat "$work/run/daemon.lock" 2>/dev/null) && [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  local lock pid
+  for lock in "$work"/run*/daemon.lock; do
+    pid=$(cat "$lock" 2>/dev/null) && [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  done
   return 0
 }
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; stop_daemon; rm -rf "$work"' EXIT
