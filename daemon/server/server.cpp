@@ -439,7 +439,7 @@ void Daemon::subscribe(Session& session, const protocol::Request& request,
       return;
     }
     session.project = (*p)->project.root.string();
-    (void)m_projects.take_notices(); // what happened before the subscription is not news
+    // Changes found while loading (commits made while no daemon watched) follow the reply.
   }
   for (const auto& t : topics)
     if (t.is_string()) {

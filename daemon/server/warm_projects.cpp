@@ -3,9 +3,11 @@
 #include "core/artifact/layout.hpp"
 #include "core/lifecycle/readiness.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/file.hpp"
 #include "core/util/time.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <dirent.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -33,6 +35,39 @@ std::string head_cause(const repo::Project& p) {
     if (subject.starts_with(kind))
       return std::string(kind == "pull" ? "merge" : kind);
   return "git";
+}
+
+// Where HEAD of each project was when the daemon last looked, kept across restarts in
+// $XDG_STATE_HOME/kodebase/heads.json, so a new daemon reports what commits brought meanwhile.
+fs::path heads_file() {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  fs::path base = state && *state ? fs::path(state) : fs::path(home ? home : "/") / ".local/state";
+  return base / "kodebase" / "heads.json";
+}
+
+json read_heads() {
+  auto text = util::read_file(heads_file());
+  json heads = text ? json::parse(*text, nullptr, false) : json::object();
+  return heads.is_object() ? heads : json::object();
+}
+
+std::string remembered_head(const fs::path& root) {
+  auto heads = read_heads();
+  auto it = heads.find(root.string());
+  return it != heads.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+void remember_head(const fs::path& root, const std::string& commit) {
+  if (commit.empty())
+    return;
+  auto heads = read_heads();
+  if (heads.value(root.string(), "") == commit)
+    return;
+  heads[root.string()] = commit;
+  std::error_code ec;
+  fs::create_directories(heads_file().parent_path(), ec);
+  (void)util::write_file_atomic(heads_file(), heads.dump(2) + "\n");
 }
 
 } // namespace
@@ -117,8 +152,32 @@ void WarmProjects::reload(Entry& e) {
   e.inotify = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (std::error_code ec; fs::is_directory(e.project.artifacts_dir(), ec))
     watch_tree(e, e.project.artifacts_dir());
-  if (first)
+  std::string seen_commit; // where HEAD was when an earlier daemon last looked
+  if (first) {
     e.head = repo::head_state(e.project);
+    seen_commit = remembered_head(e.project.root);
+    if (!seen_commit.empty() && seen_commit != e.head.commit) {
+      // HEAD moved while no daemon watched: what subscribers knew is that commit's artifacts.
+      if (auto files = repo::artifact_files_at(e.project, seen_commit)) {
+        for (const auto& f : *files) {
+          auto id = artifact::id_from_filename(f.path.filename().string());
+          if (!id)
+            continue;
+          auto read = artifact::read_artifact_text(*id, f.path, f.text);
+          if (auto* a = std::get_if<artifact::Artifact>(&read))
+            before[id->str()] = {lifecycle::state_name(*a), a->title, a->path.string(),
+                                 a->events.size()};
+        }
+        e.head_moved = true;
+        e.head.commit = seen_commit;
+        e.head.branch.clear(); // not remembered
+      } else {
+        remember_head(e.project.root, e.head.commit); // that commit is gone: start afresh
+      }
+    } else {
+      remember_head(e.project.root, e.head.commit);
+    }
+  }
   watch_git(e);
   auto loaded = std::make_shared<api::LoadedProject>();
   loaded->project = e.project;
@@ -126,7 +185,7 @@ void WarmProjects::reload(Entry& e) {
   e.loaded = std::move(loaded);
   e.stale = e.inotify < 0 || e.watches.empty();
   ++e.loads;
-  if (!first)
+  if (!first || e.head_moved)
     report(e, before);
 }
 
@@ -148,6 +207,7 @@ std::string WarmProjects::report_head(Entry& e) {
                         {"cause", why},
                         {"time", util::format_utc(util::now_seconds())}}});
   e.head = now;
+  remember_head(e.project.root, now.commit);
   return why;
 }
 

@@ -187,6 +187,19 @@ git -C "$g" merge -q --no-ff -m "Merge A.2.7" A.2.7
 wait_until 'has_event "\"id\":\"A.2.7\"" "\"cause\":\"merge\"" "\"new_state\":\"in_progress\""' && pass ||
   fail "no event for a merge: $(tail -3 "$work/watch.out")"
 
+# commits made while no daemon watched are reported to the next subscriber
+kill "$watcher" 2>/dev/null
+"$kb" daemon stop -q
+"$kb" -C "$g" ready A.2.6 --no-daemon >/dev/null 2>&1 || true
+"$kb" -C "$g" edit A.2.6 --title "Saved carts v2" --no-daemon -q
+git -C "$g" commit -qam "while the daemon was down"
+"$kb" -C "$g" watch --json >"$work/watch.out" 2>"$work/watch.err" &
+watcher=$!
+pids+=($watcher)
+wait_until 'has_event "\"id\":\"A.2.6\"" "Saved carts v2" "\"cause\":\"commit\""' && pass ||
+  fail "no catch-up event after a restart: $(cat "$work/watch.out")"
+kill "$watcher" 2>/dev/null
+
 # a subscriber that stops reading gets `resync` instead of growing the daemon's memory
 "$kb" daemon stop -q
 big="$work/big"
