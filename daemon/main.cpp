@@ -59,15 +59,6 @@ int fail(int ready_fd, const std::string& message, int code) {
   return code;
 }
 
-std::filesystem::path log_file() {
-  const char* state = std::getenv("XDG_STATE_HOME");
-  const char* home = std::getenv("HOME");
-  std::filesystem::path base = state && *state
-                                   ? std::filesystem::path(state)
-                                   : std::filesystem::path(home ? home : "/") / ".local" / "state";
-  return base / "kodebase" / "daemon.log";
-}
-
 // A listening socket handed over by systemd (LISTEN_PID/LISTEN_FDS), or -1.
 int inherited_socket() {
   const char* pid = std::getenv("LISTEN_PID");
@@ -104,7 +95,8 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   if (::ftruncate(lock, 0) == 0)
     (void)!::pwrite(lock, pid.data(), pid.size(), 0);
 
-  kb::daemon::server::Log log(foreground ? std::filesystem::path() : log_file());
+  kb::daemon::server::Log log(foreground ? std::filesystem::path()
+                                         : kb::protocol::state_dir() / "daemon.log");
   kb::daemon::server::ServerOptions options;
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);

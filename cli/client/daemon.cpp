@@ -361,11 +361,7 @@ util::Result<bool> stop_daemon() {
 }
 
 std::string daemon_log_file() {
-  const char* state = std::getenv("XDG_STATE_HOME");
-  const char* home = std::getenv("HOME");
-  std::string base =
-      state && *state ? std::string(state) : std::string(home ? home : "/") + "/.local/state";
-  return base + "/kodebase/daemon.log";
+  return (protocol::state_dir() / "daemon.log").string();
 }
 
 } // namespace kb::cli::client

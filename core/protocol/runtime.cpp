@@ -47,6 +47,13 @@ bool check_private_dir(const fs::path& dir, bool create, std::string& error) {
 
 } // namespace
 
+fs::path state_dir() {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  fs::path base = state && *state ? fs::path(state) : fs::path(home ? home : "/") / ".local/state";
+  return base / "kodebase";
+}
+
 std::optional<RuntimePaths> runtime_paths(bool create, std::string& error) {
   fs::path dir;
   if (const char* env = std::getenv("KODEBASE_RUNTIME_DIR"); env && *env) {

@@ -20,4 +20,8 @@ struct RuntimePaths {
 // socket path would not fit a sockaddr_un, `error` says why and nullopt is returned.
 std::optional<RuntimePaths> runtime_paths(bool create, std::string& error);
 
+// $XDG_STATE_HOME/kodebase (default ~/.local/state/kodebase): the daemon's log and what it
+// remembers across restarts.
+std::filesystem::path state_dir();
+
 } // namespace kb::protocol

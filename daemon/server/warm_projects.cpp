@@ -3,6 +3,7 @@
 #include "core/artifact/layout.hpp"
 #include "core/lifecycle/readiness.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/protocol/runtime.hpp"
 #include "core/util/file.hpp"
 #include "core/util/time.hpp"
 
@@ -40,10 +41,7 @@ std::string head_cause(const repo::Project& p) {
 // Where HEAD of each project was when the daemon last looked, kept across restarts in
 // $XDG_STATE_HOME/kodebase/heads.json, so a new daemon reports what commits brought meanwhile.
 fs::path heads_file() {
-  const char* state = std::getenv("XDG_STATE_HOME");
-  const char* home = std::getenv("HOME");
-  fs::path base = state && *state ? fs::path(state) : fs::path(home ? home : "/") / ".local/state";
-  return base / "kodebase" / "heads.json";
+  return protocol::state_dir() / "heads.json";
 }
 
 json read_heads() {
