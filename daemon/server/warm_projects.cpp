@@ -75,6 +75,10 @@ struct WarmProjects::Seen {
   std::string state, title, path;
   size_t events = 0;
   bool operator==(const Seen&) const = default;
+
+  static Seen of(const artifact::Artifact& a) {
+    return {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+  }
 };
 
 struct WarmProjects::Entry {
@@ -141,7 +145,7 @@ void WarmProjects::reload(Entry& e) {
   std::map<std::string, Seen> before;
   if (e.loaded)
     for (const auto& [id, a] : e.loaded->index.all())
-      before[id.str()] = {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+      before[id.str()] = Seen::of(a);
   bool first = !e.loaded;
   if (e.inotify >= 0)
     ::close(e.inotify);
@@ -163,8 +167,7 @@ void WarmProjects::reload(Entry& e) {
             continue;
           auto read = artifact::read_artifact_text(*id, f.path, f.text);
           if (auto* a = std::get_if<artifact::Artifact>(&read))
-            before[id->str()] = {lifecycle::state_name(*a), a->title, a->path.string(),
-                                 a->events.size()};
+            before[id->str()] = Seen::of(*a);
         }
         e.head_moved = true;
         e.head.commit = seen_commit;
@@ -209,7 +212,8 @@ std::string WarmProjects::report_head(Entry& e) {
   return why;
 }
 
-void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before) {
+void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before,
+                          const std::set<std::string>* scope) {
   std::string cause = std::exchange(e.cause, {});
   auto root = e.project.root.string();
   if (auto why = report_head(e); cause.empty())
@@ -231,15 +235,21 @@ void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before) {
                           {"commit", e.head.commit},
                           {"time", time}}});
   };
-  std::set<std::string> seen_now;
-  for (const auto& [id, a] : e.loaded->index.all()) {
-    auto key = id.str();
-    Seen now{lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+  auto compare = [&](const std::string& key, const artifact::Artifact& a) {
+    Seen now = Seen::of(a);
     auto it = before.find(key);
     if (it == before.end())
       notice(key, "created", nullptr, &now);
     else if (!(it->second == now))
       notice(key, "changed", &it->second, &now);
+  };
+  if (scope) {
+    for (const auto& key : *scope)
+      if (const artifact::Artifact* a = e.loaded->index.find(key))
+        compare(key, *a);
+  } else {
+    for (const auto& [id, a] : e.loaded->index.all())
+      compare(id.str(), a);
   }
   for (const auto& [id, old] : before)
     if (!e.loaded->index.find(id))
@@ -303,7 +313,7 @@ void WarmProjects::refresh(Entry& e) {
   std::map<std::string, Seen> before;
   for (const auto& [id, a] : index.all())
     if (changed.contains(a.path))
-      before[id.str()] = {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+      before[id.str()] = Seen::of(a);
   std::set<std::string> touched;
   for (const auto& path : changed) {
     index.remove_path(path);
@@ -324,12 +334,10 @@ void WarmProjects::refresh(Entry& e) {
     ++e.updates;
   }
   index.sort_problems();
-  // Report only the artifacts of the changed files: the rest are as subscribers knew them.
-  std::map<std::string, Seen> scoped = before;
-  for (const auto& [id, a] : index.all())
-    if (!touched.contains(id.str()) && !before.contains(id.str()))
-      scoped[id.str()] = {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
-  report(e, scoped);
+  // Only the artifacts of the changed files are compared: the rest are as subscribers knew them.
+  for (const auto& [id, _] : before)
+    touched.insert(id);
+  report(e, before, &touched);
 }
 
 util::Result<std::shared_ptr<const api::LoadedProject>>

@@ -63,7 +63,9 @@ private:
   void reload(Entry& e);
   void watch_tree(Entry& e, const std::filesystem::path& dir);
   void watch_git(Entry& e);
-  void report(Entry& e, const std::map<std::string, Seen>& before);
+  // Queues notices for what differs from `before`; with `scope`, only those IDs are compared.
+  void report(Entry& e, const std::map<std::string, Seen>& before,
+              const std::set<std::string>* scope = nullptr);
   std::string report_head(Entry& e);
 
   std::vector<Notice> m_notices;
