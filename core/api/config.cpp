@@ -48,13 +48,7 @@ util::Result<std::pair<const Setting*, fs::path>> setting_param(const json& para
 
 json describe(const Setting& s, const fs::path& file) {
   json written = written_value(file, s.key);
-  json value = written;
-  if (value.is_null() && !s.fallback.empty())
-    value = std::string(s.fallback);
-  if (s.type == SettingType::boolean && value.is_string())
-    value = value == "true";
-  if (s.type == SettingType::seconds && value.is_string())
-    value = std::stol(value.get<std::string>());
+  json value = effective_value(s, written);
   json out{{"key", s.key},
            {"value", value},
            {"default", s.fallback.empty() ? json(nullptr) : json(std::string(s.fallback))},

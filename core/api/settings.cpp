@@ -92,12 +92,6 @@ const std::vector<Preset> k_presets = {
       {"gitOps.validation.error_on_warnings", "true"}}},
 };
 
-json typed(const Setting& s, const json& value) {
-  if (s.type == SettingType::boolean && value.is_string())
-    return value == "true";
-  return value;
-}
-
 } // namespace
 
 std::span<const Setting> settings_table() {
@@ -146,16 +140,25 @@ json written_value(const fs::path& file, std::string_view key) {
   return n ? n->to_json() : json(nullptr);
 }
 
+json effective_value(const Setting& s, json written) {
+  json value = std::move(written);
+  if (value.is_null() && !s.fallback.empty())
+    value = std::string(s.fallback);
+  if (s.type == SettingType::boolean && value.is_string())
+    value = value == "true";
+  if (s.type == SettingType::seconds && value.is_string())
+    value = std::stol(value.get<std::string>());
+  return value;
+}
+
 json setting_value(const repo::Project& project, std::string_view key) {
   const Setting* s = find_setting(key);
   if (!s)
     return nullptr;
-  json value = written_value(setting_file(*s, &project), key);
-  if (value.is_null() && s->type != SettingType::boolean)
-    value = std::string(s->fallback); // text settings read as "" when unset
-  else if (value.is_null())
-    value = s->fallback == "true";
-  return typed(*s, value);
+  json value = effective_value(*s, written_value(setting_file(*s, &project), key));
+  if (value.is_null())
+    value = s->type == SettingType::boolean ? json(false) : json(""); // "" when no default
+  return value;
 }
 
 bool setting_enabled(const repo::Project& project, std::string_view key) {

@@ -40,6 +40,10 @@ std::filesystem::path setting_file(const Setting& s, const repo::Project* projec
 // The value written in the file (null when absent).
 nlohmann::json written_value(const std::filesystem::path& file, std::string_view key);
 
+// `written` (null when absent), else the default, typed: booleans as bool, seconds as a
+// number; null when there is neither.
+nlohmann::json effective_value(const Setting& s, nlohmann::json written);
+
 // The value in effect: written, else the default (booleans as bool, other settings as text,
 // "" when they have no default).
 nlohmann::json setting_value(const repo::Project& project, std::string_view key);
