@@ -8,6 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$corpus"/. "$work"/
 # A fixed seed and run count make the test command reproducible: the same inputs every run
-# (a slow machine stops at the time cap first). Longer runs drop both.
-"$bin" -seed=1 -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+# (a slow machine stops at the time cap first). Longer runs drop both. A crashing input is kept
+# outside the source tree, under its name in the temporary directory.
+"$bin" -artifact_prefix="${TMPDIR:-/tmp}/kodebase-fuzz-" -seed=1 -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
   -print_final_stats=1 "$work" 2>&1 | tail -n 15
