@@ -1,6 +1,5 @@
 #include "core/protocol/jsonrpc.hpp"
 
-#include <fmt/format.h>
 
 namespace kb::protocol {
 
