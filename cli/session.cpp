@@ -45,11 +45,13 @@ util::Status Session::prepare() {
   return util::ok_status();
 }
 
-util::Result<std::string> Session::exchange(std::string_view method, json params) {
+util::Result<std::string> Session::exchange(std::string_view method, json params,
+                                            const client::ReplySink* sink) {
   params["directory"] = m_directory.string();
   auto start = std::chrono::steady_clock::now();
-  auto reply = globals.no_daemon ? client::exchange_oneshot(method, params)
-                                 : client::exchange_daemon(method, params);
+  auto reply = globals.no_daemon
+                   ? client::exchange_oneshot(method, params, sink)
+                   : client::exchange_daemon(method, params, client::Autostart::yes, sink);
   if (globals.verbose) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -68,23 +70,24 @@ util::Result<json> Session::call(std::string_view method, json params) {
   return client::parse_reply(*reply);
 }
 
-util::Result<PassedReply> Session::call_passing(std::string_view method, json params,
-                                                std::string_view member) {
-  auto reply = exchange(method, std::move(params));
+util::Result<json> Session::call_streaming(std::string_view method, json params,
+                                           std::string_view member, std::FILE* out) {
+  protocol::MemberSplitter splitter({"result", std::string(member)}, [&](std::string_view bytes) {
+    std::fwrite(bytes.data(), 1, bytes.size(), out);
+  });
+  client::ReplySink sink = [&](std::string_view bytes) { splitter.feed(bytes); };
+  auto reply = exchange(method, std::move(params), &sink);
   if (!reply)
     return reply.error();
-  PassedReply out;
-  if (auto span = protocol::find_member(*reply, {"result", member})) {
-    out.member_text = reply->substr(span->offset, span->length);
-    reply->replace(span->offset, span->length, "null");
-  }
-  auto result = client::parse_reply(*reply);
+  auto result = client::parse_reply(splitter.rest());
   if (!result)
     return result.error();
-  out.result = std::move(*result);
-  if (out.member_text.empty()) // not found by the scanner: take it from the parsed reply
-    out.member_text = out.result.value(member, json()).dump();
-  return out;
+  if (!splitter.found()) { // shaped otherwise than the scanner expects: print it from the tree
+    auto text = result->value(member, json()).dump();
+    std::fwrite(text.data(), 1, text.size(), out);
+  }
+  std::fputc('\n', out);
+  return result;
 }
 
 bool Session::json_is_compact() const {

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "cli/client/oneshot.hpp"
 #include "cli/render/style.hpp"
 #include "core/util/result.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -31,12 +33,6 @@ struct Globals {
   bool no_daemon = false;
 };
 
-// A reply whose result member was kept as the server wrote it (see Session::call_passing).
-struct PassedReply {
-  json result;             // the result, with the member set to null
-  std::string member_text; // the member's compact JSON text
-};
-
 // What a command needs while it runs: options, styling, the server, and output helpers.
 class Session {
 public:
@@ -50,10 +46,12 @@ public:
 
   // Calls `method` with params plus the working directory.
   util::Result<json> call(std::string_view method, json params = json::object());
-  // Like call, but result.<member> is passed through as text instead of parsed: for large
-  // values printed unchanged as compact JSON.
-  util::Result<PassedReply> call_passing(std::string_view method, json params,
-                                         std::string_view member);
+  // Like call, but result.<member> is written to `out` as the server wrote it (compact JSON)
+  // while it arrives, followed by a newline, instead of being parsed: for large values printed
+  // unchanged. Returns the rest of the result, the member set to null. On an error reply
+  // nothing is written.
+  util::Result<json> call_streaming(std::string_view method, json params, std::string_view member,
+                                    std::FILE* out);
 
   // Prints `kodebase: <message>` and the hint to stderr; returns the exit code for the kind.
   int fail(const util::Error& error) const;
@@ -67,7 +65,8 @@ public:
   bool json_is_compact() const;
 
 private:
-  util::Result<std::string> exchange(std::string_view method, json params);
+  util::Result<std::string> exchange(std::string_view method, json params,
+                                     const client::ReplySink* sink = nullptr);
 
   render::Style m_style{false};
   std::filesystem::path m_directory;

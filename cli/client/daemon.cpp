@@ -58,27 +58,45 @@ public:
       ::close(m_fd);
   }
 
-  // The next line the daemon sends.
-  util::Result<std::string> read_line() {
+  // The next line the daemon sends. With a sink, its bytes go there as they arrive (a large
+  // reply is never held whole) and the line returned is empty.
+  util::Result<std::string> read_line(const ReplySink* sink = nullptr) {
+    std::string line;
+    auto take = [&](std::string_view bytes) {
+      if (sink)
+        (*sink)(bytes);
+      else
+        line.append(bytes);
+    };
+    std::string_view pending = m_buffer;
+    if (auto nl = pending.find('\n'); nl != std::string_view::npos) {
+      take(pending.substr(0, nl));
+      m_buffer.erase(0, nl + 1);
+      return line;
+    }
+    take(pending);
+    m_buffer.clear();
+    static char buf[256 * 1024];
     for (;;) {
-      if (auto nl = m_buffer.find('\n'); nl != std::string::npos) {
-        std::string line = m_buffer.substr(0, nl);
-        m_buffer.erase(0, nl + 1);
-        return line;
-      }
-      char buf[65536];
       ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
         return unavailable("the daemon closed the connection",
                            "see `kodebase daemon log`, or use --no-daemon");
-      m_buffer.append(buf, static_cast<size_t>(n));
+      std::string_view chunk(buf, static_cast<size_t>(n));
+      if (auto nl = chunk.find('\n'); nl != std::string_view::npos) {
+        take(chunk.substr(0, nl));
+        m_buffer.assign(chunk.substr(nl + 1));
+        return line;
+      }
+      take(chunk);
     }
   }
 
-  // One request, one reply line.
-  util::Result<std::string> call(std::string_view name, const json& params) {
+  // One request, one reply line (or, with a sink, the reply streamed to it).
+  util::Result<std::string> call(std::string_view name, const json& params,
+                                 const ReplySink* sink = nullptr) {
     auto line = protocol::serialize(protocol::Request{1, std::string(name), params}) + "\n";
     for (std::string_view rest = line; !rest.empty();) {
       ssize_t n = ::send(m_fd, rest.data(), rest.size(), MSG_NOSIGNAL);
@@ -88,7 +106,7 @@ public:
         return unavailable(fmt::format("lost the daemon while sending: {}", std::strerror(errno)));
       rest.remove_prefix(static_cast<size_t>(n));
     }
-    return read_line();
+    return read_line(sink);
   }
 
 private:
@@ -287,11 +305,11 @@ util::Result<Connection> connect_daemon(Autostart autostart) {
 } // namespace
 
 util::Result<std::string> exchange_daemon(std::string_view name, const json& params,
-                                          Autostart autostart) {
+                                          Autostart autostart, const ReplySink* sink) {
   auto c = connect_daemon(autostart);
   if (!c)
     return c.error();
-  return c->call(name, params);
+  return c->call(name, params, sink);
 }
 
 util::Status follow(const json& params, const std::function<bool(const std::string&)>& on_line) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/client/oneshot.hpp"
 #include "core/util/result.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,8 +19,10 @@ enum class Autostart { yes, no };
 // KODEBASE_NO_AUTOSTART=1); a daemon of another build is stopped and started again, so an
 // upgrade never leaves a "version mismatch". Errors are `unavailable` with the reason (the
 // daemon's own message when it could not start).
+// With a sink, the reply line goes there piece by piece as it arrives and "" is returned.
 util::Result<std::string> exchange_daemon(std::string_view method, const nlohmann::json& params,
-                                          Autostart autostart = Autostart::yes);
+                                          Autostart autostart = Autostart::yes,
+                                          const ReplySink* sink = nullptr);
 
 // Subscribes with `params` (topics, directory or all) and hands each pushed notification line
 // to `on_line` until it returns false or the daemon closes the connection (the returned status

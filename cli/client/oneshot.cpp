@@ -53,21 +53,29 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-std::string read_all(int fd) {
-  std::string out;
-  char buf[65536];
+// Everything until end of file, into `out` or (with a sink) piece by piece to the sink; the
+// number of bytes read.
+size_t read_all(int fd, std::string& out, const ReplySink* sink) {
+  static char buf[256 * 1024];
+  size_t total = 0;
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
-    out.append(buf, static_cast<size_t>(n));
+    std::string_view chunk(buf, static_cast<size_t>(n));
+    total += chunk.size();
+    if (sink)
+      (*sink)(chunk);
+    else
+      out.append(chunk);
   }
-  return out;
+  return total;
 }
 
-util::Result<std::string> run_child(const fs::path& binary, const std::string& request) {
+util::Result<std::string> run_child(const fs::path& binary, const std::string& request,
+                                    const ReplySink* sink) {
   Pipe in, out;
   if (!in.open() || !out.open())
     return unavailable(fmt::format("cannot create pipes: {}", std::strerror(errno)));
@@ -95,12 +103,13 @@ util::Result<std::string> run_child(const fs::path& binary, const std::string& r
   auto old = std::signal(SIGPIPE, SIG_IGN);
   write_all(in.fds[1], request);
   in.close_end(1);
-  std::string reply = read_all(out.fds[0]);
+  std::string reply;
+  size_t received = read_all(out.fds[0], reply, sink);
   std::signal(SIGPIPE, old);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (reply.empty()) {
+  if (received == 0) {
     if (WIFSIGNALED(status))
       return unavailable(
           fmt::format("kodebased --oneshot was killed by signal {}", WTERMSIG(status)));
@@ -161,7 +170,8 @@ std::optional<fs::path> find_daemon_binary() {
   return std::nullopt;
 }
 
-util::Result<std::string> exchange_oneshot(std::string_view method, const json& params) {
+util::Result<std::string> exchange_oneshot(std::string_view method, const json& params,
+                                           const ReplySink* sink) {
   auto binary = find_daemon_binary();
   if (!binary)
     return util::make_error(util::ErrorKind::unavailable,
@@ -169,7 +179,7 @@ util::Result<std::string> exchange_oneshot(std::string_view method, const json& 
                             {{"hint", "install both binaries in one directory, or set "
                                       "KODEBASE_DAEMON_BIN"}});
   protocol::Request request{1, std::string(method), params};
-  auto reply = run_child(*binary, protocol::serialize(request) + "\n");
+  auto reply = run_child(*binary, protocol::serialize(request) + "\n", sink);
   if (!reply)
     return reply.error();
   if (auto nl = reply->find('\n'); nl != std::string::npos)

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,14 @@ std::vector<std::string> daemon_environment();
 // The kodebased binary: $KODEBASE_DAEMON_BIN, else next to this executable, else on PATH.
 std::optional<std::filesystem::path> find_daemon_binary();
 
+// Takes a reply piece by piece as it arrives, for callers that pass large replies on.
+using ReplySink = std::function<void(std::string_view)>;
+
 // Sends one request to a `kodebased --oneshot` child and returns its reply line, or an
-// unavailable error when the child could not be run or gave no reply.
-util::Result<std::string> exchange_oneshot(std::string_view method, const nlohmann::json& params);
+// unavailable error when the child could not be run or gave no reply. With a sink, the reply
+// goes there as it arrives and "" is returned.
+util::Result<std::string> exchange_oneshot(std::string_view method, const nlohmann::json& params,
+                                           const ReplySink* sink = nullptr);
 
 // The result of a reply line, or the error the server replied with (kind recovered from the
 // reply), or an unavailable error when the line is not a reply.

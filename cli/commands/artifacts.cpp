@@ -41,12 +41,10 @@ int run_list(Session& s, const ListOptions& o) {
   if (format == "json" && s.json_is_compact()) {
     // Piped JSON is the server's text as is: parsing and re-printing 10,000 summaries would
     // cost more than the rest of the command.
-    auto r = s.call_passing(method::artifacts_list, params, "artifacts");
+    auto r = s.call_streaming(method::artifacts_list, params, "artifacts", stdout);
     if (!r)
       return s.fail(r.error());
-    s.warn_problems(r->result["problems"]);
-    r->member_text += '\n';
-    out(r->member_text);
+    s.warn_problems((*r)["problems"]);
     return k_exit_ok;
   }
   auto r = s.call(method::artifacts_list, params);

@@ -13,7 +13,7 @@ namespace {
 constexpr MethodEntry k_methods[] = {
     {m::project_init, project_init, "create .kodebase/ in a directory"},
     {m::project_status, project_status, "dashboard: counts, ready work, in progress, blocked"},
-    {m::artifacts_list, artifacts_list, "artifacts matching a filter"},
+    {m::artifacts_list, nullptr, "artifacts matching a filter", artifacts_list},
     {m::artifacts_get, artifacts_get, "one artifact with readiness"},
     {m::artifacts_tree, artifacts_tree, "the hierarchy"},
     {m::artifacts_log, artifacts_log, "an artifact's event history"},
@@ -70,6 +70,12 @@ protocol::Response dispatch(Context& ctx, const protocol::Request& request) {
     return protocol::error_response(request.id, protocol::k_invalid_params,
                                     "params must be an object");
   try {
+    if (entry->text_handler) {
+      auto text = entry->text_handler(ctx, request.params);
+      if (!text)
+        return protocol::error_response(request.id, text.error());
+      return protocol::Response{request.id, std::nullopt, std::nullopt, std::move(*text)};
+    }
     auto result = entry->handler(ctx, request.params);
     if (!result)
       return protocol::error_response(request.id, result.error());

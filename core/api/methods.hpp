@@ -10,11 +10,15 @@ namespace kb::api {
 
 // A handler: plain function from params to a result, so tests need no sockets.
 using Handler = util::Result<json> (*)(Context&, const json&);
+// A handler that writes its result as compact JSON text itself, byte for byte what the JSON
+// value would serialise to: for large results that are asked for often and cached in pieces.
+using TextHandler = util::Result<std::string> (*)(Context&, const json&);
 
 struct MethodEntry {
   std::string_view name;
-  Handler handler;
+  Handler handler; // null when text_handler answers
   std::string_view summary;
+  TextHandler text_handler = nullptr;
 };
 
 // Every method of the kodebase API.
@@ -28,7 +32,7 @@ protocol::Response dispatch(Context& ctx, const protocol::Request& request);
 // Handlers, one per method (grouped by file).
 util::Result<json> project_init(Context& ctx, const json& params);
 util::Result<json> project_status(Context& ctx, const json& params);
-util::Result<json> artifacts_list(Context& ctx, const json& params);
+util::Result<std::string> artifacts_list(Context& ctx, const json& params);
 util::Result<json> artifacts_get(Context& ctx, const json& params);
 util::Result<json> artifacts_tree(Context& ctx, const json& params);
 util::Result<json> artifacts_log(Context& ctx, const json& params);

@@ -32,6 +32,12 @@ json summary_json(const LoadedProject& p, const Artifact& a) {
   return out;
 }
 
+const std::string& summary_text(const LoadedProject& p, const Artifact& a) {
+  if (a.summary_text.empty())
+    a.summary_text = summary_json(p, a).dump();
+  return a.summary_text;
+}
+
 json reasons_json(const std::vector<lifecycle::BlockingReason>& reasons) {
   json out = json::array();
   for (const auto& r : reasons)

@@ -9,6 +9,8 @@ namespace kb::api {
 // The list entry of an artifact: id, type, title, state, priority, estimation, assignee,
 // parent, path, blocked_by, blocks, updated.
 json summary_json(const LoadedProject& p, const artifact::Artifact& a);
+// summary_json as compact text, computed once per artifact and kept with it.
+const std::string& summary_text(const LoadedProject& p, const artifact::Artifact& a);
 
 // The whole artifact: the summary fields, readiness and blocking reasons, and the document's
 // top-level keys (metadata, content, notes, completion blocks and any unknown keys).

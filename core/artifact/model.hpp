@@ -98,6 +98,11 @@ struct Artifact {
   std::optional<DeliverySummary> delivery_summary;         // milestone
   std::optional<ImpactSummary> impact_summary;             // initiative
 
+  // The API's list entry of this artifact as compact JSON, filled in on first use and kept
+  // while the artifact is (the daemon's warm index answers `list` from it). An index is used
+  // by one thread at a time, so filling it in needs no lock.
+  mutable std::string summary_text;
+
   ArtifactType type() const { return id.type(); }
   // The `event` of the last event, or "" when there are none.
   const std::string& last_event() const;

@@ -1,6 +1,5 @@
 #include "core/protocol/jsonrpc.hpp"
 
-
 namespace kb::protocol {
 
 namespace {
@@ -86,6 +85,7 @@ std::string serialize(const Response& r) {
   // The envelope is written by hand so a large result is serialised in place, not copied
   // into a new document first.
   std::string out = R"({"jsonrpc":"2.0","id":)";
+  out.reserve(r.result_text.size() + 64); // room for the frame's newline too: no second copy
   out += dump(r.id);
   if (r.error) {
     json e{{"code", r.error->code}, {"message", r.error->message}};
@@ -94,10 +94,19 @@ std::string serialize(const Response& r) {
     out += R"(,"error":)" + dump(e);
   } else {
     out += R"(,"result":)";
-    out += r.result ? dump(*r.result) : std::string("null");
+    if (!r.result_text.empty())
+      out += r.result_text;
+    else
+      out += r.result ? dump(*r.result) : std::string("null");
   }
   out += '}';
   return out;
+}
+
+json result_value(const Response& r) {
+  if (!r.result_text.empty())
+    return json::parse(r.result_text);
+  return r.result.value_or(json());
 }
 
 int error_code(util::ErrorKind kind) {

@@ -45,7 +45,13 @@ struct Response {
   json id;
   std::optional<json> result;       // set on success
   std::optional<ErrorObject> error; // set on failure
+  // A successful result already written as compact JSON text (large, often-asked results are
+  // assembled from cached pieces); when set, it is sent instead of `result`.
+  std::string result_text = {};
 };
+
+// The result of a successful response as a JSON value, whichever form it carries.
+json result_value(const Response& r);
 
 using Message = std::variant<Request, Notification, Response>;
 

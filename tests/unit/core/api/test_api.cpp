@@ -38,8 +38,9 @@ TEST_CASE("every protocol method has a handler", "[api]") {
 TEST_CASE("handlers answer from the project found above the directory", "[api]") {
   Fixture f;
   auto list = f.call("artifacts.list", {{"state", "blocked"}});
-  REQUIRE(list.result);
-  auto& arts = (*list.result)["artifacts"];
+  REQUIRE(!list.error);
+  auto value = kb::protocol::result_value(list);
+  auto& arts = value["artifacts"];
   REQUIRE(arts.size() == 2);
   for (auto key : {"id", "type", "title", "state", "priority", "estimation", "assignee", "parent",
                    "path", "blocked_by", "blocks"})
@@ -62,6 +63,25 @@ TEST_CASE("handlers answer from the project found above the directory", "[api]")
   REQUIRE(status.result);
   CHECK((*status.result)["artifacts"] == 12);
   CHECK((*status.result)["by_state"]["in_progress"] == 6);
+}
+
+TEST_CASE("list's text is exactly what its JSON value serialises to", "[api]") {
+  Fixture f;
+  for (json filter : {json::object(), json{{"state", "blocked"}}, json{{"state", "archived"}}}) {
+    auto list = f.call("artifacts.list", filter);
+    REQUIRE(!list.error);
+    REQUIRE(!list.result_text.empty());
+    CHECK(json::parse(list.result_text).dump() == list.result_text);
+    auto line = kb::protocol::serialize(list);
+    CHECK(json::parse(line)["result"] == kb::protocol::result_value(list));
+  }
+  // A list entry is the artifact's summary, from the same function `get` starts from.
+  auto all = kb::protocol::result_value(f.call("artifacts.list"));
+  REQUIRE(all["artifacts"].size() == all["total"]);
+  auto get = f.call("artifacts.get", {{"id", all["artifacts"][0]["id"]}});
+  REQUIRE(get.result);
+  for (auto& [key, value] : all["artifacts"][0].items())
+    CHECK((*get.result)[key] == value);
 }
 
 TEST_CASE("handler errors carry kinds: unknown ID, bad ID, no project, unknown method", "[api]") {

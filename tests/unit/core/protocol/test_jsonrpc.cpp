@@ -116,3 +116,51 @@ TEST_CASE("find_member locates a nested value's text without parsing it", "[prot
   // Keys written with escapes are not compared; the caller falls back to a full parse.
   CHECK(member(R"({"res\u0075lt":1})", {"result"}) == "<none>");
 }
+
+TEST_CASE("MemberSplitter streams a member out of a text that arrives in pieces", "[protocol]") {
+  struct Split {
+    std::string value, rest;
+    bool found = false;
+  };
+  // Feeds `text` in pieces of `step` bytes.
+  auto split = [](std::string_view text, size_t step,
+                  std::vector<std::string> path = {"result", "artifacts"}) {
+    Split out;
+    MemberSplitter s(std::move(path), [&](std::string_view bytes) { out.value += bytes; });
+    for (size_t at = 0; at < text.size(); at += step)
+      s.feed(text.substr(at, step));
+    out.rest = s.rest();
+    out.found = s.found();
+    return out;
+  };
+  std::string reply =
+      R"({"jsonrpc":"2.0","id":1,"result":{"skip":{"artifacts":[1]},"s":"a\"}]b",)"
+      R"("artifacts":[{"id":"A","t":"x, \"y\" ]\\"},{"id":"B","n":[[]]}],"total":2}})";
+  auto whole = json::parse(reply);
+  for (size_t step : {1, 2, 3, 7, 16, 64, 4096}) {
+    INFO("pieces of " << step);
+    auto s = split(reply, step);
+    CHECK(s.found);
+    CHECK(json::parse(s.value) == whole["result"]["artifacts"]);
+    auto rest = json::parse(s.rest);
+    CHECK(rest["result"]["artifacts"].is_null());
+    CHECK(rest["result"]["total"] == 2);
+    CHECK(rest["result"]["skip"] == whole["result"]["skip"]);
+  }
+  // An error reply, a scalar member or another shape: nothing streamed, the rest is the text.
+  for (std::string_view text : {R"({"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"x"}})",
+                                R"({"jsonrpc":"2.0","id":1,"result":{"artifacts":"none"}})",
+                                R"({"jsonrpc":"2.0","id":1,"result":{"total":0}})", "[1,2]"}) {
+    for (size_t step : {1, 5, 100}) {
+      auto s = split(text, step);
+      CHECK_FALSE(s.found);
+      CHECK(s.value.empty());
+      CHECK(s.rest == text);
+    }
+  }
+  // A value not reached within the first 64 KiB is left in place.
+  std::string late = R"({"result":{"pad":")" + std::string(70000, 'x') + R"(","artifacts":[1]}})";
+  auto s = split(late, 1000);
+  CHECK_FALSE(s.found);
+  CHECK(s.rest == late);
+}
