@@ -7,10 +7,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace kb::repo {
 
@@ -26,34 +29,35 @@ util::Error io(std::string what) {
   return util::make_error(util::ErrorKind::io, fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
-// Writes `contents` to a new dot-named temporary next to `target` and syncs it.
-util::Result<fs::path> write_temp(const fs::path& target, const std::string& contents) {
-  std::string tmpl =
-      (target.parent_path() / ("." + target.filename().string() + ".kb-XXXXXX")).string();
-  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+// The temporary that new contents of `target` are written to.
+fs::path temp_for(const fs::path& target) {
+  return target.parent_path() / ("." + target.filename().string() + ".kb-tmp");
+}
+
+// Writes all of `contents` to a new version of `path` (created or truncated); with `sync`,
+// fsync'ed too.
+util::Status write_whole(const fs::path& path, std::string_view contents, bool sync) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
-    return io(fmt::format("cannot create a file in {}", target.parent_path().string()));
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    return io(fmt::format("cannot create {}", path.string()));
+  while (!contents.empty()) {
+    ssize_t n = ::write(fd, contents.data(), contents.size());
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      auto e = io(fmt::format("cannot write {}", tmpl));
+      auto e = io(fmt::format("cannot write {}", path.string()));
       ::close(fd);
-      ::unlink(tmpl.c_str());
       return e;
     }
-    done += static_cast<size_t>(n);
+    contents.remove_prefix(static_cast<size_t>(n));
   }
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
-    auto e = io(fmt::format("cannot sync {}", tmpl));
+  if (sync && ::fsync(fd) != 0) {
+    auto e = io(fmt::format("cannot sync {}", path.string()));
     ::close(fd);
-    ::unlink(tmpl.c_str());
     return e;
   }
   ::close(fd);
-  return fs::path(tmpl);
+  return util::ok_status();
 }
 
 void sync_dir(const fs::path& dir) {
@@ -62,6 +66,33 @@ void sync_dir(const fs::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+// fsyncs every path (files or directories) at once, one thread each: the file system folds
+// concurrent syncs into shared journal commits, so a few files cost about one sync, not one
+// each. Returns the first failure.
+util::Status sync_all(const std::vector<fs::path>& paths) {
+  std::vector<int> errors(paths.size(), 0);
+  auto sync_one = [&](size_t i) {
+    int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0)
+      errors[i] = errno;
+    if (fd >= 0)
+      ::close(fd);
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t i = 1; i < paths.size(); ++i)
+      helpers.emplace_back(sync_one, i);
+    if (!paths.empty())
+      sync_one(0);
+  }
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (errors[i] != 0) {
+      errno = errors[i];
+      return io(fmt::format("cannot sync {}", paths[i].string()));
+    }
+  return util::ok_status();
 }
 
 } // namespace
@@ -110,62 +141,115 @@ void Transaction::put(fs::path target, std::string contents) {
   m_files.emplace_back(std::move(target), std::move(contents));
 }
 
+namespace {
+
+// The project's journal. The file stays between transactions (empty: nothing in flight), so a
+// commit syncs this one file, never the directory it sits in.
+class JournalFile {
+public:
+  static util::Result<JournalFile> open(const Project& project) {
+    auto path = journal_path(project);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0)
+      sync_dir(path.parent_path()); // new: its name must survive a crash too
+    else if (errno == EEXIST)
+      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return io(fmt::format("cannot open {}", path.string()));
+    return JournalFile(fd);
+  }
+  JournalFile(JournalFile&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
+  JournalFile& operator=(JournalFile&&) = delete;
+  ~JournalFile() {
+    if (m_fd >= 0)
+      ::close(m_fd);
+  }
+
+  // The transaction's files. Not synced: the intent only matters to a process killed before
+  // the commit point, and the page cache outlives processes. (After a power loss, stray
+  // temporaries stay: hidden, never read, overwritten by the next write of their file.)
+  util::Status write_intent(std::string_view text) {
+    m_size = text.size();
+    return write_at(text, 0, false);
+  }
+  // Appends the commit line and syncs: the commit point.
+  util::Status commit() { return write_at("commit\n", m_size, true); }
+  // Nothing in flight any more.
+  void clear() { (void)::ftruncate(m_fd, 0); }
+
+private:
+  explicit JournalFile(int fd) : m_fd(fd) {}
+
+  util::Status write_at(std::string_view text, size_t offset, bool sync) {
+    if (::ftruncate(m_fd, static_cast<off_t>(offset)) != 0)
+      return io("cannot write the journal");
+    while (!text.empty()) {
+      ssize_t n = ::pwrite(m_fd, text.data(), text.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return io("cannot write the journal");
+      text.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<size_t>(n);
+    }
+    if (sync && ::fdatasync(m_fd) != 0)
+      return io("cannot sync the journal");
+    return util::ok_status();
+  }
+
+  int m_fd = -1;
+  size_t m_size = 0;
+};
+
+} // namespace
+
 util::Status Transaction::commit(const Project& project) {
-  std::vector<std::pair<fs::path, fs::path>> renames;
+  auto journal = JournalFile::open(project);
+  if (!journal)
+    return journal.error();
+  std::string intent;
+  for (const auto& [target, _] : m_files)
+    intent += temp_for(target).string() + "\t" + target.string() + "\n";
   auto discard = [&] {
-    for (auto& [tmp, _] : renames)
-      ::unlink(tmp.c_str());
+    for (const auto& [target, _] : m_files)
+      ::unlink(temp_for(target).c_str());
+    journal->clear();
   };
+  if (auto st = journal->write_intent(intent); !st)
+    return st.error();
+  std::set<fs::path> dirs;
+  std::vector<fs::path> temps;
   for (const auto& [target, contents] : m_files) {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
-    auto tmp = write_temp(target, contents);
-    if (!tmp) {
+    temps.push_back(temp_for(target));
+    if (auto st = write_whole(temps.back(), contents, false); !st) {
       discard();
-      return tmp.error();
+      return st.error();
     }
-    renames.emplace_back(*tmp, target);
+    dirs.insert(target.parent_path());
   }
-  std::string journal;
-  for (const auto& [tmp, target] : renames)
-    journal += tmp.string() + "\t" + target.string() + "\n";
-  journal += "commit\n";
-  if (auto st = util::write_file_atomic(journal_path(project), journal); !st) {
+  if (auto st = sync_all(temps); !st) {
+    discard();
+    return st.error();
+  }
+  if (auto st = journal->commit(); !st) {
     discard();
     return st.error();
   }
   // Committed: from here on, recovery rolls forward.
-  for (const auto& [tmp, target] : renames)
-    if (::rename(tmp.c_str(), target.c_str()) != 0)
+  for (const auto& [target, _] : m_files)
+    if (::rename(temp_for(target).c_str(), target.c_str()) != 0)
       return io(fmt::format("cannot move {} into place", target.string()));
-  for (const auto& [tmp, target] : renames)
-    sync_dir(target.parent_path());
-  ::unlink(journal_path(project).c_str());
+  (void)sync_all({dirs.begin(), dirs.end()});
+  journal->clear();
   return util::ok_status();
 }
 
-namespace {
-
-// Temporaries of a writer killed before it wrote its journal: nothing refers to them, and no
-// writer is active while we hold the lock.
-void sweep_orphans(const fs::path& dir) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    auto name = it->path().filename().string();
-    if (name.starts_with(".") && name.find(".kb-") != std::string::npos && it->is_regular_file(ec))
-      fs::remove(it->path(), ec);
-  }
-}
-
-} // namespace
-
 util::Status recover(const Project& project) {
   auto text = util::read_file(journal_path(project));
-  if (!text) {
-    sweep_orphans(project.artifacts_dir());
+  if (!text || text->empty())
     return util::ok_status(); // nothing was interrupted
-  }
   bool committed = text->ends_with("commit\n");
   size_t pos = 0;
   while (pos < text->size()) {
@@ -176,16 +260,17 @@ util::Status recover(const Project& project) {
     if (tab == std::string::npos)
       continue;
     fs::path tmp = line.substr(0, tab), target = line.substr(tab + 1);
-    if (!fs::exists(tmp))
-      continue; // already renamed
+    if (tmp != temp_for(target) || !fs::exists(tmp))
+      continue; // already renamed, or a line cut short by the kill
     if (committed) {
       if (::rename(tmp.c_str(), target.c_str()) != 0)
         return io(fmt::format("cannot finish an interrupted write of {}", target.string()));
+      sync_dir(target.parent_path());
     } else {
       ::unlink(tmp.c_str());
     }
   }
-  ::unlink(journal_path(project).c_str());
+  (void)::truncate(journal_path(project).c_str(), 0);
   return util::ok_status();
 }
 

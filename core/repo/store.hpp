@@ -28,12 +28,15 @@ private:
 
 // Files written together or not at all.
 //
-// How: every new content goes to a dot-named temporary file next to its target and is
-// fsync'ed. Then a journal `.kodebase/.journal` lists the (temporary, target) pairs and ends
-// with a `commit` line; it is fsync'ed, which is the commit point. The renames follow, then
-// the journal is removed. A process killed before the commit point leaves temporaries that
-// are deleted on the next lock; one killed after it leaves a journal that the next lock rolls
-// forward. Either way every file is old or new, and the set is all old or all new.
+// How: the journal `.kodebase/.journal` first lists the (temporary, target) pairs as an
+// intent. Every new content then goes to its temporary, a dot-named file next to its target
+// (`.<name>.kb-tmp`; the lock makes one writer the only user of these names), and is fsync'ed.
+// A `commit` line is appended to the journal and it is fsync'ed: that is the commit point.
+// The renames follow, then the journal is emptied (the file stays, so committing never has to
+// sync its directory). A process killed before the commit point leaves an intent whose
+// temporaries the next lock deletes; one killed after it leaves a journal that the next lock
+// rolls forward. Either way every file is old or new, and the set is all old or all new. An
+// empty journal means nothing to recover, so taking the lock never walks the tree.
 class Transaction {
 public:
   void put(std::filesystem::path target, std::string contents);

@@ -37,7 +37,9 @@ outcome() {
   done
 }
 par="$work/parallel" ser="$work/serial"
-mkdir -p "$par" && make_project "$par" && cp -a "$par/." "$ser/" && pass || fail "setting up the projects"
+kill_dir="$work/killed"
+mkdir -p "$par" && make_project "$par" && cp -a "$par/." "$ser/" && cp -a "$par/." "$kill_dir/" &&
+  pass || fail "setting up the projects"
 
 declare -A worker
 for i in $(seq 1 $n); do
@@ -60,6 +62,31 @@ ser_outcome=$(outcome "$ser")
   pass || fail "not every issue has its full history: $par_outcome"
 [ "$(grep -o "children_started" <<<"$par_outcome" | wc -l)" -eq 2 ] && pass ||
   fail "the milestone and initiative must each start exactly once: $par_outcome"
-[ -z "$(find "$par/.kodebase" -name '.*.tmp-*')" ] && pass || fail "temporary files left"
-[ ! -e "$par/.kodebase/.journal" ] && pass || fail "a journal was left behind"
+[ -z "$(find "$par/.kodebase" -name '.*.tmp-*' -o -name '.*.kb-tmp')" ] && pass || fail "temporary files left"
+[ ! -s "$par/.kodebase/.journal" ] && pass || fail "a transaction was left in the journal"
+
+# Writers killed (SIGKILL, server process included) at random moments: the next writer finds
+# every file old or new and the set of files of each write all old or all new.
+# Kill times spread over how long one such write takes on this machine and build.
+t0=$(date +%s%N)
+"$kb" -C "$kill_dir" start A.1.1 --no-branch --no-daemon --dry-run -q >/dev/null 2>&1
+span=$(((($(date +%s%N) - t0) / 1000000) * 3 / 2 + 1))
+for i in $(seq 1 $n); do
+  setsid "$kb" -C "$kill_dir" start "A.1.$i" --no-branch --no-daemon -q >/dev/null 2>&1 &
+  victim=$!
+  sleep "$(printf '%d.%03d' $((RANDOM % span / 1000)) $((RANDOM % span % 1000)))"
+  kill -9 -- "-$victim" 2>/dev/null
+  wait "$victim" 2>/dev/null
+done
+expect_exit 0 "the next writer recovers" -- "$kb" -C "$kill_dir" edit A --priority high -q --no-daemon
+expect_exit 0 "every file valid after the kills" -- "$kb" -C "$kill_dir" validate --no-daemon
+[ -z "$(find "$kill_dir/.kodebase" -name '.*.kb-tmp')" ] && pass || fail "temporaries left after the kills"
+[ ! -s "$kill_dir/.kodebase/.journal" ] && pass || fail "the journal was not recovered"
+# A started issue starts its milestone in the same write: never one without the other.
+started=$("$kb" -C "$kill_dir" list --state in_progress --type issue --format ids --no-daemon | wc -l)
+milestone=$("$kb" -C "$kill_dir" show A.1 --json --no-daemon | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+if [ "$started" -eq 0 ] || [ "$milestone" = in_progress ]; then pass; else
+  fail "$started issues started but milestone A.1 is $milestone"
+fi
+echo "killed writers: $started of $n starts landed"
 finish
