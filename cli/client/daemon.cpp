@@ -139,12 +139,13 @@ bool nobody_serves(int error) {
 }
 
 // The daemon's environment: ours, minus what belongs to one caller (the actor is sent with
-// each request), plus the heap tuning kodebased --oneshot gets too.
+// each request). Not the one-shot heap tuning: huge pages would make a long-lived heap
+// larger, not faster.
 std::vector<std::string> spawn_environment() {
   std::vector<std::string> env;
-  for (const auto& entry : daemon_environment())
-    if (!entry.starts_with("KODEBASE_ACTOR="))
-      env.push_back(entry);
+  for (char** e = environ; *e; ++e)
+    if (!std::string_view(*e).starts_with("KODEBASE_ACTOR="))
+      env.emplace_back(*e);
   return env;
 }
 

@@ -87,7 +87,7 @@ util::Result<std::string> run_child(const fs::path& binary, const std::string& r
   char arg0[] = "kodebased";
   char arg1[] = "--oneshot";
   char* argv[] = {arg0, arg1, nullptr};
-  auto env = daemon_environment();
+  auto env = oneshot_environment();
   std::vector<char*> envp;
   for (auto& entry : env)
     envp.push_back(entry.data());
@@ -121,12 +121,12 @@ util::Result<std::string> run_child(const fs::path& binary, const std::string& r
 
 } // namespace
 
-// The environment for kodebased: ours, plus glibc's `malloc.hugetlb` tunable unless the user set
-// it. Loading a large project allocates ~100 MB in small blocks; backing the heap with
+// The environment for kodebased --oneshot: ours, plus glibc's `malloc.hugetlb` tunable unless the
+// user set it. Loading a large project allocates ~100 MB in small blocks; backing the heap with
 // transparent huge pages takes that from ~30,000 page faults to a few thousand, which is a
 // third of a 10,000-artifact `list`. The tunable only advises the kernel (THP mode "madvise"),
 // so it changes nothing where huge pages are off.
-std::vector<std::string> daemon_environment() {
+std::vector<std::string> oneshot_environment() {
   std::vector<std::string> env;
   bool have_tunables = false;
   for (char** e = environ; *e; ++e) {

@@ -13,8 +13,8 @@
 
 namespace kb::cli::client {
 
-// The environment kodebased runs with: ours, plus glibc's `malloc.hugetlb` tunable.
-std::vector<std::string> daemon_environment();
+// The environment `kodebased --oneshot` runs with: ours, plus glibc's `malloc.hugetlb` tunable.
+std::vector<std::string> oneshot_environment();
 
 // The kodebased binary: $KODEBASE_DAEMON_BIN, else next to this executable, else on PATH.
 std::optional<std::filesystem::path> find_daemon_binary();

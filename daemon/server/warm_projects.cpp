@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -188,6 +189,11 @@ void WarmProjects::reload(Entry& e) {
   ++e.loads;
   if (!first || e.head_moved)
     report(e, before);
+  before.clear();
+  // Loading parses on several threads, each with its own malloc arena: what they freed along
+  // the way, and the index this one replaces, go back to the system instead of staying in RSS
+  // (about a tenth of a 10,000-artifact project).
+  ::malloc_trim(0);
 }
 
 // Compares what subscribers knew (`before`, by ID) with the index now and queues notices; a
@@ -394,7 +400,8 @@ void WarmProjects::note_cause(const fs::path& directory, std::string cause) {
 
 size_t WarmProjects::expire() {
   auto now = Clock::now();
-  std::erase_if(m_projects, [&](const auto& kv) { return now - kv.second->last_used > m_ttl; });
+  if (std::erase_if(m_projects, [&](const auto& kv) { return now - kv.second->last_used > m_ttl; }))
+    ::malloc_trim(0); // a dropped project's memory goes back to the system
   return m_projects.size();
 }
 
