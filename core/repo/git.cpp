@@ -178,6 +178,75 @@ util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project
   return std::move(walk.files);
 }
 
+util::Result<std::vector<FileChange>> artifact_changes_between(const Project& project,
+                                                               const std::string& from,
+                                                               const std::string& to) {
+  bool found = false;
+  auto repo = open_repo(project, found);
+  if (!repo)
+    return repo.error();
+  if (!found)
+    return util::make_error(util::ErrorKind::not_project, "the project is not in a git repository");
+  const char* workdir = git_repository_workdir(repo->get());
+  if (!workdir)
+    return util::make_error(util::ErrorKind::failed, "the repository has no work tree");
+  std::filesystem::path top = workdir;
+  auto tree_of = [&](const std::string& rev) -> util::Result<Object> {
+    git_object* raw = nullptr;
+    if (git_revparse_single(&raw, repo->get(), (rev + "^{tree}").c_str()) != 0)
+      return libgit2_error(fmt::format("cannot read commit {}", rev), util::ErrorKind::not_found);
+    return Object(raw);
+  };
+  auto old_tree = tree_of(from);
+  if (!old_tree)
+    return old_tree.error();
+  auto new_tree = tree_of(to);
+  if (!new_tree)
+    return new_tree.error();
+  std::string dir = project.artifacts_dir().lexically_relative(top).generic_string() + "/";
+  char* spec[] = {dir.data()};
+  git_diff_options options = GIT_DIFF_OPTIONS_INIT;
+  options.pathspec = {spec, 1};
+  options.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH; // a folder prefix, not a pattern
+  git_diff* raw_diff = nullptr;
+  if (git_diff_tree_to_tree(&raw_diff, repo->get(), reinterpret_cast<git_tree*>(old_tree->get()),
+                            reinterpret_cast<git_tree*>(new_tree->get()), &options) != 0)
+    return libgit2_error("cannot compare the artifacts of two commits");
+  Handle<git_diff, git_diff_free> diff(raw_diff);
+  git_diff_find_options similar = GIT_DIFF_FIND_OPTIONS_INIT;
+  similar.flags = GIT_DIFF_FIND_RENAMES;
+  if (git_diff_find_similar(diff.get(), &similar) != 0)
+    return libgit2_error("cannot find renamed artifacts");
+  auto is_artifact = [&](const char* path) {
+    std::string_view p = path ? path : "";
+    auto name = p.substr(p.rfind('/') + 1);
+    return p.starts_with(dir) && name.ends_with(".yml") && !name.starts_with(".");
+  };
+  // Paths as discovery gives them: under the project's own spelling of its artifacts folder.
+  auto absolute = [&](const char* path) {
+    return project.artifacts_dir() / std::string_view(path).substr(dir.size());
+  };
+  std::vector<FileChange> out;
+  for (size_t i = 0, n = git_diff_num_deltas(diff.get()); i < n; ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+    FileChange change;
+    if (d->status != GIT_DELTA_ADDED && is_artifact(d->old_file.path)) {
+      change.old_path = absolute(d->old_file.path);
+      git_blob* blob = nullptr;
+      if (git_blob_lookup(&blob, repo->get(), &d->old_file.id) == 0) {
+        change.old_text.assign(static_cast<const char*>(git_blob_rawcontent(blob)),
+                               static_cast<size_t>(git_blob_rawsize(blob)));
+        git_blob_free(blob);
+      }
+    }
+    if (d->status != GIT_DELTA_DELETED && is_artifact(d->new_file.path))
+      change.new_path = absolute(d->new_file.path);
+    if (!change.old_path.empty() || !change.new_path.empty())
+      out.push_back(std::move(change));
+  }
+  return out;
+}
+
 util::Result<BranchOutcome> switch_to_branch(const Project& project, const std::string& name) {
   bool found = false;
   auto repo = open_repo(project, found);

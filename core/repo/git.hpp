@@ -59,6 +59,22 @@ struct FileAtCommit {
 util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project,
                                                           const std::string& rev);
 
+// One artifact file that differs between two commits: where it was and what it held (empty
+// path when it was added), and where it is now (empty when it was deleted). A file moved or
+// renamed with its content mostly kept is one change with both paths.
+struct FileChange {
+  std::filesystem::path old_path; // absolute, as if checked out
+  std::string old_text;
+  std::filesystem::path new_path;
+};
+
+// The `.yml` files under the artifacts folder that differ from commit `from` to commit `to`
+// (shas or refs): a tree-to-tree diff of that folder alone, with rename detection, so a branch
+// switch or merge costs the files it touched rather than every artifact.
+util::Result<std::vector<FileChange>> artifact_changes_between(const Project& project,
+                                                               const std::string& from,
+                                                               const std::string& to);
+
 // Commits `paths` (absolute, inside the work tree) on the current branch with `message`, as
 // `author_name <author_email>`. Other staged or unstaged changes are left alone.
 util::Status commit_paths(const Project& project, const std::vector<std::filesystem::path>& paths,

@@ -156,17 +156,23 @@ void WarmProjects::reload(Entry& e) {
   if (std::error_code ec; fs::is_directory(e.project.artifacts_dir(), ec))
     watch_tree(e, e.project.artifacts_dir());
   std::string seen_commit; // where HEAD was when an earlier daemon last looked
+  std::optional<std::set<std::string>> scope; // the only IDs to compare, when known
   if (first) {
     e.head = repo::head_state(e.project);
     seen_commit = remembered_head(e.project.root);
     if (!seen_commit.empty() && seen_commit != e.head.commit) {
-      // HEAD moved while no daemon watched: what subscribers knew is that commit's artifacts.
-      if (auto files = repo::artifact_files_at(e.project, seen_commit)) {
-        for (const auto& f : *files) {
-          auto id = artifact::id_from_filename(f.path.filename().string());
-          if (!id)
+      // HEAD moved while no daemon watched: what subscribers knew is that commit's version of
+      // the artifacts the two commits' trees disagree on.
+      if (auto changes = repo::artifact_changes_between(e.project, seen_commit, e.head.commit)) {
+        scope.emplace();
+        for (const auto& c : *changes) {
+          if (auto id = artifact::id_from_filename(c.new_path.filename().string()))
+            scope->insert(id->str());
+          auto id = artifact::id_from_filename(c.old_path.filename().string());
+          if (c.old_path.empty() || !id)
             continue;
-          auto read = artifact::read_artifact_text(*id, f.path, f.text);
+          scope->insert(id->str());
+          auto read = artifact::read_artifact_text(*id, c.old_path, c.old_text);
           if (auto* a = std::get_if<artifact::Artifact>(&read))
             before[id->str()] = Seen::of(*a);
         }
@@ -188,7 +194,7 @@ void WarmProjects::reload(Entry& e) {
   e.stale = e.inotify < 0 || e.watches.empty();
   ++e.loads;
   if (!first || e.head_moved)
-    report(e, before);
+    report(e, before, scope ? &*scope : nullptr);
   before.clear();
   // Loading parses on several threads, each with its own malloc arena: what they freed along
   // the way, and the index this one replaces, go back to the system instead of staying in RSS

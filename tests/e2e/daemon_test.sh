@@ -192,12 +192,19 @@ kill "$watcher" 2>/dev/null
 "$kb" daemon stop -q
 "$kb" -C "$g" ready A.2.6 --no-daemon >/dev/null 2>&1 || true
 "$kb" -C "$g" edit A.2.6 --title "Saved carts v2" --no-daemon -q
+moved=$(cd "$g" && find .kodebase/artifacts -name 'A.2.5.*.yml' | head -1)
+git -C "$g" mv "$moved" "$(dirname "$moved")/A.2.5.renamed-while-down.yml"
 git -C "$g" commit -qam "while the daemon was down"
 "$kb" -C "$g" watch --json >"$work/watch.out" 2>"$work/watch.err" &
 watcher=$!
 pids+=($watcher)
 wait_until 'has_event "\"id\":\"A.2.6\"" "Saved carts v2" "\"cause\":\"commit\""' && pass ||
   fail "no catch-up event after a restart: $(cat "$work/watch.out")"
+# the renamed file is one artifact that changed its path, not one deleted and one created
+wait_until 'has_event "\"id\":\"A.2.5\"" "\"kind\":\"changed\"" "renamed-while-down"' && pass ||
+  fail "no rename event after a restart: $(cat "$work/watch.out")"
+grep '"id":"A.2.5"' "$work/watch.out" | grep -q '"kind":"deleted"' &&
+  fail "a renamed artifact was reported deleted: $(cat "$work/watch.out")" || pass
 kill "$watcher" 2>/dev/null
 
 # a subscriber that stops reading gets `resync` instead of growing the daemon's memory
