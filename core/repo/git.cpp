@@ -178,9 +178,8 @@ util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project
   return std::move(walk.files);
 }
 
-util::Result<std::vector<FileChange>> artifact_changes_between(const Project& project,
-                                                               const std::string& from,
-                                                               const std::string& to) {
+util::Result<std::vector<FileChange>>
+artifact_changes_between(const Project& project, const std::string& from, const std::string& to) {
   bool found = false;
   auto repo = open_repo(project, found);
   if (!repo)

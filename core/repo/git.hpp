@@ -71,9 +71,8 @@ struct FileChange {
 // The `.yml` files under the artifacts folder that differ from commit `from` to commit `to`
 // (shas or refs): a tree-to-tree diff of that folder alone, with rename detection, so a branch
 // switch or merge costs the files it touched rather than every artifact.
-util::Result<std::vector<FileChange>> artifact_changes_between(const Project& project,
-                                                               const std::string& from,
-                                                               const std::string& to);
+util::Result<std::vector<FileChange>>
+artifact_changes_between(const Project& project, const std::string& from, const std::string& to);
 
 // Commits `paths` (absolute, inside the work tree) on the current branch with `message`, as
 // `author_name <author_email>`. Other staged or unstaged changes are left alone.

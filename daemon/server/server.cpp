@@ -301,6 +301,7 @@ void Daemon::shutdown(const std::string& why) {
     return;
   m_stopping = true;
   m_log.info("shutting down: {}", why);
+  m_projects.save_snapshots();
   boost::system::error_code ignored;
   m_acceptor.close(ignored);
   m_tick.cancel();

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
+#include <fmt/format.h>
 #include <malloc.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -82,6 +83,19 @@ struct WarmProjects::Seen {
   }
 };
 
+namespace {
+
+// The snapshot of what subscribers of a project were told, kept while no daemon watches it:
+// $XDG_STATE_HOME/kodebase/projects/<hash of the root>.json.
+fs::path snapshot_file(const fs::path& root) {
+  uint64_t hash = 14695981039346656037ull; // FNV-1a: stable across builds and machines
+  for (unsigned char c : root.string())
+    hash = (hash ^ c) * 1099511628211ull;
+  return protocol::state_dir() / "projects" / fmt::format("{:016x}.json", hash);
+}
+
+} // namespace
+
 struct WarmProjects::Entry {
   repo::Project project;
   std::shared_ptr<api::LoadedProject> loaded;
@@ -103,6 +117,41 @@ struct WarmProjects::Entry {
       ::close(inotify);
   }
 };
+
+void WarmProjects::save_snapshot(const Entry& e) const {
+  json artifacts = json::object();
+  for (const auto& [id, a] : e.loaded->index.all()) {
+    Seen s = Seen::of(a);
+    artifacts[id.str()] = {s.state, s.title, e.project.relative(a.path), s.events};
+  }
+  auto file = snapshot_file(e.project.root);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  (void)util::write_file_atomic(
+      file, json{{"root", e.project.root.string()}, {"artifacts", artifacts}}.dump() + "\n");
+}
+
+std::optional<std::map<std::string, WarmProjects::Seen>>
+WarmProjects::take_snapshot(const repo::Project& project) {
+  auto file = snapshot_file(project.root);
+  auto text = util::read_file(file);
+  if (!text)
+    return std::nullopt;
+  std::error_code ec;
+  fs::remove(file, ec); // used once: a daemon killed later must not replay it
+  auto doc = json::parse(*text, nullptr, false);
+  if (!doc.is_object() || doc.value("root", "") != project.root.string() ||
+      !doc["artifacts"].is_object())
+    return std::nullopt;
+  std::map<std::string, Seen> out;
+  for (const auto& [id, v] : doc["artifacts"].items())
+    if (v.is_array() && v.size() == 4 && v[0].is_string() && v[1].is_string() && v[2].is_string() &&
+        v[3].is_number_unsigned())
+      out[id] = {v[0].get<std::string>(), v[1].get<std::string>(),
+                 (project.root / v[2].get<std::string>()).lexically_normal().string(),
+                 v[3].get<size_t>()};
+  return out;
+}
 
 WarmProjects::WarmProjects(std::chrono::seconds ttl) : m_ttl(ttl) {}
 WarmProjects::~WarmProjects() = default;
@@ -142,6 +191,53 @@ void WarmProjects::watch_git(Entry& e) {
   }
 }
 
+bool WarmProjects::recall(Entry& e, std::map<std::string, Seen>& before,
+                          std::optional<std::set<std::string>>& scope) {
+  e.head = repo::head_state(e.project);
+  std::string seen_commit = remembered_head(e.project.root); // HEAD when a daemon last looked
+  bool moved = !seen_commit.empty() && seen_commit != e.head.commit;
+  auto snapshot = take_snapshot(e.project);
+  if (snapshot) {
+    // What an earlier daemon had told its subscribers when it stopped: work-tree edits made
+    // since then show up too, not only commits.
+    before = std::move(*snapshot);
+  } else if (moved) {
+    // Stopped without a snapshot (killed): what subscribers knew is the remembered commit's
+    // version of the artifacts the two commits' trees disagree on.
+    auto changes = repo::artifact_changes_between(e.project, seen_commit, e.head.commit);
+    if (!changes) {
+      remember_head(e.project.root, e.head.commit); // that commit is gone: start afresh
+      return false;
+    }
+    scope.emplace();
+    for (const auto& c : *changes) {
+      if (auto id = artifact::id_from_filename(c.new_path.filename().string()))
+        scope->insert(id->str());
+      auto id = artifact::id_from_filename(c.old_path.filename().string());
+      if (c.old_path.empty() || !id)
+        continue;
+      scope->insert(id->str());
+      auto read = artifact::read_artifact_text(*id, c.old_path, c.old_text);
+      if (auto* a = std::get_if<artifact::Artifact>(&read))
+        before[id->str()] = Seen::of(*a);
+    }
+  }
+  if (moved) {
+    e.head_moved = true; // reported first, and the cause of the changes
+    e.head.commit = seen_commit;
+    e.head.branch.clear(); // not remembered
+  } else {
+    remember_head(e.project.root, e.head.commit);
+  }
+  return snapshot || moved;
+}
+
+void WarmProjects::save_snapshots() const {
+  for (const auto& [root, e] : m_projects)
+    if (e->loaded)
+      save_snapshot(*e);
+}
+
 void WarmProjects::reload(Entry& e) {
   std::map<std::string, Seen> before;
   if (e.loaded)
@@ -155,37 +251,8 @@ void WarmProjects::reload(Entry& e) {
   e.inotify = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (std::error_code ec; fs::is_directory(e.project.artifacts_dir(), ec))
     watch_tree(e, e.project.artifacts_dir());
-  std::string seen_commit; // where HEAD was when an earlier daemon last looked
   std::optional<std::set<std::string>> scope; // the only IDs to compare, when known
-  if (first) {
-    e.head = repo::head_state(e.project);
-    seen_commit = remembered_head(e.project.root);
-    if (!seen_commit.empty() && seen_commit != e.head.commit) {
-      // HEAD moved while no daemon watched: what subscribers knew is that commit's version of
-      // the artifacts the two commits' trees disagree on.
-      if (auto changes = repo::artifact_changes_between(e.project, seen_commit, e.head.commit)) {
-        scope.emplace();
-        for (const auto& c : *changes) {
-          if (auto id = artifact::id_from_filename(c.new_path.filename().string()))
-            scope->insert(id->str());
-          auto id = artifact::id_from_filename(c.old_path.filename().string());
-          if (c.old_path.empty() || !id)
-            continue;
-          scope->insert(id->str());
-          auto read = artifact::read_artifact_text(*id, c.old_path, c.old_text);
-          if (auto* a = std::get_if<artifact::Artifact>(&read))
-            before[id->str()] = Seen::of(*a);
-        }
-        e.head_moved = true;
-        e.head.commit = seen_commit;
-        e.head.branch.clear(); // not remembered
-      } else {
-        remember_head(e.project.root, e.head.commit); // that commit is gone: start afresh
-      }
-    } else {
-      remember_head(e.project.root, e.head.commit);
-    }
-  }
+  bool catch_up = first && recall(e, before, scope);
   watch_git(e);
   auto loaded = std::make_shared<api::LoadedProject>();
   loaded->project = e.project;
@@ -193,7 +260,7 @@ void WarmProjects::reload(Entry& e) {
   e.loaded = std::move(loaded);
   e.stale = e.inotify < 0 || e.watches.empty();
   ++e.loads;
-  if (!first || e.head_moved)
+  if (!first || catch_up)
     report(e, before, scope ? &*scope : nullptr);
   before.clear();
   // Loading parses on several threads, each with its own malloc arena: what they freed along
@@ -406,7 +473,11 @@ void WarmProjects::note_cause(const fs::path& directory, std::string cause) {
 
 size_t WarmProjects::expire() {
   auto now = Clock::now();
-  if (std::erase_if(m_projects, [&](const auto& kv) { return now - kv.second->last_used > m_ttl; }))
+  auto expired = [&](const auto& kv) { return now - kv.second->last_used > m_ttl; };
+  for (const auto& kv : m_projects)
+    if (expired(kv) && kv.second->loaded)
+      save_snapshot(*kv.second); // its next load reports what changed meanwhile
+  if (std::erase_if(m_projects, expired))
     ::malloc_trim(0); // a dropped project's memory goes back to the system
   return m_projects.size();
 }

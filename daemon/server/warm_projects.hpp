@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ public:
 
   // Drops projects unused for longer than the TTL; returns how many are left.
   size_t expire();
+  // Keeps what subscribers of each project were told, for the next daemon to compare with
+  // (called when the daemon stops; an expired project's is kept as it is dropped).
+  void save_snapshots() const;
 
   // A notification for subscribers: `artifact.changed` or `repo.head`, with the project root.
   struct Notice {
@@ -61,6 +65,12 @@ private:
   struct Seen;
   void refresh(Entry& e);
   void reload(Entry& e);
+  // On a project's first load: what an earlier daemon's subscribers knew of it (`before`, and
+  // the IDs to compare when only those are known). False when there is nothing to catch up.
+  bool recall(Entry& e, std::map<std::string, Seen>& before,
+              std::optional<std::set<std::string>>& scope);
+  void save_snapshot(const Entry& e) const;
+  static std::optional<std::map<std::string, Seen>> take_snapshot(const repo::Project& project);
   void watch_tree(Entry& e, const std::filesystem::path& dir);
   void watch_git(Entry& e);
   // Queues notices for what differs from `before`; with `scope`, only those IDs are compared.

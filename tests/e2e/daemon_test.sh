@@ -187,9 +187,11 @@ git -C "$g" merge -q --no-ff -m "Merge A.2.7" A.2.7
 wait_until 'has_event "\"id\":\"A.2.7\"" "\"cause\":\"merge\"" "\"new_state\":\"in_progress\""' && pass ||
   fail "no event for a merge: $(tail -3 "$work/watch.out")"
 
-# commits made while no daemon watched are reported to the next subscriber
+# commits made while no daemon watched (it was killed) are reported to the next subscriber
 kill "$watcher" 2>/dev/null
-"$kb" daemon stop -q
+victim=$(daemon_pid "$rt")
+kill -9 "$victim"
+wait_until "! kill -0 $victim 2>/dev/null"
 "$kb" -C "$g" ready A.2.6 --no-daemon >/dev/null 2>&1 || true
 "$kb" -C "$g" edit A.2.6 --title "Saved carts v2" --no-daemon -q
 moved=$(cd "$g" && find .kodebase/artifacts -name 'A.2.5.*.yml' | head -1)
@@ -205,6 +207,17 @@ wait_until 'has_event "\"id\":\"A.2.5\"" "\"kind\":\"changed\"" "renamed-while-d
   fail "no rename event after a restart: $(cat "$work/watch.out")"
 grep '"id":"A.2.5"' "$work/watch.out" | grep -q '"kind":"deleted"' &&
   fail "a renamed artifact was reported deleted: $(cat "$work/watch.out")" || pass
+kill "$watcher" 2>/dev/null
+
+# an edit left uncommitted while no daemon ran (stopped cleanly) is reported too
+"$kb" daemon stop -q
+"$kb" -C "$g" edit A.2.6 --title "Saved carts v3" --no-daemon -q
+"$kb" -C "$g" watch --json >"$work/watch.out" 2>"$work/watch.err" &
+watcher=$!
+pids+=($watcher)
+wait_until 'has_event "\"id\":\"A.2.6\"" "Saved carts v3" "\"cause\":\"edit\""' && pass ||
+  fail "no event for an edit made while the daemon was stopped: $(cat "$work/watch.out")"
+grep -q '"id":"A.2.5"' "$work/watch.out" && fail "an unchanged artifact was reported: $(cat "$work/watch.out")" || pass
 kill "$watcher" 2>/dev/null
 
 # a subscriber that stops reading gets `resync` instead of growing the daemon's memory
