@@ -48,19 +48,19 @@ void read_completion(Artifact& a) {
       for (const auto& c : ch->items)
         n.challenges.push_back(
             Challenge{scalar_text(c.find("challenge")), scalar_text(c.find("solution"))});
-    a.implementation_notes = std::move(n);
+    a.implementation_notes = std::make_shared<const ImplementationNotes>(std::move(n));
     break;
   }
   case ArtifactType::milestone:
-    a.delivery_summary =
+    a.delivery_summary = std::make_shared<const DeliverySummary>(
         DeliverySummary{scalar_text(block->find("outcome")), scalar_list(block->find("delivered")),
                         scalar_list(block->find("deviations")), scalar_text(block->find("next")),
-                        scalar_list(block->find("risks"))};
+                        scalar_list(block->find("risks"))});
     break;
   case ArtifactType::initiative:
-    a.impact_summary =
+    a.impact_summary = std::make_shared<const ImpactSummary>(
         ImpactSummary{scalar_text(block->find("outcome")), scalar_list(block->find("benefits")),
-                      scalar_list(block->find("evidence")), scalar_text(block->find("next"))};
+                      scalar_list(block->find("evidence")), scalar_text(block->find("next"))});
     break;
   }
 }

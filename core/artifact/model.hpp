@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,9 +95,10 @@ struct Artifact {
   std::vector<std::string> notes;
 
   // The completion block of this artifact's type, when the file has one.
-  std::optional<ImplementationNotes> implementation_notes; // issue
-  std::optional<DeliverySummary> delivery_summary;         // milestone
-  std::optional<ImpactSummary> impact_summary;             // initiative
+  // (Held by pointer: most artifacts have none, and a warm index holds thousands.)
+  std::shared_ptr<const ImplementationNotes> implementation_notes; // issue
+  std::shared_ptr<const DeliverySummary> delivery_summary;         // milestone
+  std::shared_ptr<const ImpactSummary> impact_summary;             // initiative
 
   // The API's list entry of this artifact as compact JSON, filled in on first use and kept
   // while the artifact is (the daemon's warm index answers `list` from it). An index is used

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,15 +23,16 @@ struct MapEntry;
 // mappings keep their key order and unknown keys, and every node keeps its position.
 class YamlNode {
 public:
-  enum class Kind { null, scalar, sequence, mapping };
+  enum class Kind : uint8_t { null, scalar, sequence, mapping };
 
-  Kind kind = Kind::null;
-  std::string scalar;  // text of a scalar
-  bool quoted = false; // a quoted or block scalar: never a number, bool or null
-  bool flow = false;   // a flow collection ([a, b] or {a: b})
-  Mark mark;
+  // (Ordered so the small members share one word: a warm index holds millions of nodes.)
+  std::string scalar;            // text of a scalar
   std::vector<YamlNode> items;   // sequence items
   std::vector<MapEntry> entries; // mapping entries in file order
+  Mark mark;
+  Kind kind = Kind::null;
+  bool quoted = false; // a quoted or block scalar: never a number, bool or null
+  bool flow = false;   // a flow collection ([a, b] or {a: b})
 
   bool is_null() const { return kind == Kind::null; }
   bool is_scalar() const { return kind == Kind::scalar; }
