@@ -13,6 +13,10 @@ namespace kb::cli {
 
 namespace fs = std::filesystem;
 
+void print(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
 int exit_code_for(util::ErrorKind kind) {
   switch (kind) {
   case util::ErrorKind::invalid_argument: return k_exit_usage;

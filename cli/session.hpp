@@ -72,6 +72,9 @@ private:
   std::filesystem::path m_directory;
 };
 
+// Writes `text` to stdout as is.
+void print(std::string_view text);
+
 // The exit code an error kind maps to.
 int exit_code_for(util::ErrorKind kind);
 

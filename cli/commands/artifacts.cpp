@@ -15,10 +15,6 @@ namespace method = protocol::method;
 
 namespace {
 
-void out(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
 std::string or_dash(const json& v) {
   return v.is_string() ? v.get<std::string>() : "-";
 }
@@ -58,9 +54,9 @@ int run_list(Session& s, const ListOptions& o) {
     std::string text;
     for (const auto& a : list)
       text += a.value("id", "") + "\n";
-    out(text);
+    print(text);
   } else if (format == "tree") {
-    out(render::tree_from_list(s.style(), list));
+    print(render::tree_from_list(s.style(), list));
   } else {
     if (list.empty()) {
       if (!s.globals.quiet)
@@ -73,7 +69,7 @@ int run_list(Session& s, const ListOptions& o) {
       table.add({s.style().bold(a.value("id", "")), s.style().state(a.value("state", "")),
                  s.style().priority(a.value("priority", "")), or_dash(a["estimation"]),
                  a.value("title", "")});
-    out(table.str([&](std::string_view h) { return s.style().dim(h); }));
+    print(table.str([&](std::string_view h) { return s.style().dim(h); }));
   }
   return k_exit_ok;
 }
@@ -156,7 +152,7 @@ int run_show(Session& s, const std::string& id) {
       text += s.style().dim(
           fmt::format("  ({} earlier; `kodebase log {}` shows all)\n", start, a.value("id", "")));
   }
-  out(text);
+  print(text);
   return k_exit_ok;
 }
 
@@ -172,7 +168,7 @@ int run_tree(Session& s, const std::string& id) {
     s.print_json((*r)["roots"]);
     return k_exit_ok;
   }
-  out(render::tree(s.style(), (*r)["roots"]));
+  print(render::tree(s.style(), (*r)["roots"]));
   return k_exit_ok;
 }
 
@@ -191,7 +187,7 @@ int run_log(Session& s, const std::string& id) {
     table.add({e.value("timestamp", ""), s.style().state(e.value("event", "")),
                e.value("trigger", ""), e.value("actor", "")});
   text += table.str([&](std::string_view h) { return s.style().dim(h); });
-  out(text);
+  print(text);
   return k_exit_ok;
 }
 
@@ -216,7 +212,7 @@ int run_next(Session& s, int limit) {
                s.style().state(item.value("state", "")),
                s.style().priority(item.value("priority", "")), item.value("title", ""),
                s.style().dim(item.value("hint", ""))});
-  out(table.str());
+  print(table.str());
   return k_exit_ok;
 }
 
@@ -228,7 +224,7 @@ int run_context(Session& s, const std::string& id, const std::string& format,
   if (s.globals.json) {
     s.print_json(*r);
   } else {
-    out(r->value("markdown", ""));
+    print(r->value("markdown", ""));
   }
   if (!output.empty()) {
     std::ofstream file(output, std::ios::binary | std::ios::trunc);

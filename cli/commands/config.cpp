@@ -94,7 +94,7 @@ void register_config_commands(CLI::App& app, CommandRegistry& registry) {
           {e.value("key", ""), shown, e.value("scope", ""), s.style().dim(e.value("summary", ""))});
     }
     auto text = table.str([&](std::string_view h) { return s.style().dim(h); });
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    print(text);
     return int{k_exit_ok};
   });
 }

@@ -101,7 +101,7 @@ int run_status(Session& s) {
     text += fmt::format("    {}  {} artifacts, {} watched folders, idle {}\n", p.value("root", ""),
                         p.value("artifacts", 0), p.value("watches", 0),
                         duration(p.value("idle_seconds", 0LL)));
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print(text);
   return k_exit_ok;
 }
 

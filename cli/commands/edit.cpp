@@ -29,7 +29,7 @@ int render(Session& s, const json& r, const std::string& what) {
               ? s.style().yellow(fmt::format("dry run: {} file{} would change, nothing written",
                                              files, files == 1 ? "" : "s"))
               : s.style().dim(fmt::format("{} file{} written", files, files == 1 ? "" : "s"));
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print(text);
   std::fputc('\n', stdout);
   return k_exit_ok;
 }

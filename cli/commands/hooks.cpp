@@ -32,7 +32,7 @@ int show_hooks(Session& s, const json& r) {
         "  {:<14} {}{}\n", h.value("name", ""),
         h.value("installed", false) ? s.style().green("installed") : s.style().dim("not installed"),
         h.value("other_content", false) ? s.style().dim(" (with other commands)") : "");
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print(text);
   return k_exit_ok;
 }
 

@@ -20,10 +20,6 @@ namespace method = protocol::method;
 
 namespace {
 
-void out(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
 // Adds the acting user from the environment, so a resident server acts for this caller.
 json with_actor(json params) {
   if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
@@ -65,7 +61,7 @@ int render_transition(Session& s, const json& r) {
         branch.value("current", "") != branch.value("name", ""))
       text += st.dim(fmt::format("you are on {}; `git switch {}` to work on it\n",
                                  branch.value("current", ""), branch.value("name", "")));
-    out(text);
+    print(text);
     return k_exit_ok;
   }
   for (const auto& e : r["events"]) {
@@ -95,7 +91,7 @@ int render_transition(Session& s, const json& r) {
   text += dry ? st.yellow(fmt::format("dry run: {} file{} would change, nothing written", files,
                                       files == 1 ? "" : "s"))
               : st.dim(fmt::format("{} file{} written", files, files == 1 ? "" : "s"));
-  out(text + "\n");
+  print(text + "\n");
   return k_exit_ok;
 }
 
@@ -253,7 +249,7 @@ int run_add(Session& s, const AddOptions& o) {
     s.print_json(*r);
     return k_exit_ok;
   }
-  out(r->value("id", "") + "\n");
+  print(r->value("id", "") + "\n");
   if (!s.globals.quiet) {
     std::fprintf(stderr, "kodebase: %s %s %s at %s\n",
                  r->value("dry_run", false) ? "would create" : "created",

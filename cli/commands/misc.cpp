@@ -42,7 +42,7 @@ int run_complete_ids(Session& s, const std::string& command) {
   std::string text;
   for (const auto& a : (*r)["artifacts"])
     text += fmt::format("{}\t{}\n", a.value("id", ""), a.value("title", ""));
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print(text);
   return k_exit_ok;
 }
 
@@ -74,7 +74,7 @@ void register_misc_commands(CLI::App& app, CommandRegistry& registry) {
       "  kodebase completion fish > ~/.config/fish/completions/kodebase.fish");
   registry.add(completion, [&app, shell](Session&) {
     auto script = completion_script(app, *shell);
-    std::fwrite(script.data(), 1, script.size(), stdout);
+    print(script);
     return int{k_exit_ok};
   });
 

@@ -126,7 +126,7 @@ int run_status(Session& s) {
   const auto& svc = (*r)["services"];
   out += fmt::format("\n{} daemon {} · GitHub {} · team {}\n", s.style().dim("Services:"),
                      svc.value("daemon", ""), svc.value("github", ""), svc.value("team", ""));
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  print(out);
   return k_exit_ok;
 }
 

@@ -81,7 +81,7 @@ int run_validate(Session& s, const ValidateOptions& o) {
   if (!valid && !o.strict && !s.globals.quiet)
     text += s.style().dim("Each finding names the file, line and field; `--json` gives them "
                           "to scripts.\n");
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print(text);
   return valid ? k_exit_ok : k_exit_failed;
 }
 
