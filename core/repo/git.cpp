@@ -125,8 +125,10 @@ std::string default_branch(const Project& project, const std::string& setting) {
   return "main";
 }
 
-util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project,
-                                                          const std::string& rev) {
+namespace {
+
+// The repository holding the project, which must have a work tree; `top` is set to it.
+util::Result<Repo> open_work_tree(const Project& project, std::filesystem::path& top) {
   bool found = false;
   auto repo = open_repo(project, found);
   if (!repo)
@@ -136,13 +138,36 @@ util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project
   const char* workdir = git_repository_workdir(repo->get());
   if (!workdir)
     return util::make_error(util::ErrorKind::failed, "the repository has no work tree");
-  std::filesystem::path top = workdir;
-  auto dir = project.artifacts_dir().lexically_relative(top).generic_string();
+  top = workdir;
+  return repo;
+}
+
+// The tree of commit `rev` (a sha or ref).
+util::Result<Object> tree_at(git_repository* repo, const std::string& rev) {
   git_object* raw = nullptr;
-  if (git_revparse_single(&raw, repo->get(), (rev + "^{tree}").c_str()) != 0)
+  if (git_revparse_single(&raw, repo, (rev + "^{tree}").c_str()) != 0)
     return libgit2_error(fmt::format("cannot read commit {}", rev), util::ErrorKind::not_found);
-  Object tree_object(raw);
-  auto* root = reinterpret_cast<git_tree*>(tree_object.get());
+  return Object(raw);
+}
+
+std::string blob_text(const git_blob* blob) {
+  return std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
+                     static_cast<size_t>(git_blob_rawsize(blob)));
+}
+
+} // namespace
+
+util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project,
+                                                          const std::string& rev) {
+  std::filesystem::path top;
+  auto repo = open_work_tree(project, top);
+  if (!repo)
+    return repo.error();
+  auto dir = project.artifacts_dir().lexically_relative(top).generic_string();
+  auto tree_object = tree_at(repo->get(), rev);
+  if (!tree_object)
+    return tree_object.error();
+  auto* root = reinterpret_cast<git_tree*>(tree_object->get());
   git_tree_entry* dir_entry = nullptr;
   if (git_tree_entry_bypath(&dir_entry, root, dir.c_str()) != 0)
     return std::vector<FileAtCommit>{}; // no artifacts in that commit
@@ -167,9 +192,7 @@ util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project
     git_blob* blob = nullptr;
     if (git_blob_lookup(&blob, w.repo, git_tree_entry_id(entry)) != 0)
       return 0;
-    w.files.push_back({w.base / parent / std::string(name),
-                       std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
-                                   static_cast<size_t>(git_blob_rawsize(blob)))});
+    w.files.push_back({w.base / parent / std::string(name), blob_text(blob)});
     git_blob_free(blob);
     return 0;
   };
@@ -180,26 +203,14 @@ util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project
 
 util::Result<std::vector<FileChange>>
 artifact_changes_between(const Project& project, const std::string& from, const std::string& to) {
-  bool found = false;
-  auto repo = open_repo(project, found);
+  std::filesystem::path top;
+  auto repo = open_work_tree(project, top);
   if (!repo)
     return repo.error();
-  if (!found)
-    return util::make_error(util::ErrorKind::not_project, "the project is not in a git repository");
-  const char* workdir = git_repository_workdir(repo->get());
-  if (!workdir)
-    return util::make_error(util::ErrorKind::failed, "the repository has no work tree");
-  std::filesystem::path top = workdir;
-  auto tree_of = [&](const std::string& rev) -> util::Result<Object> {
-    git_object* raw = nullptr;
-    if (git_revparse_single(&raw, repo->get(), (rev + "^{tree}").c_str()) != 0)
-      return libgit2_error(fmt::format("cannot read commit {}", rev), util::ErrorKind::not_found);
-    return Object(raw);
-  };
-  auto old_tree = tree_of(from);
+  auto old_tree = tree_at(repo->get(), from);
   if (!old_tree)
     return old_tree.error();
-  auto new_tree = tree_of(to);
+  auto new_tree = tree_at(repo->get(), to);
   if (!new_tree)
     return new_tree.error();
   std::string dir = project.artifacts_dir().lexically_relative(top).generic_string() + "/";
@@ -233,8 +244,7 @@ artifact_changes_between(const Project& project, const std::string& from, const 
       change.old_path = absolute(d->old_file.path);
       git_blob* blob = nullptr;
       if (git_blob_lookup(&blob, repo->get(), &d->old_file.id) == 0) {
-        change.old_text.assign(static_cast<const char*>(git_blob_rawcontent(blob)),
-                               static_cast<size_t>(git_blob_rawsize(blob)));
+        change.old_text = blob_text(blob);
         git_blob_free(blob);
       }
     }
