@@ -41,6 +41,9 @@ JSON-RPC 2.0) on $KODEBASE_RUNTIME_DIR/daemon.sock (default $XDG_RUNTIME_DIR/kod
                         output and exit (what `kodebase --no-daemon` uses)
   --version             print the version and build id
   -h, --help            show this help
+
+Changes are noticed with inotify; on file systems where it sees nothing of other machines'
+writes (NFS, SMB), set KODEBASE_DAEMON_WATCH=poll or `kodebase config set daemon.watch poll`.
 )";
 
 bool parse_number(std::string_view text, long& out) {
@@ -110,6 +113,16 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
     if (parse_number(env, queue) && queue > 0)
       options.subscriber_queue = static_cast<size_t>(queue);
   }
+  // How changes are noticed: $KODEBASE_DAEMON_WATCH, else the `daemon.watch` setting.
+  auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.watch");
+  std::string watch = setting.is_string() ? setting.get<std::string>() : "inotify";
+  if (const char* env = std::getenv("KODEBASE_DAEMON_WATCH"); env && *env)
+    watch = env;
+  if (watch != "inotify" && watch != "poll")
+    return fail(
+        ready_fd,
+        "KODEBASE_DAEMON_WATCH / daemon.watch must be `inotify` or `poll`, not `" + watch + "`", 2);
+  options.poll = watch == "poll";
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);

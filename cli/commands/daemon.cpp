@@ -85,22 +85,26 @@ int run_status(Session& s) {
   std::string text = fmt::format(
       "kodebased {} (build {}{}) is running\n"
       "  pid          {}\n  uptime       {}\n  socket       {}\n  log          {}\n"
-      "  memory       {:.1f} MB\n  clients      {} ({} subscribed)\n  requests     {}\n"
+      "  memory       {:.1f} MB\n  clients      {} ({} subscribed)\n  requests     {} ({} in "
+      "progress)\n"
       "  idle exit    {}\n",
       r->value("version", ""), r->value("build_id", ""),
       same_build ? "" : ", not this kodebase's build: `kodebase daemon restart`",
       r->value("pid", 0), duration(r->value("uptime_seconds", 0LL)), r->value("socket", ""),
       r->value("log", ""), static_cast<double>(r->value("rss_bytes", 0LL)) / (1024 * 1024),
       r->value("clients", 0), r->value("subscribers", 0), r->value("requests", 0LL),
+      r->value("requests_in_progress", 0),
       r->value("idle_timeout_seconds", 0LL) == 0
           ? std::string("never")
           : "after " + duration(r->value("idle_timeout_seconds", 0LL)) + " without clients");
   const auto& projects = (*r)["projects"];
   text += fmt::format("  projects     {}\n", projects.size());
   for (const auto& p : projects)
-    text += fmt::format("    {}  {} artifacts, {} watched folders, idle {}\n", p.value("root", ""),
-                        p.value("artifacts", 0), p.value("watches", 0),
-                        duration(p.value("idle_seconds", 0LL)));
+    text += fmt::format(
+        "    {}  {} artifacts, {}, idle {}\n", p.value("root", ""), p.value("artifacts", 0),
+        p.value("watch", "") == "poll" ? std::string("polled")
+                                       : fmt::format("{} watched folders", p.value("watches", 0)),
+        duration(p.value("idle_seconds", 0LL)));
   print(text);
   return k_exit_ok;
 }

@@ -12,7 +12,9 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -20,10 +22,13 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace kb::daemon::server {
@@ -32,25 +37,33 @@ namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 namespace {
 
 class Daemon;
 
 // One client connection: newline-framed requests in, replies and notifications out, in order.
+// Its requests are answered one at a time: the next frame is taken only once the previous one
+// has its reply, so a client that floods the daemon is read no faster than it is served.
 class Session : public std::enable_shared_from_this<Session> {
 public:
   Session(Daemon& daemon, local::socket socket, size_t max_frame);
   ~Session();
 
-  void start() { read(); }
+  void start() { pump(); }
   // Queues one message line; notifications beyond the subscriber limit replace the backlog
   // with a single `resync`, so a client that stops reading cannot grow the daemon.
   void send(std::string line, bool notification = false);
+  // The request being served has its reply: go on with the next one.
+  void resume() {
+    m_busy = false;
+    pump();
+  }
   void close();
-  // Closes once the queued messages are written.
+  // Closes once the request being served is answered and the queued messages are written.
   void close_when_done() {
-    if (!m_writing && m_out.empty())
+    if (!m_busy && !m_writing && m_out.empty())
       close();
   }
 
@@ -58,6 +71,8 @@ public:
   std::string project;          // the project root it follows; empty = all projects
 
 private:
+  // Serves the frames already read, then reads more.
+  void pump();
   void read();
   void flush();
 
@@ -67,6 +82,8 @@ private:
   std::array<char, 64 * 1024> m_buf{};
   std::deque<std::string> m_out;
   size_t m_queued_notifications = 0;
+  bool m_busy = false; // a request is being served
+  bool m_reading = false;
   bool m_writing = false;
   bool m_closed = false;
 };
@@ -74,16 +91,20 @@ private:
 class Daemon {
 public:
   Daemon(const ServerOptions& options, Log& log)
-      : m_options(options), m_log(log), m_acceptor(m_io), m_signals(m_io), m_tick(m_io),
-        m_watch(m_io), m_ctx{m_projects, "daemon"} {}
+      : m_options(options), m_log(log),
+        m_projects(options.poll ? WarmProjects::Watch::poll : WarmProjects::Watch::inotify),
+        m_ctx{m_projects, "daemon"}, m_acceptor(m_io), m_signals(m_io), m_tick(m_io), m_watch(m_io),
+        m_workers(std::max(4u, std::thread::hardware_concurrency())) {}
 
   int run();
-  void handle(Session& session, const std::string& frame);
+  // Serves one request frame. True when it is answered already; otherwise the session is
+  // resumed once its reply is sent.
+  bool handle(const std::shared_ptr<Session>& session, const std::string& frame);
   void attach(Session* s) { m_sessions.insert(s); }
   void detach(Session* s) {
     m_sessions.erase(s);
     m_last_activity = Clock::now();
-    if (m_stopping && m_sessions.empty())
+    if (m_stopping && m_sessions.empty() && !m_finished)
       m_io.stop();
   }
   bool stopping() const { return m_stopping; }
@@ -95,34 +116,65 @@ private:
   void accept();
   void on_tick();
   void shutdown(const std::string& why);
-  void subscribe(Session& session, const protocol::Request& request, protocol::Response& response);
-  void respond(Session& session, const protocol::Request& request, protocol::Response& response);
+  // Runs `work` on the strand of the project at `root` (a worker thread), then `done` with its
+  // result on the daemon's thread. Work about one project runs one piece at a time, in order;
+  // different projects are served at the same time, so loading a large project delays only
+  // its own clients.
+  template <class Work, class Done> void in_lane(const fs::path& root, Work work, Done done);
+  // The daemon's own methods, answered at once; false when `request` is not one of them.
+  bool respond_here(Session& session, const protocol::Request& request,
+                    protocol::Response& response);
+  // Everything else: the core API, on the project's strand.
+  void respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
+                       bool answer);
+  // `topics` of a subscribe/unsubscribe, or an error reply.
+  std::optional<std::set<std::string>> topics_of(const protocol::Request& request,
+                                                 protocol::Response& response);
+  void apply_topics(Session& session, const protocol::Request& request,
+                    const std::set<std::string>& topics, protocol::Response& response);
   // Sends what changed to the subscribers that follow it.
   void broadcast();
   // While anyone subscribes, settled changes are looked for every 50 ms.
   void watch_changes();
+  // Waits (bounded) for the work running on the workers; false when some is still running.
+  bool drain_workers();
   json status() const;
   json hello(const json& params) const;
   void remove_socket();
 
+  // A project's strand; the lanes map lives on the daemon's thread only.
+  using Strand = asio::strand<asio::thread_pool::executor_type>;
+  struct Lane {
+    Strand strand;
+    int pending = 0;      // pieces of work posted and not yet done
+    bool polling = false; // a poll is among them
+  };
+
   const ServerOptions& m_options;
   Log& m_log;
-  asio::io_context m_io;
-  local::acceptor m_acceptor;
-  asio::signal_set m_signals;
-  asio::steady_timer m_tick;
-  asio::steady_timer m_watch;
-  bool m_watching = false;
+  // Declared before the I/O objects, so that handlers destroyed with the io_context (sessions
+  // they hold) still find them.
   WarmProjects m_projects;
   api::Context m_ctx;
   std::set<Session*> m_sessions;
   Clock::time_point m_started = Clock::now();
   Clock::time_point m_last_activity = Clock::now();
   bool m_stopping = false;
+  bool m_finished = false; // the io_context has stopped for good
   bool m_bound = false;
+  bool m_watching = false;
   ino_t m_socket_ino = 0;
   dev_t m_socket_dev = 0;
   long long m_requests = 0;
+  std::atomic<int> m_running{0}; // pieces of work running on a worker
+
+  asio::io_context m_io;
+  local::acceptor m_acceptor;
+  asio::signal_set m_signals;
+  asio::steady_timer m_tick;
+  asio::steady_timer m_watch;
+  asio::thread_pool m_workers;
+  std::map<fs::path, Lane> m_lanes;
 };
 
 Session::Session(Daemon& daemon, local::socket socket, size_t max_frame)
@@ -134,32 +186,43 @@ Session::~Session() {
   m_daemon.detach(this);
 }
 
+void Session::pump() {
+  while (!m_busy && !m_closed) {
+    if (m_daemon.stopping()) {
+      close_when_done(); // in-flight requests finish; new ones are not started
+      return;
+    }
+    std::string frame;
+    auto status = m_framer.next(frame);
+    if (status == protocol::LineFramer::Status::need_more) {
+      read();
+      return;
+    }
+    if (status == protocol::LineFramer::Status::oversized) {
+      send(protocol::serialize(protocol::error_response(
+          nullptr, protocol::k_invalid_request,
+          fmt::format("request frame exceeds the {} byte limit", m_daemon.options().max_frame))));
+      continue;
+    }
+    if (frame.find_first_not_of(" \t\r") != std::string::npos)
+      m_busy = !m_daemon.handle(shared_from_this(), frame);
+  }
+}
+
 void Session::read() {
-  m_socket.async_read_some(
-      asio::buffer(m_buf), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-        if (ec) {
-          self->close();
-          return;
-        }
-        self->m_framer.feed(std::string_view(self->m_buf.data(), n));
-        std::string frame;
-        for (;;) {
-          auto status = self->m_framer.next(frame);
-          if (status == protocol::LineFramer::Status::need_more)
-            break;
-          if (status == protocol::LineFramer::Status::oversized) {
-            self->send(protocol::serialize(
-                protocol::error_response(nullptr, protocol::k_invalid_request,
-                                         fmt::format("request frame exceeds the {} byte limit",
-                                                     self->m_daemon.options().max_frame))));
-            continue;
-          }
-          if (frame.find_first_not_of(" \t\r") != std::string::npos)
-            self->m_daemon.handle(*self, frame);
-        }
-        if (!self->m_closed)
-          self->read();
-      });
+  if (m_reading)
+    return;
+  m_reading = true;
+  m_socket.async_read_some(asio::buffer(m_buf),
+                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                             self->m_reading = false;
+                             if (ec) {
+                               self->close();
+                               return;
+                             }
+                             self->m_framer.feed(std::string_view(self->m_buf.data(), n));
+                             self->pump();
+                           });
 }
 
 void Session::send(std::string line, bool notification) {
@@ -196,7 +259,7 @@ void Session::flush() {
                       if (self->m_queued_notifications > 0)
                         --self->m_queued_notifications;
                       if (self->m_out.empty() && self->m_daemon.stopping())
-                        self->close();
+                        self->close_when_done();
                       else
                         self->flush();
                     });
@@ -281,12 +344,36 @@ void Daemon::accept() {
   });
 }
 
+template <class Work, class Done> void Daemon::in_lane(const fs::path& root, Work work, Done done) {
+  auto& lane = m_lanes.try_emplace(root, Lane{asio::make_strand(m_workers)}).first->second;
+  ++lane.pending;
+  asio::post(lane.strand, [this, root, work = std::move(work), done = std::move(done)]() mutable {
+    ++m_running;
+    auto result = work();
+    --m_running;
+    asio::post(m_io, [this, root, result = std::move(result), done = std::move(done)]() mutable {
+      if (auto it = m_lanes.find(root); it != m_lanes.end())
+        --it->second.pending;
+      done(std::move(result));
+    });
+  });
+}
+
 void Daemon::on_tick() {
   m_tick.expires_after(std::chrono::seconds(1));
   m_tick.async_wait([this](boost::system::error_code ec) {
     if (ec || m_stopping)
       return;
-    m_projects.expire();
+    for (auto& [root, lane] : m_lanes)
+      in_lane(
+          root, [this, root = root] { return m_projects.expire(root, Clock::now()); },
+          [this, root = root](bool gone) {
+            // A lane with nothing queued and no project is forgotten; one with work keeps
+            // its strand, so work about one project never runs on two.
+            if (auto it = m_lanes.find(root);
+                gone && it != m_lanes.end() && it->second.pending == 0)
+              m_lanes.erase(it);
+          });
     auto idle = m_options.idle_timeout;
     if (idle.count() > 0 && m_sessions.empty() && Clock::now() - m_last_activity >= idle) {
       shutdown(fmt::format("idle for {} s", idle.count()));
@@ -301,7 +388,6 @@ void Daemon::shutdown(const std::string& why) {
     return;
   m_stopping = true;
   m_log.info("shutting down: {}", why);
-  m_projects.save_snapshots();
   boost::system::error_code ignored;
   m_acceptor.close(ignored);
   m_tick.cancel();
@@ -319,9 +405,15 @@ void Daemon::shutdown(const std::string& why) {
     m_io.stop();
     return;
   }
-  // Pending replies get a bounded time to reach their clients.
+  // Requests being served and pending replies get a bounded time to reach their clients.
   m_tick.expires_after(std::chrono::seconds(5));
   m_tick.async_wait([this](boost::system::error_code) { m_io.stop(); });
+}
+
+bool Daemon::drain_workers() {
+  for (int i = 0; i < 500 && m_running > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return m_running == 0;
 }
 
 json Daemon::hello(const json&) const {
@@ -342,6 +434,7 @@ json Daemon::status() const {
     projects.push_back(
         {{"root", p.root.string()},
          {"artifacts", p.artifacts},
+         {"watch", p.watch},
          {"watches", p.watches},
          {"loads", p.loads},
          {"updates", p.updates},
@@ -360,18 +453,19 @@ json Daemon::status() const {
       {"clients", m_sessions.size()},
       {"subscribers", subscribers},
       {"requests", m_requests},
+      {"requests_in_progress", m_running.load()},
       {"projects", projects}};
 }
 
-void Daemon::handle(Session& session, const std::string& frame) {
+bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& frame) {
   m_last_activity = Clock::now();
   ++m_requests;
   auto message = protocol::parse_message(frame);
   if (!message) {
     int code = message.error().details.value("code", protocol::k_invalid_request);
-    session.send(
+    session->send(
         protocol::serialize(protocol::error_response(nullptr, code, message.error().message)));
-    return;
+    return true;
   }
   protocol::Request request;
   bool answer = true;
@@ -381,25 +475,31 @@ void Daemon::handle(Session& session, const std::string& frame) {
     request = protocol::Request{nullptr, n->method, n->params};
     answer = false;
   } else {
-    return; // a client's response: nothing asked for one
+    return true; // a client's response: nothing asked for one
   }
   protocol::Response response{request.id, json::object(), std::nullopt};
+  bool here = false;
   try {
-    respond(session, request, response);
+    here = respond_here(*session, request, response);
   } catch (const std::exception& e) {
     // A malformed param of a daemon-level method: an error for this request, nothing more.
     response = protocol::error_response(
         request.id,
         util::make_error(util::ErrorKind::invalid_argument,
                          fmt::format("bad request for {}: {}", request.method, e.what())));
+    here = true;
+  }
+  if (!here) {
+    respond_in_lane(session, std::move(request), answer);
+    return false;
   }
   if (answer)
-    session.send(protocol::serialize(response));
-  broadcast();
+    session->send(protocol::serialize(response));
+  return true;
 }
 
-void Daemon::respond(Session& session, const protocol::Request& request,
-                     protocol::Response& response) {
+bool Daemon::respond_here(Session& session, const protocol::Request& request,
+                          protocol::Response& response) {
   namespace m = protocol::method;
   if (request.method == m::hello) {
     response.result = hello(request.params);
@@ -409,9 +509,31 @@ void Daemon::respond(Session& session, const protocol::Request& request,
     response.result = json{{"stopping", true}, {"pid", ::getpid()}};
     asio::post(m_io, [this] { shutdown("asked by a client"); });
   } else if (request.method == m::subscribe || request.method == m::unsubscribe) {
-    subscribe(session, request, response);
+    auto topics = topics_of(request, response);
+    // Following one project: it is loaded (on its strand) first, so that its changes are
+    // watched from this moment; changes found while loading follow the reply.
+    if (topics && request.method == m::subscribe && request.params.contains("directory"))
+      return false;
+    if (topics)
+      apply_topics(session, request, *topics, response);
   } else {
-    response = api::dispatch(m_ctx, request);
+    return false;
+  }
+  return true;
+}
+
+void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
+                             bool answer) {
+  auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
+  auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
+  auto work = [this, request]() -> protocol::Response {
+    if (request.method == protocol::method::subscribe) {
+      auto p = api::open_project(m_ctx, request.params);
+      if (!p)
+        return protocol::error_response(request.id, p.error());
+      return {request.id, json{{"project", (*p)->project.root.string()}}, std::nullopt};
+    }
+    auto response = api::dispatch(m_ctx, request);
     // A write the daemon made is reported to subscribers as caused by that command.
     std::string_view name = request.method;
     static const std::set<std::string_view> k_reads = {"list", "get",     "tree",    "log",
@@ -420,35 +542,46 @@ void Daemon::respond(Session& session, const protocol::Request& request,
         request.params.contains("directory") && !request.params.value("dry_run", false))
       m_projects.note_cause(request.params.value("directory", ""),
                             "kodebase " + std::string(name.substr(10)));
-  }
+    return response;
+  };
+  in_lane(root, std::move(work), [this, session, request, answer](protocol::Response response) {
+    if (request.method == protocol::method::subscribe && !response.error) {
+      session->project = protocol::result_value(response).value("project", "");
+      protocol::Response reply{request.id, json::object(), std::nullopt};
+      if (auto topics = topics_of(request, reply))
+        apply_topics(*session, request, *topics, reply);
+      response = std::move(reply);
+    }
+    if (answer)
+      session->send(protocol::serialize(response));
+    broadcast();
+    session->resume();
+  });
 }
 
-void Daemon::subscribe(Session& session, const protocol::Request& request,
-                       protocol::Response& response) {
+std::optional<std::set<std::string>> Daemon::topics_of(const protocol::Request& request,
+                                                       protocol::Response& response) {
   auto topics = request.params.value("topics", json::array({"artifacts"}));
   if (!topics.is_array()) {
     response = protocol::error_response(request.id, protocol::k_invalid_params,
                                         "topics must be a list, e.g. [\"artifacts\"]");
-    return;
+    return std::nullopt;
   }
-  bool adding = request.method == protocol::method::subscribe;
-  if (adding && request.params.contains("directory")) {
-    // Following one project: load it now, so its changes are watched from this moment.
-    auto p = api::open_project(m_ctx, request.params);
-    if (!p) {
-      response = protocol::error_response(request.id, p.error());
-      return;
-    }
-    session.project = (*p)->project.root.string();
-    // Changes found while loading (commits made while no daemon watched) follow the reply.
-  }
+  std::set<std::string> out;
   for (const auto& t : topics)
-    if (t.is_string()) {
-      if (adding)
-        session.topics.insert(t.get<std::string>());
-      else
-        session.topics.erase(t.get<std::string>());
-    }
+    if (t.is_string())
+      out.insert(t.get<std::string>());
+  return out;
+}
+
+void Daemon::apply_topics(Session& session, const protocol::Request& request,
+                          const std::set<std::string>& topics, protocol::Response& response) {
+  for (const auto& t : topics) {
+    if (request.method == protocol::method::subscribe)
+      session.topics.insert(t);
+    else
+      session.topics.erase(t);
+  }
   response.result =
       json{{"topics", session.topics},
            {"project", session.project.empty() ? json(nullptr) : json(session.project)}};
@@ -480,7 +613,22 @@ void Daemon::watch_changes() {
     m_watching = false;
     if (ec || m_stopping)
       return;
-    m_projects.poll(Clock::now());
+    auto now = Clock::now();
+    for (auto& [root, lane] : m_lanes) {
+      if (root.empty() || std::exchange(lane.polling, true))
+        continue; // the last poll has not come back: the project is busy
+      in_lane(
+          root,
+          [this, root = root, now] {
+            m_projects.poll(root, now);
+            return true;
+          },
+          [this, root = root](bool) {
+            if (auto it = m_lanes.find(root); it != m_lanes.end())
+              it->second.polling = false;
+            broadcast();
+          });
+    }
     broadcast();
     watch_changes();
   });
@@ -522,7 +670,16 @@ int Daemon::run() {
   accept();
   on_tick();
   m_io.run();
+  m_finished = true;
   remove_socket();
+  if (!drain_workers()) {
+    // A request stuck in the file system (a hung mount): what it holds cannot be saved, and
+    // waiting for it would keep the daemon forever.
+    m_log.info("stopped with {} request(s) still running", m_running.load());
+    std::_Exit(0);
+  }
+  m_workers.join();
+  m_projects.save_snapshots();
   m_log.info("stopped");
   return 0;
 }

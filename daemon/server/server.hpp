@@ -16,6 +16,7 @@ struct ServerOptions {
   std::size_t subscriber_queue = 1000; // notifications queued per subscriber before a resync
   int ready_fd = -1;                   // written "OK" (or the error) once serving
   int listen_fd = -1;                  // an inherited listening socket (systemd activation)
+  bool poll = false; // notice changes by polling instead of inotify (network file systems)
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until

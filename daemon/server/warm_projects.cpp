@@ -10,10 +10,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <malloc.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace kb::daemon::server {
@@ -61,6 +63,8 @@ std::string remembered_head(const fs::path& root) {
 void remember_head(const fs::path& root, const std::string& commit) {
   if (commit.empty())
     return;
+  static std::mutex file; // projects are served concurrently; the file is shared
+  std::lock_guard lock(file);
   auto heads = read_heads();
   if (heads.value(root.string(), "") == commit)
     return;
@@ -94,15 +98,74 @@ fs::path snapshot_file(const fs::path& root) {
   return protocol::state_dir() / "projects" / fmt::format("{:016x}.json", hash);
 }
 
+// What stat says of a file: any write, rename or replacement changes it.
+struct FileSig {
+  ino_t ino = 0;
+  off_t size = -1;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileSig&) const = default;
+
+  static FileSig of(const struct stat& st) {
+    return {st.st_ino, st.st_size, st.st_mtim.tv_sec * 1'000'000'000ll + st.st_mtim.tv_nsec,
+            st.st_ctim.tv_sec * 1'000'000'000ll + st.st_ctim.tv_nsec};
+  }
+  static FileSig of(const fs::path& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? of(st) : FileSig{};
+  }
+};
+
+// Checked on every request: a commit, checkout, merge, reset or stage moves HEAD, its reflog or
+// the index, and an atomic write (kodebase's, most editors') changes the artifacts folder or
+// one of its subfolders. Cheap: four stat calls.
+struct Fingerprint {
+  FileSig head, reflog, index, artifacts;
+  bool operator==(const Fingerprint&) const = default;
+  bool same_head(const Fingerprint& o) const { return head == o.head && reflog == o.reflog; }
+};
+
+// Every artifact file below `dir` (dot-entries skipped, links followed, like discovery) with
+// its stat data.
+void scan(int parent, const char* name, const fs::path& dir, std::map<fs::path, FileSig>& out) {
+  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return;
+  }
+  while (dirent* ent = ::readdir(d)) {
+    if (ent->d_name[0] == '.')
+      continue;
+    struct stat st {};
+    if (::fstatat(fd, ent->d_name, &st, 0) != 0)
+      continue;
+    if (S_ISDIR(st.st_mode))
+      scan(fd, ent->d_name, dir / ent->d_name, out);
+    else if (S_ISREG(st.st_mode) && std::string_view(ent->d_name).ends_with(".yml"))
+      out.emplace(dir / ent->d_name, FileSig::of(st));
+  }
+  ::closedir(d);
+}
+
+std::map<fs::path, FileSig> scan(const fs::path& artifacts_dir) {
+  std::map<fs::path, FileSig> out;
+  scan(AT_FDCWD, artifacts_dir.c_str(), artifacts_dir, out);
+  return out;
+}
+
 } // namespace
 
 struct WarmProjects::Entry {
   repo::Project project;
   std::shared_ptr<api::LoadedProject> loaded;
+  Watch watch = Watch::inotify;
   int inotify = -1;
-  std::map<int, fs::path> watches; // watch descriptor → artifacts directory
-  std::set<int> git_watches;       // descriptors of the git directory and its logs
-  bool stale = true;               // read everything again before the next use
+  std::map<int, fs::path> watches;   // watch descriptor → artifacts directory
+  std::set<int> git_watches;         // descriptors of the git directory and its logs
+  std::map<fs::path, FileSig> files; // when polling: what the files were at the last look
+  Fingerprint fingerprint;
   bool head_moved = false;
   repo::HeadState head;
   std::string cause; // of the next changes, when the daemon made them
@@ -110,7 +173,8 @@ struct WarmProjects::Entry {
   Clock::time_point last_used;
   // settling of queued events (see poll)
   int queued = 0;
-  Clock::time_point first_event, last_event;
+  Clock::time_point first_event, last_event, last_scan;
+  Info published; // under WarmProjects::m_mutex
 
   ~Entry() {
     if (inotify >= 0)
@@ -153,36 +217,54 @@ WarmProjects::take_snapshot(const repo::Project& project) {
   return out;
 }
 
-WarmProjects::WarmProjects(std::chrono::seconds ttl) : m_ttl(ttl) {}
+namespace {
+
+Fingerprint fingerprint(const repo::Project& project, const fs::path& git_dir) {
+  Fingerprint f;
+  if (!git_dir.empty()) {
+    f.head = FileSig::of(git_dir / "HEAD");
+    f.reflog = FileSig::of(git_dir / "logs" / "HEAD");
+    f.index = FileSig::of(git_dir / "index");
+  }
+  f.artifacts = FileSig::of(project.artifacts_dir());
+  return f;
+}
+
+} // namespace
+
+// The changed artifact files a refresh reads again, or `full` when all must be read.
+struct WarmProjects::Changes {
+  std::set<fs::path> files;
+  bool full = false;
+  bool events = false; // inotify reported anything at all
+};
+
+WarmProjects::WarmProjects(Watch watch, std::chrono::seconds ttl) : m_watch(watch), m_ttl(ttl) {}
 WarmProjects::~WarmProjects() = default;
 
-void WarmProjects::watch_tree(Entry& e, const fs::path& dir) {
-  if (e.inotify < 0)
-    return;
+bool WarmProjects::watch_tree(Entry& e, const fs::path& dir) {
   int wd = ::inotify_add_watch(e.inotify, dir.c_str(), k_dir_events);
-  if (wd < 0) {
-    // Out of watches (or the directory vanished): fall back to full reads for this project.
-    ::close(e.inotify);
-    e.inotify = -1;
-    e.watches.clear();
-    return;
-  }
+  if (wd < 0)
+    return errno == ENOENT; // vanished meanwhile: its parent's event reads it again
   e.watches[wd] = dir;
   DIR* d = ::opendir(dir.c_str());
   if (!d)
-    return;
+    return true;
+  bool ok = true;
   while (dirent* ent = ::readdir(d)) {
     std::string_view name = ent->d_name;
     if (name.starts_with(".") || ent->d_type != DT_DIR)
       continue; // dot-entries are never artifacts
-    watch_tree(e, dir / std::string(name));
+    if (!(ok = watch_tree(e, dir / std::string(name))))
+      break;
   }
   ::closedir(d);
+  return ok;
 }
 
 void WarmProjects::watch_git(Entry& e) {
   e.git_watches.clear();
-  if (e.inotify < 0 || e.head.git_dir.empty())
+  if (e.watch != Watch::inotify || e.head.git_dir.empty())
     return;
   for (const auto& dir : {e.head.git_dir, e.head.git_dir / "logs"}) {
     int wd = ::inotify_add_watch(e.inotify, dir.c_str(), k_git_events | IN_ONLYDIR);
@@ -233,6 +315,7 @@ bool WarmProjects::recall(Entry& e, std::map<std::string, Seen>& before,
 }
 
 void WarmProjects::save_snapshots() const {
+  std::lock_guard lock(m_mutex);
   for (const auto& [root, e] : m_projects)
     if (e->loaded)
       save_snapshot(*e);
@@ -246,19 +329,34 @@ void WarmProjects::reload(Entry& e) {
   bool first = !e.loaded;
   if (e.inotify >= 0)
     ::close(e.inotify);
+  e.inotify = -1;
   e.watches.clear();
+  e.files.clear();
   // Watch first, then read: a change made during the read is then seen by the next refresh.
-  e.inotify = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (std::error_code ec; fs::is_directory(e.project.artifacts_dir(), ec))
-    watch_tree(e, e.project.artifacts_dir());
+  if (e.watch == Watch::inotify) {
+    e.inotify = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    std::error_code ec;
+    bool watched = e.inotify >= 0 && (!fs::is_directory(e.project.artifacts_dir(), ec) ||
+                                      watch_tree(e, e.project.artifacts_dir()));
+    if (!watched) {
+      // No inotify, or out of watches: this project is polled from now on.
+      if (e.inotify >= 0)
+        ::close(e.inotify);
+      e.inotify = -1;
+      e.watches.clear();
+      e.watch = Watch::poll;
+    }
+  }
   std::optional<std::set<std::string>> scope; // the only IDs to compare, when known
   bool catch_up = first && recall(e, before, scope);
   watch_git(e);
+  e.fingerprint = fingerprint(e.project, e.head.git_dir);
+  if (e.watch == Watch::poll)
+    e.files = scan(e.project.artifacts_dir());
   auto loaded = std::make_shared<api::LoadedProject>();
   loaded->project = e.project;
   loaded->index = artifact::load_index(e.project.artifacts_dir());
   e.loaded = std::move(loaded);
-  e.stale = e.inotify < 0 || e.watches.empty();
   ++e.loads;
   if (!first || catch_up)
     report(e, before, scope ? &*scope : nullptr);
@@ -278,14 +376,14 @@ std::string WarmProjects::report_head(Entry& e) {
   if (now == e.head)
     return {};
   auto why = head_cause(e.project);
-  m_notices.push_back({std::string(protocol::method::repo_head),
-                       {{"project", e.project.root.string()},
-                        {"branch", now.branch},
-                        {"commit", now.commit},
-                        {"previous_branch", e.head.branch},
-                        {"previous_commit", e.head.commit},
-                        {"cause", why},
-                        {"time", util::format_utc(util::now_seconds())}}});
+  queue({std::string(protocol::method::repo_head),
+         {{"project", e.project.root.string()},
+          {"branch", now.branch},
+          {"commit", now.commit},
+          {"previous_branch", e.head.branch},
+          {"previous_commit", e.head.commit},
+          {"cause", why},
+          {"time", util::format_utc(util::now_seconds())}}});
   e.head = now;
   remember_head(e.project.root, now.commit);
   return why;
@@ -301,18 +399,18 @@ void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before,
     cause = "edit";
   auto time = util::format_utc(util::now_seconds());
   auto notice = [&](const std::string& id, const char* kind, const Seen* old, const Seen* now) {
-    m_notices.push_back({std::string(protocol::method::artifact_changed),
-                         {{"project", root},
-                          {"id", id},
-                          {"kind", kind},
-                          {"title", now ? now->title : old->title},
-                          {"old_state", old ? json(old->state) : json(nullptr)},
-                          {"new_state", now ? json(now->state) : json(nullptr)},
-                          {"path", e.project.relative(now ? now->path : old->path)},
-                          {"cause", cause},
-                          {"branch", e.head.branch},
-                          {"commit", e.head.commit},
-                          {"time", time}}});
+    queue({std::string(protocol::method::artifact_changed),
+           {{"project", root},
+            {"id", id},
+            {"kind", kind},
+            {"title", now ? now->title : old->title},
+            {"old_state", old ? json(old->state) : json(nullptr)},
+            {"new_state", now ? json(now->state) : json(nullptr)},
+            {"path", e.project.relative(now ? now->path : old->path)},
+            {"cause", cause},
+            {"branch", e.head.branch},
+            {"commit", e.head.commit},
+            {"time", time}}});
   };
   auto compare = [&](const std::string& key, const artifact::Artifact& a) {
     Seen now = Seen::of(a);
@@ -335,11 +433,8 @@ void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before,
       notice(id, "deleted", &old, nullptr);
 }
 
-void WarmProjects::refresh(Entry& e) {
-  if (e.stale || e.inotify < 0)
-    return reload(e);
-  std::set<fs::path> changed;
-  bool full = false;
+WarmProjects::Changes WarmProjects::drain_events(Entry& e) {
+  Changes c;
   alignas(inotify_event) char buf[64 * 1024];
   for (;;) {
     ssize_t n = ::read(e.inotify, buf, sizeof buf);
@@ -347,11 +442,12 @@ void WarmProjects::refresh(Entry& e) {
       continue;
     if (n <= 0)
       break; // EAGAIN: drained
+    c.events = true;
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
       if (ev->mask & IN_Q_OVERFLOW) {
-        full = true; // events were lost
+        c.full = true; // events were lost
         continue;
       }
       if (e.git_watches.contains(ev->wd)) {
@@ -360,7 +456,7 @@ void WarmProjects::refresh(Entry& e) {
         continue;
       }
       if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
-        full = true; // a watched directory went away
+        c.full = true; // a watched directory went away
         continue;
       }
       auto dir = e.watches.find(ev->wd);
@@ -370,17 +466,59 @@ void WarmProjects::refresh(Entry& e) {
       if (name.starts_with("."))
         continue; // temporaries of atomic writes, the lock, hidden entries
       if (ev->mask & IN_ISDIR)
-        full = true; // a folder appeared or went: read the tree again
+        c.full = true; // a folder appeared or went: watch and read the tree again
       else
-        changed.insert(dir->second / std::string(name));
+        c.files.insert(dir->second / std::string(name));
     }
   }
-  if (full)
+  return c;
+}
+
+WarmProjects::Changes WarmProjects::rescan(Entry& e) {
+  Changes c;
+  auto now = scan(e.project.artifacts_dir());
+  auto a = e.files.begin(), b = now.begin();
+  while (a != e.files.end() || b != now.end()) {
+    if (b == now.end() || (a != e.files.end() && a->first < b->first)) {
+      c.files.insert((a++)->first); // gone
+    } else if (a == e.files.end() || b->first < a->first) {
+      c.files.insert((b++)->first); // new
+    } else {
+      if (!(a->second == b->second))
+        c.files.insert(a->first);
+      ++a, ++b;
+    }
+  }
+  e.files = std::move(now);
+  e.last_scan = Clock::now();
+  return c;
+}
+
+void WarmProjects::refresh(Entry& e) {
+  if (!e.loaded)
     return reload(e);
-  if (changed.empty()) {
+  // Taken before the events are read: whatever changes after it is seen by the next refresh.
+  auto fp = fingerprint(e.project, e.head.git_dir);
+  Changes c = e.watch == Watch::inotify ? drain_events(e) : rescan(e);
+  if (!(fp == e.fingerprint)) {
+    if (!fp.same_head(e.fingerprint))
+      e.head_moved = true;
+    // Something changed that inotify did not report (a network file system, a writer on
+    // another machine): nothing it says about this project can be trusted, read it all.
+    if (e.watch == Watch::inotify && !c.events)
+      c.full = true;
+  }
+  e.fingerprint = fp;
+  if (c.full)
+    return reload(e);
+  if (c.files.empty()) {
     report_head(e); // HEAD may have moved without touching artifacts
     return;
   }
+  update(e, c.files);
+}
+
+void WarmProjects::update(Entry& e, const std::set<fs::path>& changed) {
   // A private copy when a request still holds the current one; otherwise update in place.
   if (e.loaded.use_count() > 1)
     e.loaded = std::make_shared<api::LoadedProject>(*e.loaded);
@@ -419,74 +557,120 @@ void WarmProjects::refresh(Entry& e) {
   report(e, before, &touched);
 }
 
+fs::path WarmProjects::root_of(const fs::path& directory) {
+  auto project = repo::find_project(directory);
+  return project ? project->root : directory.lexically_normal();
+}
+
+std::shared_ptr<WarmProjects::Entry> WarmProjects::find(const fs::path& root) const {
+  std::lock_guard lock(m_mutex);
+  auto it = m_projects.find(root);
+  return it == m_projects.end() ? nullptr : it->second;
+}
+
 util::Result<std::shared_ptr<const api::LoadedProject>>
 WarmProjects::open(const fs::path& directory) {
   auto project = repo::find_project(directory);
   if (!project)
     return project.error();
-  auto& slot = m_projects[project->root];
-  if (!slot) {
-    slot = std::make_unique<Entry>();
-    slot->project = *project;
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard lock(m_mutex);
+    auto& slot = m_projects[project->root];
+    if (!slot) {
+      slot = std::make_shared<Entry>();
+      slot->project = *project;
+      slot->watch = m_watch;
+    }
+    e = slot;
   }
-  refresh(*slot);
-  slot->last_used = Clock::now();
-  return std::shared_ptr<const api::LoadedProject>(slot->loaded);
+  refresh(*e);
+  e->last_used = Clock::now();
+  publish(*e);
+  return std::shared_ptr<const api::LoadedProject>(e->loaded);
 }
 
-void WarmProjects::poll(Clock::time_point now) {
-  for (auto& [root, e] : m_projects) {
-    if (e->inotify < 0)
-      continue;
-    int queued = 0;
-    if (::ioctl(e->inotify, FIONREAD, &queued) != 0 || queued == 0) {
-      e->queued = 0;
-      continue;
-    }
-    if (e->queued == 0)
-      e->first_event = now;
-    if (queued != e->queued)
-      e->last_event = now;
-    e->queued = queued;
-    bool settled = now - e->last_event >= 150ms || now - e->first_event >= 1s;
-    std::error_code ec;
-    bool git_busy = !e->head.git_dir.empty() && (fs::exists(e->head.git_dir / "index.lock", ec) ||
-                                                 fs::exists(e->head.git_dir / "HEAD.lock", ec));
-    if (!settled || (git_busy && now - e->first_event < 5s))
-      continue;
-    e->queued = 0;
+void WarmProjects::poll(const fs::path& root, Clock::time_point now) {
+  auto e = find(root);
+  if (!e || !e->loaded)
+    return;
+  std::error_code ec;
+  auto git_busy = [&] {
+    return !e->head.git_dir.empty() && (fs::exists(e->head.git_dir / "index.lock", ec) ||
+                                        fs::exists(e->head.git_dir / "HEAD.lock", ec));
+  };
+  if (e->watch == Watch::poll) {
+    if (now - e->last_scan < 1s || git_busy())
+      return;
     refresh(*e);
+    publish(*e);
+    return;
   }
+  int queued = 0;
+  if (::ioctl(e->inotify, FIONREAD, &queued) != 0 || queued == 0) {
+    e->queued = 0;
+    return;
+  }
+  if (e->queued == 0)
+    e->first_event = now;
+  if (queued != e->queued)
+    e->last_event = now;
+  e->queued = queued;
+  bool settled = now - e->last_event >= 150ms || now - e->first_event >= 1s;
+  if (!settled || (git_busy() && now - e->first_event < 5s))
+    return;
+  e->queued = 0;
+  refresh(*e);
+  publish(*e);
+}
+
+void WarmProjects::queue(Notice notice) {
+  std::lock_guard lock(m_mutex);
+  m_notices.push_back(std::move(notice));
 }
 
 std::vector<WarmProjects::Notice> WarmProjects::take_notices() {
+  std::lock_guard lock(m_mutex);
   return std::exchange(m_notices, {});
 }
 
 void WarmProjects::note_cause(const fs::path& directory, std::string cause) {
-  auto project = repo::find_project(directory);
-  if (!project)
-    return;
-  if (auto it = m_projects.find(project->root); it != m_projects.end())
-    it->second->cause = std::move(cause);
+  if (auto e = find(root_of(directory)))
+    e->cause = std::move(cause);
 }
 
-size_t WarmProjects::expire() {
-  auto now = Clock::now();
-  auto expired = [&](const auto& kv) { return now - kv.second->last_used > m_ttl; };
-  for (const auto& kv : m_projects)
-    if (expired(kv) && kv.second->loaded)
-      save_snapshot(*kv.second); // its next load reports what changed meanwhile
-  if (std::erase_if(m_projects, expired))
-    ::malloc_trim(0); // a dropped project's memory goes back to the system
-  return m_projects.size();
+bool WarmProjects::expire(const fs::path& root, Clock::time_point now) {
+  auto e = find(root);
+  if (!e)
+    return true;
+  if (now - e->last_used <= m_ttl)
+    return false;
+  if (e->loaded)
+    save_snapshot(*e); // its next load reports what changed meanwhile
+  {
+    std::lock_guard lock(m_mutex);
+    m_projects.erase(root);
+  }
+  e.reset();
+  ::malloc_trim(0); // a dropped project's memory goes back to the system
+  return true;
+}
+
+void WarmProjects::publish(Entry& e) {
+  Info info{e.project.root,   e.loaded ? e.loaded->index.size() : 0,
+            e.watches.size(), e.watch == Watch::inotify ? "inotify" : "poll",
+            e.loads,          e.updates,
+            e.last_used};
+  std::lock_guard lock(m_mutex);
+  e.published = std::move(info);
 }
 
 std::vector<WarmProjects::Info> WarmProjects::info() const {
+  std::lock_guard lock(m_mutex);
   std::vector<Info> out;
   for (const auto& [root, e] : m_projects)
-    out.push_back({root, e->loaded ? e->loaded->index.size() : 0, e->watches.size(), e->loads,
-                   e->updates, e->last_used});
+    if (!e->published.root.empty())
+      out.push_back(e->published);
   return out;
 }
 

@@ -273,6 +273,58 @@ kill -TERM "$activated"
 wait_until "! kill -0 $activated 2>/dev/null"
 [ -S "$rt6/daemon.sock" ] && pass || fail "an inherited socket belongs to systemd and must stay"
 
+# projects are served side by side: while one project's first load hangs in the file system
+# (an artifact file that is a link to a FIFO nobody writes yet), other projects are answered
+expect_exit 0 "start for the lanes" -- "$kb" daemon start -q
+slow="$work/slow"
+cp -r "$src/examples/webshop" "$slow"
+f=$(ls "$slow"/.kodebase/artifacts/A.*/A.2.*/A.2.5.*.yml)
+mv "$f" "$work/A.2.5.yml"
+mkfifo "$work/fifo"
+ln -s "$work/fifo" "$f"
+running() { "$kb" daemon status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_in_progress"])'; }
+"$kb" -C "$slow" list --format ids >"$work/slow.out" 2>&1 &
+slowpid=$!
+pids+=($slowpid)
+wait_until '[ "$(running)" = 1 ]' && pass || fail "the slow load is not running: $(cat "$work/slow.out")"
+expect_exit 0 "another project while one hangs" -- timeout 30 "$kb" -C "$p" show A.1.2 --json
+contains "$out" '"id":"A.1.2"' "answered while another project loads"
+kill -0 "$slowpid" 2>/dev/null && pass || fail "the slow load ended early: $(cat "$work/slow.out")"
+cat "$work/A.2.5.yml" >"$work/fifo"
+wait "$slowpid" && pass || fail "the slow load failed: $(cat "$work/slow.out")"
+grep -qx A.2.5 "$work/slow.out" && pass || fail "the slow load missed A.2.5: $(cat "$work/slow.out")"
+"$kb" daemon stop -q
+
+# polling instead of inotify (network file systems): an edit in place that keeps the size, a
+# commit and a checkout are all seen, and reach `watch`
+KODEBASE_DAEMON_WATCH=poll "$kb" daemon start -q
+expect_exit 0 "list while polling" -- "$kb" -C "$g" list --format ids
+expect_exit 0 "status while polling" -- "$kb" daemon status --json
+contains "$out" '"watch":"poll"' "the project is polled"
+"$kb" -C "$g" watch --json >"$work/watch.out" 2>"$work/watch.err" &
+watcher=$!
+pids+=($watcher)
+wait_until '[ "$(subscribers)" = 1 ]' && pass || fail "watch did not subscribe while polling"
+f=$(ls "$g"/.kodebase/artifacts/A.*/A.2.*/A.2.6.*.yml)
+python3 - "$f" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+with open(path, "r+") as f:  # same file, same size: only the time and the bytes differ
+    f.write(text.replace("Saved carts v3", "Saved carts v4", 1))
+PY
+expect_exit 0 "show after an edit in place" -- "$kb" -C "$g" show A.2.6 --json
+contains "$out" "Saved carts v4" "an edit in place seen while polling"
+wait_until 'has_event "\"id\":\"A.2.6\"" "Saved carts v4"' && pass ||
+  fail "no event for an edit while polling: $(cat "$work/watch.out")"
+git -C "$g" commit -qam "v4" && git -C "$g" checkout -q -b polled HEAD~1
+expect_exit 0 "show after a checkout" -- "$kb" -C "$g" show A.2.6 --json
+[[ "$out" != *"Saved carts v4"* ]] && pass || fail "a checkout not seen while polling: $out"
+wait_until 'has_event "\"repo.head\"" "\"branch\":\"polled\""' && pass ||
+  fail "no repo.head while polling: $(tail -3 "$work/watch.out")"
+kill "$watcher" 2>/dev/null
+"$kb" daemon stop -q
+
 expect_exit 0 "start again" -- "$kb" daemon start -q
 expect_exit 0 "stop" -- "$kb" daemon stop
 contains "$out" "stopped" "stop message"
