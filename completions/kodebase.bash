@@ -28,7 +28,7 @@ _kodebase() {
     --estimation) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch daemon version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache daemon version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -69,6 +69,11 @@ _kodebase() {
     validate) opts="--strict --fix --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for validate 2>/dev/null | cut -f1)" ;;
     watch) opts="--all" ;;
+    api) opts="-X --method -f --raw-field -F --field -H --header --input -i --include --paginate --silent" ;;
+    github) opts=""
+       opts="$opts status" ;;
+    cache) opts=""
+       opts="$opts stats clear prune" ;;
     daemon) opts=""
        opts="$opts start stop restart status log" ;;
     version) opts="" ;;

@@ -123,6 +123,27 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
         ready_fd,
         "KODEBASE_DAEMON_WATCH / daemon.watch must be `inotify` or `poll`, not `" + watch + "`", 2);
   options.poll = watch == "poll";
+  // The GitHub proxy: $KODEBASE_GITHUB_API_URL, else the `github.api_url` setting.
+  auto api_url = kb::api::written_value(kb::api::user_config_file(), "github.api_url");
+  if (api_url.is_string() && !api_url.get<std::string>().empty())
+    options.github.api_url = api_url.get<std::string>();
+  if (const char* env = std::getenv("KODEBASE_GITHUB_API_URL"); env && *env)
+    options.github.api_url = env;
+  if (!options.github.api_url.starts_with("https://") &&
+      !options.github.api_url.starts_with("http://"))
+    return fail(ready_fd,
+                "github.api_url must be an http(s) URL such as https://api.github.com, not `" +
+                    options.github.api_url + "`",
+                2);
+  options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
+  options.github.secret_file = kb::protocol::state_dir() / "github.secret";
+  if (const char* env = std::getenv("KODEBASE_GITHUB_FRESH"); env && *env) {
+    long seconds = 0;
+    if (parse_number(env, seconds) && seconds >= 0)
+      options.github.fresh_contents = options.github.fresh_commits =
+          options.github.fresh_repository = options.github.fresh_default =
+              std::chrono::seconds(seconds);
+  }
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);

@@ -45,6 +45,12 @@ inline constexpr std::string_view daemon_status = "daemon.status";
 inline constexpr std::string_view daemon_shutdown = "daemon.shutdown";
 inline constexpr std::string_view subscribe = "subscribe";
 inline constexpr std::string_view unsubscribe = "unsubscribe";
+// The GitHub proxy and its cache, served by the resident daemon.
+inline constexpr std::string_view github_request = "github.request";
+inline constexpr std::string_view github_status = "github.status";
+inline constexpr std::string_view cache_stats = "cache.stats";
+inline constexpr std::string_view cache_clear = "cache.clear";
+inline constexpr std::string_view cache_prune = "cache.prune";
 // Notifications the daemon sends to subscribers.
 inline constexpr std::string_view artifact_changed = "artifact.changed";
 inline constexpr std::string_view repo_head = "repo.head";

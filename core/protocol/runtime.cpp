@@ -54,6 +54,13 @@ fs::path state_dir() {
   return base / "kodebase";
 }
 
+fs::path cache_dir() {
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  fs::path base = cache && *cache ? fs::path(cache) : fs::path(home ? home : "/") / ".cache";
+  return base / "kodebase";
+}
+
 std::optional<RuntimePaths> runtime_paths(bool create, std::string& error) {
   fs::path dir;
   if (const char* env = std::getenv("KODEBASE_RUNTIME_DIR"); env && *env) {
@@ -66,7 +73,7 @@ std::optional<RuntimePaths> runtime_paths(bool create, std::string& error) {
   }
   if (!check_private_dir(dir, create, error))
     return std::nullopt;
-  RuntimePaths paths{dir, dir / "daemon.sock", dir / "daemon.lock"};
+  RuntimePaths paths{dir, dir / "daemon.sock", dir / "daemon.lock", dir / "github.sock"};
   if (paths.socket.native().size() >= sizeof(sockaddr_un{}.sun_path)) {
     error = "the socket path " + paths.socket.string() + " is longer than the " +
             std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +

@@ -12,6 +12,7 @@ struct RuntimePaths {
   std::filesystem::path dir;    // 0700, owned by us
   std::filesystem::path socket; // daemon.sock
   std::filesystem::path lock;   // daemon.lock, held by the daemon for its whole life
+  std::filesystem::path github; // github.sock: the GitHub API over plain HTTP/1.1
 };
 
 // $KODEBASE_RUNTIME_DIR, else $XDG_RUNTIME_DIR/kodebase, else /tmp/kodebase-<uid>. With
@@ -23,5 +24,9 @@ std::optional<RuntimePaths> runtime_paths(bool create, std::string& error);
 // $XDG_STATE_HOME/kodebase (default ~/.local/state/kodebase): the daemon's log and what it
 // remembers across restarts.
 std::filesystem::path state_dir();
+
+// $XDG_CACHE_HOME/kodebase (default ~/.cache/kodebase): what may be thrown away, like the
+// cache of GitHub answers.
+std::filesystem::path cache_dir();
 
 } // namespace kb::protocol

@@ -7,10 +7,14 @@
 #include "core/protocol/framing.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
+#include "daemon/github/http_door.hpp"
+#include "daemon/github/proxy.hpp"
 #include "daemon/server/peer.hpp"
+#include "daemon/server/private_socket.hpp"
 #include "daemon/server/warm_projects.hpp"
 
 #include <boost/asio.hpp>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -127,6 +131,11 @@ private:
   // Everything else: the core API, on the project's strand.
   void respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
                        bool answer);
+  // github.request: through the proxy; false when it is answered later.
+  bool github_request(const std::shared_ptr<Session>& session, const protocol::Request& request,
+                      bool answer);
+  // The GitHub proxy and github.sock; a failure is logged, the rest of the daemon serves on.
+  void start_github();
   // `topics` of a subscribe/unsubscribe, or an error reply.
   std::optional<std::set<std::string>> topics_of(const protocol::Request& request,
                                                  protocol::Response& response);
@@ -161,10 +170,8 @@ private:
   Clock::time_point m_last_activity = Clock::now();
   bool m_stopping = false;
   bool m_finished = false; // the io_context has stopped for good
-  bool m_bound = false;
   bool m_watching = false;
-  ino_t m_socket_ino = 0;
-  dev_t m_socket_dev = 0;
+  PrivateSocket m_socket_file; // daemon.sock, unless inherited
   long long m_requests = 0;
   std::atomic<int> m_running{0}; // pieces of work running on a worker
 
@@ -175,6 +182,9 @@ private:
   asio::steady_timer m_watch;
   asio::thread_pool m_workers;
   std::map<fs::path, Lane> m_lanes;
+  // Destroyed by run() before the io_context, whose objects they hold.
+  std::unique_ptr<github::Proxy> m_github;
+  std::unique_ptr<github::HttpDoor> m_github_door;
 };
 
 Session::Session(Daemon& daemon, local::socket socket, size_t max_frame)
@@ -290,37 +300,11 @@ util::Status Daemon::listen() {
                               "cannot use the inherited socket: " + ec.message());
     return util::ok_status();
   }
-  const auto& path = m_options.paths.socket;
-  ::unlink(path.c_str()); // a stale socket of a dead daemon; we hold the lock, so it is not live
-  mode_t old = ::umask(077);
-  m_acceptor.open(local(), ec);
-  if (!ec)
-    m_acceptor.bind(local::endpoint(path.string()), ec);
-  ::umask(old);
-  if (!ec)
-    m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    return util::make_error(util::ErrorKind::unavailable,
-                            fmt::format("cannot listen on {}: {}", path.string(), ec.message()));
-  ::chmod(path.c_str(), 0600);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    m_socket_ino = st.st_ino;
-    m_socket_dev = st.st_dev;
-  }
-  m_bound = true;
-  return util::ok_status();
+  return m_socket_file.listen(m_acceptor, m_options.paths.socket);
 }
 
 void Daemon::remove_socket() {
-  if (!m_bound)
-    return;
-  // Only our own socket: a newer daemon may have replaced it after we lost it.
-  struct stat st {};
-  if (::stat(m_options.paths.socket.c_str(), &st) == 0 && st.st_ino == m_socket_ino &&
-      st.st_dev == m_socket_dev)
-    ::unlink(m_options.paths.socket.c_str());
-  m_bound = false;
+  m_socket_file.remove();
 }
 
 void Daemon::accept() {
@@ -390,6 +374,8 @@ void Daemon::shutdown(const std::string& why) {
   m_log.info("shutting down: {}", why);
   boost::system::error_code ignored;
   m_acceptor.close(ignored);
+  if (m_github_door)
+    m_github_door->close();
   m_tick.cancel();
   m_watch.cancel();
   remove_socket();
@@ -477,6 +463,8 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
   } else {
     return true; // a client's response: nothing asked for one
   }
+  if (request.method == protocol::method::github_request)
+    return github_request(session, request, answer);
   protocol::Response response{request.id, json::object(), std::nullopt};
   bool here = false;
   try {
@@ -508,6 +496,21 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
   } else if (request.method == m::daemon_shutdown) {
     response.result = json{{"stopping", true}, {"pid", ::getpid()}};
     asio::post(m_io, [this] { shutdown("asked by a client"); });
+  } else if (request.method == m::github_status) {
+    response.result = m_github ? m_github->status() : json{{"error", "the GitHub proxy is off"}};
+  } else if (request.method == m::cache_stats) {
+    response.result = m_github ? m_github->cache_stats() : json::object();
+  } else if (request.method == m::cache_clear) {
+    auto repo = request.params.value("repo", "");
+    if (!repo.empty() && std::count(repo.begin(), repo.end(), '/') != 1) {
+      response = protocol::error_response(request.id, protocol::k_invalid_params,
+                                          "repo must be OWNER/NAME, not `" + repo + "`");
+      return true;
+    }
+    size_t removed = m_github ? m_github->clear(repo.empty() ? "" : "/repos/" + repo) : 0;
+    response.result = json{{"removed", removed}};
+  } else if (request.method == m::cache_prune) {
+    response.result = json{{"removed", m_github ? m_github->prune() : 0}};
   } else if (request.method == m::subscribe || request.method == m::unsubscribe) {
     auto topics = topics_of(request, response);
     // Following one project: it is loaded (on its strand) first, so that its changes are
@@ -557,6 +560,84 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
     broadcast();
     session->resume();
   });
+}
+
+namespace {
+
+// A body as JSON text can carry it: as is when it is UTF-8, else base64.
+void put_body(json& out, const std::string& body) {
+  try {
+    (void)json(body).dump();
+    out["body"] = body;
+  } catch (const json::exception&) {
+    std::string encoded(4 * ((body.size() + 2) / 3), '\0');
+    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                    reinterpret_cast<const unsigned char*>(body.data()),
+                    static_cast<int>(body.size()));
+    out["body_base64"] = encoded;
+  }
+}
+
+} // namespace
+
+bool Daemon::github_request(const std::shared_ptr<Session>& session,
+                            const protocol::Request& request, bool answer) {
+  const auto& p = request.params;
+  auto reply_error = [&](const std::string& message) {
+    if (answer)
+      session->send(protocol::serialize(
+          protocol::error_response(request.id, protocol::k_invalid_params, message)));
+    return true;
+  };
+  if (!m_github)
+    return reply_error("the GitHub proxy is not running; see `kodebase daemon log`");
+  if (!p.is_object() || !p.contains("path") || !p["path"].is_string())
+    return reply_error("github.request needs params.path, e.g. \"/repos/OWNER/NAME\"");
+  github::ProxyRequest r;
+  r.method = p.value("method", "GET");
+  std::transform(r.method.begin(), r.method.end(), r.method.begin(), ::toupper);
+  r.target = github::HttpDoor::api_path(p["path"].get<std::string>());
+  if (p.contains("headers")) {
+    if (!p["headers"].is_object())
+      return reply_error("params.headers must be an object of strings");
+    for (const auto& [k, v] : p["headers"].items()) {
+      if (!v.is_string())
+        return reply_error("header " + k + " must be a string");
+      r.headers.emplace_back(k, v.get<std::string>());
+    }
+  }
+  if (p.contains("body") && !p["body"].is_string())
+    return reply_error("params.body must be a string (JSON text for JSON bodies)");
+  r.body = p.value("body", "");
+  r.token = p.value("token", "");
+  m_last_activity = Clock::now();
+  m_github->handle(std::move(r), [this, session, id = request.id,
+                                  answer](github::ProxyReply reply) {
+    if (answer) {
+      json headers = json::array();
+      for (const auto& [k, v] : reply.headers)
+        headers.push_back({k, v});
+      json result{{"status", reply.status}, {"headers", headers}};
+      put_body(result, reply.body);
+      session->send(protocol::serialize(protocol::Response{id, std::move(result), std::nullopt}));
+    }
+    m_last_activity = Clock::now();
+    session->resume();
+  });
+  return false;
+}
+
+void Daemon::start_github() {
+  m_github = std::make_unique<github::Proxy>(m_io, m_options.github);
+  if (auto st = m_github->open(); !st)
+    m_log.info("GitHub cache unavailable ({}); answers are not kept", st.error().message);
+  m_github_door = std::make_unique<github::HttpDoor>(m_io, *m_github, m_options.max_frame);
+  if (auto st = m_github_door->listen(m_options.paths.github); !st) {
+    m_log.info("{}", st.error().message);
+    m_github_door.reset();
+    return;
+  }
+  m_log.info("GitHub API ({}) on {}", m_options.github.api_url, m_options.paths.github.string());
 }
 
 std::optional<std::set<std::string>> Daemon::topics_of(const protocol::Request& request,
@@ -667,11 +748,14 @@ int Daemon::run() {
     (void)!::write(m_options.ready_fd, "OK\n", 3);
     ::close(m_options.ready_fd);
   }
+  start_github();
   accept();
   on_tick();
   m_io.run();
   m_finished = true;
   remove_socket();
+  m_github_door.reset();
+  m_github.reset();
   if (!drain_workers()) {
     // A request stuck in the file system (a hung mount): what it holds cannot be saved, and
     // waiting for it would keep the daemon forever.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/protocol/runtime.hpp"
+#include "daemon/github/proxy.hpp"
 #include "daemon/server/log.hpp"
 
 #include <chrono>
@@ -17,6 +18,7 @@ struct ServerOptions {
   int ready_fd = -1;                   // written "OK" (or the error) once serving
   int listen_fd = -1;                  // an inherited listening socket (systemd activation)
   bool poll = false; // notice changes by polling instead of inotify (network file systems)
+  github::ProxyOptions github;
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until

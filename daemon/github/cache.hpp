@@ -1,0 +1,78 @@
+#pragma once
+
+#include "core/util/result.hpp"
+#include "daemon/github/upstream.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <list>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+struct sqlite3;
+
+namespace kb::daemon::github {
+
+// One stored GitHub answer. Only what may be replayed to the same token is kept: no
+// Set-Cookie, no request fields.
+struct Entry {
+  std::string key;       // hex SHA-256 of partition, method, URL, Accept, API version, body
+  std::string partition; // the token's fingerprint
+  std::string url;       // path and exact query, for invalidation by prefix
+  int status = 0;
+  Headers headers;
+  std::string body;
+  std::string etag, last_modified;
+  int64_t checked_at = 0; // unix seconds of the last answer from GitHub (200 or 304)
+  size_t size() const;
+};
+
+struct CacheFigures {
+  size_t entries = 0;
+  size_t bytes = 0;
+};
+
+// The cache of GitHub answers: SQLite in WAL mode on disk (survives restarts; many processes
+// may open it; a crash never corrupts it) and the most recently used entries in memory.
+// Bounded by size: the least recently used entries go first.
+class Cache {
+public:
+  Cache() = default;
+  ~Cache();
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  // Opens (creating when missing) the cache file; the file is made 0600.
+  util::Status open(const std::filesystem::path& file, size_t max_bytes,
+                    size_t hot_bytes = 32u << 20);
+
+  std::optional<Entry> find(const std::string& key);
+  void put(const Entry& entry);
+  // The entry was confirmed by GitHub (a 304) at `when`.
+  void touch(const std::string& key, int64_t when);
+  // Makes every entry of `partition` whose URL starts with `prefix` due for revalidation.
+  void mark_stale(const std::string& partition, const std::string& prefix);
+  // Removes everything, or the entries whose URL starts with `prefix` (any partition).
+  size_t clear(const std::string& prefix = {});
+  // Drops least recently used entries until the cache fits its size; returns how many went.
+  size_t prune();
+  CacheFigures figures();
+  std::map<std::string, CacheFigures> figures_by_partition();
+
+private:
+  void remember(const Entry& entry);
+  void forget(const std::string& key);
+  bool exec(const char* sql);
+
+  sqlite3* m_db = nullptr;
+  size_t m_max_bytes = 0;
+  size_t m_hot_max = 0;
+  size_t m_hot_bytes = 0;
+  size_t m_puts_since_prune = 0;
+  // In-memory tier: most recently used first.
+  std::list<Entry> m_hot;
+  std::unordered_map<std::string, std::list<Entry>::iterator> m_hot_index;
+};
+
+} // namespace kb::daemon::github

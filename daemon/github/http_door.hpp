@@ -1,0 +1,44 @@
+#pragma once
+
+// clang-format off
+#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
+// clang-format on
+#include "core/util/result.hpp"
+#include "daemon/github/proxy.hpp"
+#include "daemon/server/private_socket.hpp"
+
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <filesystem>
+
+namespace kb::daemon::github {
+
+// `github.sock`: the GitHub API as plain HTTP/1.1 on a Unix socket (0600, peer uid checked),
+// for unmodified clients: `gh` with `http_unix_socket`, `curl --unix-socket`. Requests may use
+// the origin form (`/repos/o/r`), the absolute form (`https://api.github.com/repos/o/r`) or
+// GitHub Enterprise paths (`/api/v3/…`); keep-alive is honoured.
+class HttpDoor {
+public:
+  HttpDoor(boost::asio::io_context& io, Proxy& proxy, size_t max_body);
+  ~HttpDoor();
+
+  util::Status listen(const std::filesystem::path& socket);
+  // Stops accepting and removes the socket (when it is still ours). Connections left are
+  // dropped with the event loop.
+  void close();
+
+  // The request target as the proxy wants it: the path and query below the API root.
+  static std::string api_path(std::string_view target);
+
+private:
+  class Connection;
+  void accept();
+
+  boost::asio::io_context& m_io;
+  Proxy& m_proxy;
+  size_t m_max_body;
+  boost::asio::local::stream_protocol::acceptor m_acceptor;
+  server::PrivateSocket m_socket_file;
+};
+
+} // namespace kb::daemon::github

@@ -1,0 +1,96 @@
+#pragma once
+
+#include "daemon/github/cache.hpp"
+#include "daemon/github/upstream.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kb::daemon::github {
+
+struct ProxyOptions {
+  std::string api_url = "https://api.github.com"; // GitHub Enterprise: https://HOST/api/v3
+  std::filesystem::path cache_file;               // empty: memory only
+  std::filesystem::path secret_file;              // the per-install HMAC key (0600)
+  size_t cache_bytes = 256u << 20;
+  // Seconds an answer is served without asking GitHub, by kind of resource.
+  std::chrono::seconds fresh_contents{60}, fresh_commits{300}, fresh_repository{1800},
+      fresh_default{60};
+};
+
+// A request as any door hands it over: the path with its exact query, relative to the API
+// root (`/repos/o/r?x=1`), and the caller's own fields (its Authorization among them).
+struct ProxyRequest {
+  std::string method = "GET";
+  std::string target;
+  Headers headers;
+  std::string body;
+  std::string token; // used when the fields carry no Authorization (CLI: GH_TOKEN)
+};
+
+struct ProxyReply {
+  int status = 0;
+  Headers headers; // Cache-Status included
+  std::string body;
+};
+
+// Per token partition: what GitHub said of its quota, and what the cache saved it.
+struct PartitionFigures {
+  long long hits = 0, revalidated = 0, misses = 0, coalesced = 0, stale = 0, passed = 0, errors = 0;
+  nlohmann::json rate = nlohmann::json::object(); // resource → {limit, remaining, reset, used}
+};
+
+// The GitHub proxy: every request of every door goes through here. GETs are answered from
+// the cache while fresh, revalidated with If-None-Match / If-Modified-Since afterwards (a 304
+// costs no quota), and coalesced when identical ones are in flight. Tokens are never stored:
+// partitions are named by an HMAC of the token under a per-install secret.
+class Proxy {
+public:
+  Proxy(boost::asio::io_context& io, ProxyOptions options);
+  ~Proxy();
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  util::Status open();
+  using Done = std::function<void(ProxyReply)>;
+  void handle(ProxyRequest request, Done done);
+
+  // What `github.status` reports: partitions, quotas, counters, cache figures.
+  nlohmann::json status();
+  size_t clear(const std::string& prefix) { return m_cache.clear(prefix); }
+  size_t prune() { return m_cache.prune(); }
+  nlohmann::json cache_stats();
+
+  // The partition name of `token` (short, not reversible without the secret).
+  std::string partition_of(const std::string& token) const;
+
+private:
+  struct Flight;
+  std::chrono::seconds fresh_window(const std::string& path) const;
+  void forward(const std::string& key, const std::string& partition, const std::string& token,
+               ProxyRequest request, std::optional<Entry> entry);
+  // Answers every caller waiting for `key`: the first as `reply` says, the rest as coalesced.
+  void settle(const std::string& key, ProxyReply reply);
+  void note_rate(PartitionFigures& figures, const Headers& headers);
+  ProxyReply reply_of(const Entry& entry, const std::string& cache_status) const;
+  HttpRequest upstream_request(const ProxyRequest& request, const std::string& token) const;
+  // GitHub's absolute URLs in Link and Location, rewritten from the configured upstream to
+  // api.github.com's form, so clients follow them through the proxy.
+  void rewrite_links(Headers& headers) const;
+
+  boost::asio::io_context& m_io;
+  ProxyOptions m_options;
+  Upstream m_upstream;
+  Cache m_cache;
+  std::string m_secret;
+  std::map<std::string, PartitionFigures> m_partitions;
+  std::map<std::string, std::unique_ptr<Flight>> m_flights; // identical GETs in flight
+};
+
+} // namespace kb::daemon::github

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end tests of the daemon's GitHub proxy against a stand-in upstream (fake_github.py,
+# which logs every request it gets, so "answered without asking GitHub" is checked, not
+# assumed): cache hits inside the fresh window, 304 revalidation, per-token partitions,
+# coalescing of identical concurrent GETs, invalidation by a mutation, Link rewriting and
+# pagination, stale answers when GitHub fails, gzip, github.sock for curl, the cache surviving a
+# restart, and no token anywhere on disk or in replies.
+# usage: github_test.sh <bin-dir> <source-dir>
+set -uo pipefail
+bin=$1 src=$2
+kb="$bin/kodebase"
+source "$(dirname "$0")/lib.sh"
+rt="$work/run"
+
+python3 "$src/tests/e2e/fake_github.py" "$work/port" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+upstream="http://127.0.0.1:$port"
+export KODEBASE_GITHUB_API_URL="$upstream"
+token1="ghp_kodebaseTestTokenNumberOne000000000001"
+token2="ghp_kodebaseTestTokenNumberTwo000000000002"
+# requests_to PATH: how many requests for PATH (exactly, query included) reached upstream.
+requests_to() {
+  curl -s "$upstream/_log" | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["path"] == sys.argv[1]))' "$1"
+}
+# last_request PATH FIELD: FIELD of the newest request for PATH.
+last_request() {
+  curl -s "$upstream/_log" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["path"] == sys.argv[1]][-1][sys.argv[2]])' "$1" "$2"
+}
+status_of() { grep -m1 '^HTTP/1.1' <<<"$1" | cut -d' ' -f2; }
+cache_mode() { grep -i -m1 '^Cache-Status:' <<<"$1" | sed 's/.*detail=//' | tr -d '\r'; }
+
+# a miss, then a hit inside the fresh window: one upstream request
+expect_exit 0 "first GET" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i
+[ "$(status_of "$out")" = 200 ] && pass || fail "first GET status: $out"
+[ "$(cache_mode "$out")" = miss ] && pass || fail "first GET should be a miss: $out"
+contains "$out" '"full_name": "o/r"' "first GET body"
+[[ "$out" != *Set-Cookie* ]] && pass || fail "Set-Cookie passed on: $out"
+first_body=$(sed -n '/^{/,$p' <<<"$out")
+expect_exit 0 "second GET" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = hit ] && pass || fail "second GET should be a hit: $out"
+[ "$(requests_to /repos/o/r)" = 1 ] && pass || fail "a hit reached upstream: $(requests_to /repos/o/r)"
+
+# no-cache revalidates: If-None-Match goes up, a 304 comes back, the stored body is served
+expect_exit 0 "revalidating GET" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i -H "Cache-Control: no-cache"
+[ "$(cache_mode "$out")" = revalidated ] && pass || fail "no-cache should revalidate: $out"
+[ "$(status_of "$out")" = 200 ] && pass || fail "a revalidated answer is a 200 to the caller: $out"
+[ -n "$(last_request /repos/o/r if_none_match)" ] && pass || fail "no If-None-Match sent upstream"
+[ "$(sed -n '/^{/,$p' <<<"$out")" = "$first_body" ] && pass || fail "revalidated body differs"
+
+# another token is another partition: never the first token's body
+expect_exit 0 "GET with a second token" -- env GH_TOKEN="$token2" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = miss ] && pass || fail "a second token must not hit the first's entry: $out"
+[ "$(sed -n '/^{/,$p' <<<"$out")" != "$first_body" ] && pass || fail "two tokens shared a body"
+[ "$(requests_to /repos/o/r)" = 3 ] && pass || fail "upstream requests after two tokens: $(requests_to /repos/o/r)"
+
+# github.sock: plain HTTP/1.1 for curl and gh, from the same cache
+out=$(curl -s -i --unix-socket "$rt/github.sock" "http://api.github.com/repos/o/r" \
+  -H "Authorization: token $token1" -H "Accept: application/vnd.github+json")
+[ "$(cache_mode "$out")" = hit ] && pass || fail "github.sock should share the cache: $out"
+[ "$(tr -d '\r' <<<"$out" | sed -n '/^{/,$p')" = "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])))' "$first_body")" ] && pass ||
+  fail "github.sock body differs: $out"
+out=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" -X BREW "http://x/")
+[ "$out" = 501 ] && pass || fail "an odd method is passed through (the stand-in answers 501): $out"
+[ "$(stat -c %a "$rt/github.sock")" = 600 ] && pass || fail "github.sock mode $(stat -c %a "$rt/github.sock")"
+
+# identical concurrent GETs coalesce into one upstream request
+for i in $(seq 1 20); do
+  curl -s --unix-socket "$rt/github.sock" "http://api.github.com/slow/one" -H "Authorization: token $token1" \
+    >"$work/slow.$i" &
+  pids+=($!)
+done
+for i in $(seq 1 20); do
+  for _ in $(seq 1 100); do [ -s "$work/slow.$i" ] && break; sleep 0.1; done
+done
+[ "$(requests_to /slow/one)" = 1 ] && pass || fail "20 identical GETs made $(requests_to /slow/one) upstream requests"
+[ "$(cat "$work"/slow.* | sort -u | wc -l)" = 1 ] && pass || fail "coalesced callers got different bodies"
+
+# a mutation makes the repository's cached reads due: the next read revalidates and sees it
+expect_exit 0 "POST" -- env GH_TOKEN="$token1" "$kb" api repos/o/r/issues -f title=Hello -i
+[ "$(status_of "$out")" = 201 ] && pass || fail "POST status: $out"
+[ "$(last_request /repos/o/r/issues body)" = '{"title":"Hello"}' ] && pass || fail "POST body: $(last_request /repos/o/r/issues body)"
+expect_exit 0 "GET after POST" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = miss ] && pass || fail "a read after a change should go upstream: $out"
+contains "$out" '"version": 2' "the change is seen"
+
+# Link headers point back at api.github.com; --paginate follows them and joins the pages
+expect_exit 0 "Link rewritten" -- env GH_TOKEN="$token1" "$kb" api "repos/o/r/issues?page=1" -i
+contains "$out" "<https://api.github.com/repos/o/r/issues?page=2>; rel=\"next\"" "Link rewritten to the public API"
+expect_exit 0 "paginate" -- env GH_TOKEN="$token1" "$kb" api "repos/o/r/issues?page=1" --paginate
+[ "$(python3 -c 'import json,sys; print([i["number"] for i in json.loads(sys.argv[1])])' "$out")" = "[10, 11, 20, 21, 30, 31]" ] && pass ||
+  fail "paginate: $out"
+
+# GitHub failing: the last good answer, marked stale
+expect_exit 0 "flaky first" -- env GH_TOKEN="$token1" "$kb" api flaky
+expect_exit 0 "flaky, GitHub failing" -- env GH_TOKEN="$token1" "$kb" api flaky -i -H "Cache-Control: no-cache"
+[ "$(cache_mode "$out")" = stale ] && pass || fail "a 5xx with a stored answer should serve it stale: $out"
+contains "$out" '"flaky": "good"' "stale body"
+
+# errors: exit 1, GitHub's message on stderr, the body on stdout, nothing stored
+expect_exit 1 "404" -- env GH_TOKEN="$token1" "$kb" api repos/o/nothing
+contains "$err" "HTTP 404: Not Found" "404 message"
+expect_exit 1 "404 again" -- env GH_TOKEN="$token1" "$kb" api repos/o/nothing -i
+[ "$(cache_mode "$out")" = miss ] && pass || fail "an error answer was cached: $out"
+
+# gzip from upstream is undone before the answer is kept and served
+expect_exit 0 "gzip" -- env GH_TOKEN="$token1" "$kb" api gzip
+contains "$out" '"compressed": true' "gzip body decoded"
+
+# bad usage
+expect_exit 2 "bad header" -- "$kb" api repos/o/r -H "no colon"
+expect_exit 2 "no-daemon" -- "$kb" api repos/o/r --no-daemon
+contains "$err" "needs the daemon" "no-daemon message"
+expect_exit 2 "bad repo for cache clear" -- "$kb" cache clear --repo nonsense
+
+# status: per-partition figures, named by fingerprint only
+expect_exit 0 "github status" -- "$kb" github status --json
+python3 - "$out" <<'PY' && pass || fail "github status: $out"
+import json, sys
+s = json.loads(sys.argv[1])
+parts = s["partitions"]
+assert len(parts) >= 2, parts
+total = lambda k: sum(p[k] for p in parts)
+assert total("hits") >= 2 and total("revalidated") >= 1 and total("coalesced") >= 19, parts
+assert total("stale") == 1 and total("misses") >= 4, parts
+assert any(p["rate"].get("core", {}).get("limit") == 5000 for p in parts), parts
+assert s["cache"]["entries"] >= 3, s["cache"]
+PY
+expect_exit 0 "github status text" -- "$kb" github status
+contains "$out" "core" "status shows the quota"
+
+# the cache survives a restart; clearing one repository forgets its answers
+"$kb" daemon stop -q
+before=$(requests_to /repos/o/r)
+expect_exit 0 "GET after a restart" -- env GH_TOKEN="$token2" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = hit ] && pass || fail "the cache did not survive a restart: $out"
+[ "$(requests_to /repos/o/r)" = "$before" ] && pass || fail "a hit after a restart reached upstream"
+expect_exit 0 "cache clear" -- "$kb" cache clear --repo o/r
+contains "$out" "removed" "clear says what it removed"
+expect_exit 0 "GET after clear" -- env GH_TOKEN="$token2" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = miss ] && pass || fail "a cleared entry was served: $out"
+expect_exit 0 "cache stats" -- "$kb" cache stats --json
+contains "$out" "github.sqlite" "stats name the file"
+[ "$(stat -c %a "$XDG_CACHE_HOME/kodebase/github.sqlite")" = 600 ] && pass || fail "cache file mode"
+
+# no token anywhere: state, cache, logs
+"$kb" daemon stop -q
+if grep -r -a -l -e "$token1" -e "$token2" -e "kodebaseTestToken" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$rt" 2>/dev/null; then
+  fail "a token was written to disk"
+else
+  pass
+fi
+finish

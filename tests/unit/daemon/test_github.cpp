@@ -1,0 +1,95 @@
+#include "daemon/github/cache.hpp"
+#include "daemon/github/http_door.hpp"
+#include "tests/unit/support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace kb::daemon::github;
+
+TEST_CASE("github.sock takes every form of request target", "[daemon][github]") {
+  CHECK(HttpDoor::api_path("/repos/o/r?per_page=100&page=2") == "/repos/o/r?per_page=100&page=2");
+  CHECK(HttpDoor::api_path("https://api.github.com/repos/o/r") == "/repos/o/r");
+  CHECK(HttpDoor::api_path("http://api.github.com") == "/");
+  CHECK(HttpDoor::api_path("/api/v3/repos/o/r") == "/repos/o/r");
+  CHECK(HttpDoor::api_path("/api/graphql") == "/graphql");
+  CHECK(HttpDoor::api_path("repos/o/r") == "/repos/o/r");
+}
+
+TEST_CASE("header names compare without case", "[daemon][github]") {
+  Headers h{{"ETag", "\"a\""}, {"x-ratelimit-remaining", "10"}, {"etag", "\"b\""}};
+  CHECK(header(h, "etag") == "\"a\"");
+  CHECK(header(h, "X-RateLimit-Remaining") == "10");
+  CHECK(header(h, "Link").empty());
+  remove_header(h, "ETAG");
+  CHECK(h.size() == 1);
+}
+
+namespace {
+
+Entry entry(const std::string& key, const std::string& partition, const std::string& url,
+            size_t body_size = 10) {
+  return {key,
+          partition,
+          url,
+          200,
+          {{"ETag", "\"" + key + "\""}},
+          std::string(body_size, 'x'),
+          "\"" + key + "\"",
+          "",
+          1000};
+}
+
+} // namespace
+
+TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size",
+          "[daemon][github]") {
+  kb::test::TempDir dir;
+  auto file = dir.path() / "github.sqlite";
+  {
+    Cache cache;
+    REQUIRE(cache.open(file, 1u << 20));
+    cache.put(entry("k1", "p1", "/repos/o/r"));
+    cache.put(entry("k2", "p1", "/repos/o/r/issues"));
+    cache.put(entry("k3", "p2", "/repos/o/r"));
+    cache.put(entry("k4", "p1", "/repos/o/other"));
+    cache.put(entry("k5", "p1", "/repos/o/rx"));
+    CHECK(cache.figures().entries == 5);
+    CHECK(cache.figures_by_partition()["p1"].entries == 4);
+
+    // a change through partition p1 makes p1's reads of that repository due, nobody else's
+    cache.mark_stale("p1", "/repos/o/r");
+    CHECK(cache.find("k1")->checked_at == 0);
+    CHECK(cache.find("k2")->checked_at == 0);
+    CHECK(cache.find("k3")->checked_at == 1000);
+    CHECK(cache.find("k4")->checked_at == 1000);
+    CHECK(cache.find("k5")->checked_at == 1000); // another repository, whose name only starts alike
+    cache.touch("k1", 2000);
+    CHECK(cache.find("k1")->checked_at == 2000);
+  }
+  {
+    Cache reopened; // what was stored survives, read from disk
+    REQUIRE(reopened.open(file, 1u << 20));
+    auto e = reopened.find("k1");
+    REQUIRE(e);
+    CHECK(e->checked_at == 2000);
+    CHECK(e->etag == "\"k1\"");
+    CHECK(header(e->headers, "etag") == "\"k1\"");
+    CHECK(reopened.clear("/repos/o/r") == 3); // both o/r entries and o/r/issues
+    CHECK_FALSE(reopened.find("k1"));
+    CHECK(reopened.find("k4"));
+    CHECK(reopened.find("k5"));
+  }
+  {
+    Cache small; // over its size, the least recently used go first
+    REQUIRE(small.open(dir.path() / "small.sqlite", 3000));
+    for (int i = 0; i < 10; ++i)
+      small.put(entry("s" + std::to_string(i), "p", "/x", 1000));
+    small.prune();
+    auto f = small.figures();
+    CHECK(f.bytes <= 3000);
+    CHECK(f.entries >= 1);
+    CHECK(small.find("s9"));
+  }
+  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::others_all) ==
+        std::filesystem::perms::none);
+}
