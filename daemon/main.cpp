@@ -137,6 +137,16 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
                 2);
   options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
   options.github.secret_file = kb::protocol::state_dir() / "github.secret";
+  if (const char* env = std::getenv("KODEBASE_GITHUB_RESERVE"); env && *env) {
+    long reserve = 0;
+    if (parse_number(env, reserve) && reserve >= 0)
+      options.github.reserve = reserve;
+  }
+  if (const char* env = std::getenv("KODEBASE_GITHUB_CONCURRENCY"); env && *env) {
+    long n = 0;
+    if (parse_number(env, n) && n > 0)
+      options.github.max_concurrent = static_cast<int>(n);
+  }
   if (const char* env = std::getenv("KODEBASE_GITHUB_FRESH"); env && *env) {
     long seconds = 0;
     if (parse_number(env, seconds) && seconds >= 0)

@@ -220,6 +220,8 @@ int run_api(Session& s, const ApiOptions& o) {
       break;
     }
 
+  if (o.paginate)
+    params["background"] = true; // a walk through pages yields to interactive use near the limit
   json pages = json::array();
   bool arrays = true;
   int status = 0;

@@ -6,6 +6,7 @@
 #include "core/util/file.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <deque>
 #include <strings.h>
 
 namespace kb::daemon::github {
@@ -49,14 +51,48 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// Fields that describe one connection, not the message: never forwarded either way.
+// Fields that describe one connection, not the message, never forwarded; and those libcurl
+// sets itself (the length, the encodings it can undo).
 bool hop_by_hop(std::string_view name) {
-  for (std::string_view h : {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization",
-                             "Proxy-Authenticate", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-                             "Host", "Content-Length", "Accept-Encoding", "Content-Encoding"})
+  for (std::string_view h :
+       {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate",
+        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"})
     if (iequals(name, h))
       return true;
   return false;
+}
+
+// Of a request: also Accept-Encoding (libcurl asks for what it can decode). Its own
+// Content-Encoding (a gzipped body) goes along.
+bool not_forwarded(std::string_view name) {
+  return hop_by_hop(name) || iequals(name, "Accept-Encoding") || iequals(name, "Cache-Control") ||
+         iequals(name, "Authorization") || name.starts_with("X-Kodebase-") ||
+         name.starts_with("x-kodebase-");
+}
+
+// Of an answer: also Content-Encoding, since the body was decoded, and Set-Cookie.
+bool not_returned(std::string_view name) {
+  return hop_by_hop(name) || iequals(name, "Content-Encoding") || iequals(name, "Set-Cookie");
+}
+
+// The quota a path draws on (GitHub's x-ratelimit-resource names).
+std::string resource_of(std::string_view target) {
+  if (target.starts_with("/search/code"))
+    return "code_search";
+  if (target.starts_with("/search/"))
+    return "search";
+  if (target.starts_with("/graphql"))
+    return "graphql";
+  return "core";
+}
+
+// Whether GitHub's answer is a rate-limit refusal (primary or secondary).
+bool rate_limited(const HttpReply& reply) {
+  if (reply.status != 403 && reply.status != 429)
+    return false;
+  return reply.status == 429 || !header(reply.headers, "Retry-After").empty() ||
+         header(reply.headers, "X-RateLimit-Remaining") == "0" ||
+         reply.body.find("rate limit") != std::string::npos;
 }
 
 // The token of an Authorization value (`token X`, `Bearer X`), or empty.
@@ -87,6 +123,8 @@ std::string cache_status(std::string_view mode) {
     return "kodebase; hit; fwd=stale; detail=stale";
   if (mode == "bypass")
     return "kodebase; fwd=bypass; detail=bypass";
+  if (mode == "limited")
+    return "kodebase; detail=limited";
   return fmt::format("kodebase; fwd=miss; detail={}", mode);
 }
 
@@ -157,8 +195,7 @@ std::chrono::seconds Proxy::fresh_window(const std::string& target) const {
 HttpRequest Proxy::upstream_request(const ProxyRequest& request, const std::string& token) const {
   HttpRequest out{request.method, m_options.api_url + request.target, {}, request.body};
   for (const auto& [k, v] : request.headers)
-    if (!hop_by_hop(k) && !iequals(k, "Authorization") && !iequals(k, "Cache-Control") &&
-        !std::string_view(k).starts_with("X-Kodebase-"))
+    if (!not_forwarded(k))
       out.headers.emplace_back(k, v);
   if (!token.empty())
     out.headers.emplace_back("Authorization", "token " + token);
@@ -179,20 +216,181 @@ void Proxy::rewrite_links(Headers& headers) const {
   }
 }
 
-void Proxy::note_rate(PartitionFigures& figures, const Headers& headers) {
+// A call upstream waiting for its partition's limits.
+struct Proxy::Call {
+  std::string partition, resource;
+  bool mutation = false, search = false, background = false;
+  bool has_stale = false; // a stored answer can stand in for a refusal
+  HttpRequest request;
+  std::function<void(HttpReply)> done;
+  std::chrono::steady_clock::time_point deadline;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  bool queued = false;
+};
+
+// One token's limits and figures.
+struct Proxy::Budget {
+  struct Quota {
+    long long limit = -1, remaining = -1, reset = 0; // reset: unix seconds
+  };
+  PartitionFigures figures;
+  std::map<std::string, Quota> quota; // by resource
+  int in_flight = 0;
+  std::deque<std::shared_ptr<Call>> queue; // waiting for a free slot
+  std::chrono::steady_clock::time_point next_mutation{}, next_search{};
+  std::chrono::steady_clock::time_point held_until{}; // GitHub asked us to back off
+  int backoffs = 0;
+};
+
+Proxy::Budget& Proxy::budget(const std::string& partition) {
+  auto& b = m_partitions[partition];
+  if (!b)
+    b = std::make_unique<Budget>();
+  return *b;
+}
+
+void Proxy::note_rate(Budget& b, const std::string& resource, const Headers& headers) {
   auto remaining = header(headers, "X-RateLimit-Remaining");
   if (remaining.empty())
     return;
-  auto resource = header(headers, "X-RateLimit-Resource");
-  auto number = [&](const char* name) -> json {
+  auto named = header(headers, "X-RateLimit-Resource");
+  auto which = named.empty() ? resource : named;
+  auto number = [&](const char* name) -> long long {
     auto v = header(headers, name);
-    return v.empty() ? json(nullptr) : json(std::atoll(v.c_str()));
+    return v.empty() ? -1 : std::atoll(v.c_str());
   };
-  figures.rate[resource.empty() ? "core" : resource] = {
-      {"limit", number("X-RateLimit-Limit")},
-      {"remaining", number("X-RateLimit-Remaining")},
-      {"used", number("X-RateLimit-Used")},
-      {"reset", number("X-RateLimit-Reset")}};
+  b.quota[which] = {number("X-RateLimit-Limit"), number("X-RateLimit-Remaining"),
+                    number("X-RateLimit-Reset")};
+  b.figures.rate[which] = {{"limit", number("X-RateLimit-Limit")},
+                           {"remaining", number("X-RateLimit-Remaining")},
+                           {"used", number("X-RateLimit-Used")},
+                           {"reset", number("X-RateLimit-Reset")}};
+}
+
+void Proxy::learn(Budget& b, const std::string& resource, const HttpReply& reply) {
+  note_rate(b, resource, reply.headers);
+  if (!rate_limited(reply)) {
+    if (reply.status > 0 && reply.status < 400)
+      b.backoffs = 0;
+    return;
+  }
+  auto now = std::chrono::steady_clock::now();
+  auto retry_after = header(reply.headers, "Retry-After");
+  if (!retry_after.empty()) {
+    b.held_until =
+        std::max(b.held_until, now + std::chrono::seconds(std::atoll(retry_after.c_str())));
+  } else if (header(reply.headers, "X-RateLimit-Remaining") != "0") {
+    // A secondary limit without a hint: a minute, doubling while it repeats (at most 16).
+    b.held_until =
+        std::max(b.held_until, now + std::chrono::seconds(60) * (1 << std::min(b.backoffs, 4)));
+    ++b.backoffs;
+  }
+  // The primary limit (remaining 0) is in the quota now: held until its reset.
+}
+
+HttpReply Proxy::refusal(const Budget& b, const std::string& resource, int status,
+                         std::chrono::seconds retry_after, const std::string& why) const {
+  HttpReply r;
+  r.status = status;
+  r.headers = {{"Content-Type", "application/json; charset=utf-8"},
+               {"Retry-After", std::to_string(std::max<long long>(1, retry_after.count()))}};
+  if (auto q = b.quota.find(resource); q != b.quota.end()) {
+    r.headers.emplace_back("X-RateLimit-Limit", std::to_string(q->second.limit));
+    r.headers.emplace_back("X-RateLimit-Remaining", std::to_string(q->second.remaining));
+    r.headers.emplace_back("X-RateLimit-Reset", std::to_string(q->second.reset));
+    r.headers.emplace_back("X-RateLimit-Resource", resource);
+  }
+  r.body = json{{"message", why},
+                {"documentation_url", "https://docs.github.com/rest/using-the-rest-api/"
+                                      "rate-limits-for-the-rest-api"}}
+               .dump();
+  r.error = "refused"; // a local answer: GitHub was not asked
+  return r;
+}
+
+void Proxy::send(const std::shared_ptr<Call>& call) {
+  auto& b = budget(call->partition);
+  auto now = std::chrono::steady_clock::now();
+  auto epoch = now_seconds();
+  auto refuse = [&](int status, std::chrono::seconds after, const std::string& why) {
+    ++b.figures.limited;
+    call->done(refusal(b, call->resource, status, after, why));
+  };
+  auto wait_until = [&](std::chrono::steady_clock::time_point when) {
+    call->timer = std::make_unique<boost::asio::steady_timer>(m_io, when);
+    call->timer->async_wait([this, call](boost::system::error_code ec) {
+      if (!ec)
+        send(call);
+    });
+  };
+  auto seconds_until = [](std::chrono::steady_clock::time_point t, auto from) {
+    return std::chrono::ceil<std::chrono::seconds>(t - from);
+  };
+  if (auto q = b.quota.find(call->resource); q != b.quota.end() && q->second.reset > epoch) {
+    const auto& quota = q->second;
+    auto until_reset = std::chrono::seconds(quota.reset - epoch);
+    if (quota.remaining == 0)
+      return refuse(403, until_reset,
+                    fmt::format("API rate limit exceeded for this token ({}); kodebase holds "
+                                "requests until the reset",
+                                call->resource));
+    if (call->background && quota.remaining >= 0 && quota.remaining < m_options.reserve)
+      return refuse(429, until_reset,
+                    fmt::format("only {} requests left for this token ({}), kept for interactive "
+                                "use until the reset",
+                                quota.remaining, call->resource));
+  }
+  if (b.held_until > now) {
+    if (call->has_stale || b.held_until > call->deadline)
+      return refuse(429, seconds_until(b.held_until, now),
+                    "GitHub asked this token to slow down (secondary rate limit); retry later");
+    return wait_until(b.held_until);
+  }
+  auto spaced = call->mutation ? &b.next_mutation : call->search ? &b.next_search : nullptr;
+  if (spaced && *spaced > now) {
+    if (*spaced > call->deadline)
+      return refuse(429, seconds_until(*spaced, now), "too many changes queued for this token");
+    return wait_until(*spaced);
+  }
+  if (b.in_flight >= m_options.max_concurrent) {
+    call->queued = true;
+    b.queue.push_back(call);
+    call->timer = std::make_unique<boost::asio::steady_timer>(m_io, call->deadline);
+    call->timer->async_wait([this, call](boost::system::error_code ec) {
+      if (ec || !call->queued)
+        return;
+      auto& bb = budget(call->partition);
+      std::erase(bb.queue, call);
+      call->queued = false;
+      ++bb.figures.limited;
+      call->done(refusal(bb, call->resource, 429, std::chrono::seconds(5),
+                         "too many requests in flight for this token; retry shortly"));
+    });
+    return;
+  }
+  if (call->mutation)
+    b.next_mutation = now + m_options.mutation_spacing;
+  if (call->search)
+    b.next_search = now + m_options.search_spacing;
+  ++b.in_flight;
+  m_upstream.fetch(call->request, [this, call](HttpReply reply) {
+    auto& bb = budget(call->partition);
+    --bb.in_flight;
+    learn(bb, call->resource, reply);
+    call->done(std::move(reply));
+    pump(bb);
+  });
+}
+
+void Proxy::pump(Budget& b) {
+  while (b.in_flight < m_options.max_concurrent && !b.queue.empty()) {
+    auto next = b.queue.front();
+    b.queue.pop_front();
+    next->queued = false;
+    if (next->timer)
+      next->timer->cancel();
+    send(next);
+  }
 }
 
 ProxyReply Proxy::reply_of(const Entry& entry, const std::string& mode) const {
@@ -201,14 +399,36 @@ ProxyReply Proxy::reply_of(const Entry& entry, const std::string& mode) const {
   return r;
 }
 
+namespace {
+
+ProxyReply unreachable(const std::string& why, std::string_view mode) {
+  return {
+      502,
+      {{"Content-Type", "application/json; charset=utf-8"}, {"Cache-Status", cache_status(mode)}},
+      json{{"message", "kodebase: cannot reach GitHub: " + why}}.dump()};
+}
+
+} // namespace
+
 void Proxy::handle(ProxyRequest request, Done done) {
   // The token: the caller's Authorization, else the one it passed along (GH_TOKEN).
   std::string token = token_of(header(request.headers, "Authorization"));
   if (token.empty())
     token = request.token;
-  request.token.clear();
   auto partition = partition_of(token);
-  auto& figures = m_partitions[partition];
+  auto& figures = budget(partition).figures;
+
+  auto call = std::make_shared<Call>();
+  call->partition = partition;
+  call->resource = resource_of(request.target);
+  call->mutation =
+      request.method != "GET" && request.method != "HEAD" &&
+      !(call->resource == "graphql" && request.body.find("mutation") == std::string::npos);
+  call->search = call->resource == "search" || call->resource == "code_search";
+  call->background =
+      request.background || !header(request.headers, "X-Kodebase-Background").empty();
+  call->deadline = std::chrono::steady_clock::now() + m_options.max_wait;
+  call->request = upstream_request(request, token);
 
   auto cache_control = header(request.headers, "Cache-Control");
   bool cacheable = (request.method == "GET" || request.method == "HEAD") &&
@@ -217,30 +437,23 @@ void Proxy::handle(ProxyRequest request, Done done) {
                    header(request.headers, "If-Modified-Since").empty();
   if (!cacheable) {
     ++figures.passed;
-    auto method = request.method;
-    auto target = request.target;
-    m_upstream.fetch(upstream_request(request, token), [this, partition, method, target,
-                                                        done = std::move(done)](HttpReply up) {
-      auto& counts = m_partitions[partition];
-      note_rate(counts, up.headers);
+    call->done = [this, call, target = request.target, method = request.method,
+                  done = std::move(done)](HttpReply up) {
       if (up.status == 0) {
-        ++counts.errors;
-        done({502,
-              {{"Content-Type", "application/json; charset=utf-8"},
-               {"Cache-Status", cache_status("bypass")}},
-              json{{"message", "kodebase: cannot reach GitHub: " + up.error}}.dump()});
-        return;
+        ++budget(call->partition).figures.errors;
+        return done(unreachable(up.error, "bypass"));
       }
+      bool local = up.error == "refused";
       // A change made through the proxy: what was read of that repository is due again.
-      if (up.status < 400 && method != "GET" && method != "HEAD")
+      if (up.status < 400 && call->mutation)
         if (auto prefix = repository_prefix(target); !prefix.empty())
-          m_cache.mark_stale(partition, prefix);
-      std::erase_if(up.headers, [](const auto& kv) { return hop_by_hop(kv.first); });
+          m_cache.mark_stale(call->partition, prefix);
+      std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
       rewrite_links(up.headers);
-      up.headers.emplace_back("Cache-Status", cache_status("bypass"));
+      up.headers.emplace_back("Cache-Status", cache_status(local ? "limited" : "bypass"));
       done({up.status, std::move(up.headers), std::move(up.body)});
-    });
-    return;
+    };
+    return send(call);
   }
 
   auto key = sha256(fmt::format("{}\n{}\n{}\n{}\n{}", partition, request.method, request.target,
@@ -252,8 +465,7 @@ void Proxy::handle(ProxyRequest request, Done done) {
   if (entry && !revalidate &&
       now_seconds() - entry->checked_at < fresh_window(request.target).count()) {
     ++figures.hits;
-    done(reply_of(*entry, "hit"));
-    return;
+    return done(reply_of(*entry, "hit"));
   }
   if (auto it = m_flights.find(key); it != m_flights.end()) {
     ++figures.coalesced;
@@ -263,64 +475,56 @@ void Proxy::handle(ProxyRequest request, Done done) {
   auto flight = std::make_unique<Flight>();
   flight->waiters.push_back(std::move(done));
   m_flights.emplace(key, std::move(flight));
-  forward(key, partition, token, std::move(request), std::move(entry));
-}
-
-void Proxy::forward(const std::string& key, const std::string& partition, const std::string& token,
-                    ProxyRequest request, std::optional<Entry> entry) {
-  auto up_request = upstream_request(request, token);
   if (entry) {
+    call->has_stale = true;
     if (!entry->etag.empty())
-      up_request.headers.emplace_back("If-None-Match", entry->etag);
+      call->request.headers.emplace_back("If-None-Match", entry->etag);
     else if (!entry->last_modified.empty())
-      up_request.headers.emplace_back("If-Modified-Since", entry->last_modified);
+      call->request.headers.emplace_back("If-Modified-Since", entry->last_modified);
   }
-  m_upstream.fetch(std::move(up_request), [this, key, partition, target = request.target,
-                                           entry = std::move(entry)](HttpReply up) mutable {
-    auto& figures = m_partitions[partition];
-    note_rate(figures, up.headers);
-    if (entry && (up.status == 0 || up.status >= 500)) {
-      // GitHub is unreachable or failing: the last good answer, marked stale.
-      ++figures.stale;
-      settle(key, reply_of(*entry, "stale"));
-      return;
+  call->done = [this, call, key, target = request.target,
+                entry = std::move(entry)](HttpReply up) mutable {
+    auto& counts = budget(call->partition).figures;
+    bool failed = up.status == 0 || up.status >= 500 || rate_limited(up);
+    if (entry && failed) {
+      // GitHub is unreachable, failing or limiting us: the last good answer, marked stale.
+      ++counts.stale;
+      return settle(key, reply_of(*entry, "stale"));
     }
     if (up.status == 0) {
-      ++figures.errors;
-      settle(key, {502,
-                   {{"Content-Type", "application/json; charset=utf-8"},
-                    {"Cache-Status", cache_status("miss")}},
-                   json{{"message", "kodebase: cannot reach GitHub: " + up.error}}.dump()});
-      return;
+      ++counts.errors;
+      return settle(key, unreachable(up.error, "miss"));
+    }
+    if (up.error == "refused") {
+      std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
+      up.headers.emplace_back("Cache-Status", cache_status("limited"));
+      return settle(key, {up.status, std::move(up.headers), std::move(up.body)});
     }
     auto now = now_seconds();
     if (up.status == 304 && entry) {
-      ++figures.revalidated;
+      ++counts.revalidated;
       m_cache.touch(key, now);
       // The stored answer, with GitHub's current quota figures.
       for (const auto& [k, v] : up.headers)
-        if (std::string_view(k).size() > 12 &&
-            iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
+        if (k.size() > 12 && iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
           for (auto& [ek, ev] : entry->headers)
             if (iequals(ek, k))
               ev = v;
-      settle(key, reply_of(*entry, "revalidated"));
-      return;
+      return settle(key, reply_of(*entry, "revalidated"));
     }
-    ++figures.misses;
-    std::erase_if(up.headers, [](const auto& kv) {
-      return hop_by_hop(kv.first) || iequals(kv.first, "Set-Cookie");
-    });
+    ++counts.misses;
+    std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
     rewrite_links(up.headers);
-    Entry fresh{key, partition, target, up.status, std::move(up.headers), std::move(up.body),
-                "",  "",        now};
+    Entry fresh{
+        key, call->partition, target, up.status, std::move(up.headers), std::move(up.body), "", "",
+        now};
     fresh.etag = header(fresh.headers, "ETag");
     fresh.last_modified = header(fresh.headers, "Last-Modified");
-    if (fresh.status < 400 &&
-        (!fresh.etag.empty() || !fresh.last_modified.empty() || fresh.status < 300))
+    if (fresh.status < 400)
       m_cache.put(fresh); // errors are never stored: they cannot be revalidated
     settle(key, reply_of(fresh, "miss"));
-  });
+  };
+  send(call);
 }
 
 void Proxy::settle(const std::string& key, ProxyReply reply) {
@@ -342,7 +546,8 @@ void Proxy::settle(const std::string& key, ProxyReply reply) {
 json Proxy::status() {
   json partitions = json::array();
   auto sizes = m_cache.figures_by_partition();
-  for (const auto& [name, f] : m_partitions) {
+  for (const auto& [name, b] : m_partitions) {
+    const auto& f = b->figures;
     auto size = sizes[name];
     partitions.push_back({{"partition", name},
                           {"rate", f.rate},
@@ -353,6 +558,9 @@ json Proxy::status() {
                           {"stale", f.stale},
                           {"passed", f.passed},
                           {"errors", f.errors},
+                          {"limited", f.limited},
+                          {"in_flight", b->in_flight},
+                          {"queued", b->queue.size()},
                           {"entries", size.entries},
                           {"bytes", size.bytes}});
   }

@@ -22,6 +22,12 @@ struct ProxyOptions {
   // Seconds an answer is served without asking GitHub, by kind of resource.
   std::chrono::seconds fresh_contents{60}, fresh_commits{300}, fresh_repository{1800},
       fresh_default{60};
+  // Rate-limit protection, per token. Below `reserve` remaining requests, background callers
+  // (hooks, batches, --paginate) get cached or refused answers; interactive ones still pass.
+  long long reserve = 200;
+  int max_concurrent = 10; // upstream requests at once
+  std::chrono::milliseconds mutation_spacing{1000}, search_spacing{2000};
+  std::chrono::seconds max_wait{30}; // the longest a caller is held before an answer
 };
 
 // A request as any door hands it over: the path with its exact query, relative to the API
@@ -31,7 +37,8 @@ struct ProxyRequest {
   std::string target;
   Headers headers;
   std::string body;
-  std::string token; // used when the fields carry no Authorization (CLI: GH_TOKEN)
+  std::string token;       // used when the fields carry no Authorization (CLI: GH_TOKEN)
+  bool background = false; // a hook, a batch, a walk through pages: yields to the reserve
 };
 
 struct ProxyReply {
@@ -42,7 +49,8 @@ struct ProxyReply {
 
 // Per token partition: what GitHub said of its quota, and what the cache saved it.
 struct PartitionFigures {
-  long long hits = 0, revalidated = 0, misses = 0, coalesced = 0, stale = 0, passed = 0, errors = 0;
+  long long hits = 0, revalidated = 0, misses = 0, coalesced = 0, stale = 0, passed = 0, errors = 0,
+            limited = 0;
   nlohmann::json rate = nlohmann::json::object(); // resource → {limit, remaining, reset, used}
 };
 
@@ -50,6 +58,12 @@ struct PartitionFigures {
 // the cache while fresh, revalidated with If-None-Match / If-Modified-Since afterwards (a 304
 // costs no quota), and coalesced when identical ones are in flight. Tokens are never stored:
 // partitions are named by an HMAC of the token under a per-install secret.
+//
+// Each partition keeps GitHub's limits: no upstream call while its quota for a resource is
+// spent (until the reset) or while GitHub asked it to back off (Retry-After, else 60 s doubling
+// on repeated secondary-limit answers); at most `max_concurrent` calls at once, mutations and
+// searches spaced. A caller waits at most `max_wait`; otherwise it gets the stored answer
+// (marked stale) or a GitHub-shaped 403/429 with Retry-After.
 class Proxy {
 public:
   Proxy(boost::asio::io_context& io, ProxyOptions options);
@@ -72,12 +86,19 @@ public:
 
 private:
   struct Flight;
+  struct Call;
+  struct Budget;
+  // Sends `call` upstream when the partition's limits allow: now, after a wait, or never (a
+  // local refusal, status 403/429 with `refused` set).
+  void send(const std::shared_ptr<Call>& call);
+  void pump(Budget& budget);
+  void learn(Budget& budget, const std::string& resource, const HttpReply& reply);
+  HttpReply refusal(const Budget& budget, const std::string& resource, int status,
+                    std::chrono::seconds retry_after, const std::string& why) const;
   std::chrono::seconds fresh_window(const std::string& path) const;
-  void forward(const std::string& key, const std::string& partition, const std::string& token,
-               ProxyRequest request, std::optional<Entry> entry);
   // Answers every caller waiting for `key`: the first as `reply` says, the rest as coalesced.
   void settle(const std::string& key, ProxyReply reply);
-  void note_rate(PartitionFigures& figures, const Headers& headers);
+  void note_rate(Budget& budget, const std::string& resource, const Headers& headers);
   ProxyReply reply_of(const Entry& entry, const std::string& cache_status) const;
   HttpRequest upstream_request(const ProxyRequest& request, const std::string& token) const;
   // GitHub's absolute URLs in Link and Location, rewritten from the configured upstream to
@@ -89,7 +110,8 @@ private:
   Upstream m_upstream;
   Cache m_cache;
   std::string m_secret;
-  std::map<std::string, PartitionFigures> m_partitions;
+  std::map<std::string, std::unique_ptr<Budget>> m_partitions;
+  Budget& budget(const std::string& partition);
   std::map<std::string, std::unique_ptr<Flight>> m_flights; // identical GETs in flight
 };
 

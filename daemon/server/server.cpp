@@ -610,6 +610,7 @@ bool Daemon::github_request(const std::shared_ptr<Session>& session,
     return reply_error("params.body must be a string (JSON text for JSON bodies)");
   r.body = p.value("body", "");
   r.token = p.value("token", "");
+  r.background = p.value("background", false);
   m_last_activity = Clock::now();
   m_github->handle(std::move(r), [this, session, id = request.id,
                                   answer](github::ProxyReply reply) {

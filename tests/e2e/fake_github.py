@@ -12,8 +12,12 @@ Listens on a free loopback port (written to PORT_FILE) and answers:
   GET  /flaky                 200 the first time, 500 afterwards
   GET  /gzip                  a gzip-encoded body when asked for gzip
   GET  /missing               404 with GitHub's error shape
-  GET  /_log                  (not proxied) every request seen: method, path, if-none-match,
-                              authorization present
+  GET  /limited/primary       403, quota spent (remaining 0, reset in 3 s)
+  GET  /limited/secondary     403, a secondary limit with Retry-After: 2
+  GET  /low                   200 with only 100 requests left
+  GET  /_log                  (not proxied) every request seen: time, method, path,
+                              if-none-match, authorization present
+  GET  /_max_active           (not proxied) the most /slow/ requests served at once
 Quota headers count down on every 200 and stay on a 304, like GitHub's.
 """
 import gzip
@@ -26,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 log = []
-state = {"version": 1, "remaining": 5000, "flaky": 0}
+state = {"version": 1, "remaining": 5000, "flaky": 0, "active": 0, "max_active": 0}
 
 
 def digest(text):
@@ -70,9 +74,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_log":
             with lock:
                 return self.send(200, json.dumps(log).encode(), quota=False)
+        if path == "/_max_active":
+            with lock:
+                return self.send(200, str(state["max_active"]).encode(), quota=False)
         auth = self.headers.get("Authorization", "")
         with lock:
-            log.append({"method": self.command, "path": path,
+            log.append({"time": time.time(), "method": self.command, "path": path,
                         "if_none_match": self.headers.get("If-None-Match", ""),
                         "authorized": bool(auth), "body": body.decode("utf-8", "replace")})
         base = "http://%s:%d" % self.server.server_address
@@ -99,8 +106,28 @@ class Handler(BaseHTTPRequestHandler):
             return self.json(200, [{"number": page * 10 + i} for i in range(2)],
                              {"Link": ", ".join(links), "ETag": '"p%d"' % page})
         if path.startswith("/slow/"):
+            with lock:
+                state["active"] += 1
+                state["max_active"] = max(state["max_active"], state["active"])
             time.sleep(0.5)
+            with lock:
+                state["active"] -= 1
             return self.json(200, {"slow": path}, {"ETag": '"slow"'})
+        if path == "/limited/primary":
+            body = json.dumps({"message": "API rate limit exceeded for user ID 1."}).encode()
+            return self.send(403, body, {"Content-Type": "application/json",
+                                         "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0",
+                                         "X-RateLimit-Reset": str(int(time.time()) + 3),
+                                         "X-RateLimit-Resource": "core"}, quota=False)
+        if path == "/limited/secondary":
+            return self.json(403, {"message": "You have exceeded a secondary rate limit."},
+                             {"Retry-After": "2"})
+        if path == "/low":
+            body = json.dumps({"low": True}).encode()
+            return self.send(200, body, {"Content-Type": "application/json",
+                                         "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "100",
+                                         "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                                         "X-RateLimit-Resource": "core"}, quota=False)
         if path == "/flaky":
             with lock:
                 state["flaky"] += 1

@@ -28,6 +28,8 @@ requests_to() {
 last_request() {
   curl -s "$upstream/_log" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["path"] == sys.argv[1]][-1][sys.argv[2]])' "$1" "$2"
 }
+# wait_until CONDITION: polls for up to 10 s.
+wait_until() { local i; for i in $(seq 1 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 status_of() { grep -m1 '^HTTP/1.1' <<<"$1" | cut -d' ' -f2; }
 cache_mode() { grep -i -m1 '^Cache-Status:' <<<"$1" | sed 's/.*detail=//' | tr -d '\r'; }
 
@@ -114,6 +116,61 @@ expect_exit 2 "no-daemon" -- "$kb" api repos/o/r --no-daemon
 contains "$err" "needs the daemon" "no-daemon message"
 expect_exit 2 "bad repo for cache clear" -- "$kb" cache clear --repo nonsense
 
+# the primary limit: once GitHub says a token's quota is spent, nothing more goes upstream for
+# it until the reset; callers get a GitHub-shaped 403 with Retry-After at once
+token3="ghp_kodebaseTestTokenNumberThree0000000003"
+expect_exit 1 "spent quota" -- env GH_TOKEN="$token3" "$kb" api limited/primary
+before=$(requests_to /gzip)
+expect_exit 1 "held while spent" -- env GH_TOKEN="$token3" "$kb" api gzip -i
+[ "$(status_of "$out")" = 403 ] && [ "$(cache_mode "$out")" = limited ] && pass || fail "a spent token was not held: $out"
+contains "$out" "Retry-After:" "a local refusal says when to retry"
+[ "$(requests_to /gzip)" = "$before" ] && pass || fail "a request went upstream while the quota was spent"
+expect_exit 0 "other tokens pass meanwhile" -- env GH_TOKEN="$token1" "$kb" api gzip -H "Cache-Control: no-cache"
+sleep 3.2
+expect_exit 0 "after the reset" -- env GH_TOKEN="$token3" "$kb" api gzip
+
+# a secondary limit with Retry-After: the token's next call waits that long, then goes
+token4="ghp_kodebaseTestTokenNumberFour00000000004"
+expect_exit 1 "secondary limit" -- env GH_TOKEN="$token4" "$kb" api limited/secondary
+expect_exit 0 "held, then sent" -- env GH_TOKEN="$token4" "$kb" api low
+python3 - "$(curl -s "$upstream/_log")" <<'PY' && pass || fail "the call after Retry-After was not held"
+import json, sys
+log = json.loads(sys.argv[1])
+limited = [r["time"] for r in log if r["path"] == "/limited/secondary"][-1]
+after = [r["time"] for r in log if r["path"] == "/low"][-1]
+assert after - limited >= 1.9, after - limited
+PY
+
+# the reserve: below it, background callers are refused, interactive ones pass
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" "http://api.github.com/repos/o/r" \
+  -H "Authorization: token $token4" -H "X-Kodebase-Background: 1" -H "Cache-Control: no-store")
+[ "$code" = 429 ] && pass || fail "a background call below the reserve got $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" "http://api.github.com/repos/o/r" \
+  -H "Authorization: token $token4" -H "Cache-Control: no-store")
+[ "$code" = 200 ] && pass || fail "an interactive call below the reserve got $code"
+
+# mutations of one token are spaced by a second
+token5="ghp_kodebaseTestTokenNumberFive00000000005"
+for i in 1 2; do
+  env GH_TOKEN="$token5" "$kb" api repos/o/r/issues -f title="spaced $i" --silent &
+  pids+=($!)
+done
+wait_until '[ "$(curl -s "$upstream/_log" | grep -o "spaced" | wc -l)" -ge 2 ]'
+python3 - "$(curl -s "$upstream/_log")" <<'PY' && pass || fail "two mutations were not spaced"
+import json, sys
+times = sorted(r["time"] for r in json.loads(sys.argv[1]) if "spaced" in r["body"])
+assert len(times) == 2 and times[1] - times[0] >= 0.95, times
+PY
+
+# at most 10 requests of one token upstream at once; the rest wait their turn
+for i in $(seq 1 15); do
+  curl -s --unix-socket "$rt/github.sock" "http://api.github.com/slow/n$i" -H "Authorization: token $token5" \
+    >"$work/many.$i" &
+  pids+=($!)
+done
+wait_until '[ "$(cat "$work"/many.* 2>/dev/null | grep -o /slow/ | wc -l)" = 15 ]' && pass || fail "not every queued request was answered"
+[ "$(curl -s "$upstream/_max_active")" -le 10 ] && pass || fail "more than 10 upstream at once: $(curl -s "$upstream/_max_active")"
+
 # status: per-partition figures, named by fingerprint only
 expect_exit 0 "github status" -- "$kb" github status --json
 python3 - "$out" <<'PY' && pass || fail "github status: $out"
@@ -124,6 +181,7 @@ assert len(parts) >= 2, parts
 total = lambda k: sum(p[k] for p in parts)
 assert total("hits") >= 2 and total("revalidated") >= 1 and total("coalesced") >= 19, parts
 assert total("stale") == 1 and total("misses") >= 4, parts
+assert total("limited") >= 2, parts
 assert any(p["rate"].get("core", {}).get("limit") == 5000 for p in parts), parts
 assert s["cache"]["entries"] >= 3, s["cache"]
 PY
