@@ -147,6 +147,12 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
     if (parse_number(env, n) && n > 0)
       options.github.max_concurrent = static_cast<int>(n);
   }
+  if (const char* env = std::getenv("KODEBASE_GITHUB_SPACING_MS"); env && *env) {
+    long ms = 0;
+    if (parse_number(env, ms) && ms >= 0)
+      options.github.mutation_spacing = std::chrono::milliseconds(ms);
+    options.github.search_spacing = 2 * options.github.mutation_spacing;
+  }
   if (const char* env = std::getenv("KODEBASE_GITHUB_FRESH"); env && *env) {
     long seconds = 0;
     if (parse_number(env, seconds) && seconds >= 0)

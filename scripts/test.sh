@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+scripts/external.sh
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 cmake --preset release >/dev/null

@@ -150,15 +150,32 @@ int run_api(Session& s, const ApiOptions& o) {
   bool graphql = path == "graphql" || path == "/graphql";
   if (!path.starts_with("/") && !path.starts_with("http"))
     path = "/" + path;
+  // Header names are matched without case: a caller's `accept` replaces the default Accept.
   json headers = json::object();
-  headers["Accept"] = "application/vnd.github+json";
+  auto set_header = [&](const std::string& name, const std::string& value) {
+    for (auto it = headers.begin(); it != headers.end(); ++it)
+      if (std::equal(it.key().begin(), it.key().end(), name.begin(), name.end(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        headers.erase(it);
+        break;
+      }
+    headers[name] = value;
+  };
+  auto has_header = [&](std::string_view name) {
+    for (const auto& [k, v] : headers.items())
+      if (std::equal(k.begin(), k.end(), name.begin(), name.end(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+        return true;
+    return false;
+  };
+  set_header("Accept", "application/vnd.github+json");
   for (const auto& h : o.headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0)
       return s.fail(usage("-H takes \"Name: value\", not `" + h + "`"));
     auto value = h.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
-    headers[h.substr(0, colon)] = value;
+    set_header(h.substr(0, colon), value);
   }
   // Fields: the query of a GET, else a JSON body (GraphQL: query and operationName at the top,
   // the rest as variables).
@@ -208,8 +225,8 @@ int run_api(Session& s, const ApiOptions& o) {
       body = fields.dump();
     }
   }
-  if (!body.empty() && !headers.contains("Content-Type"))
-    headers["Content-Type"] = "application/json; charset=utf-8";
+  if (!body.empty() && !has_header("Content-Type"))
+    set_header("Content-Type", "application/json; charset=utf-8");
 
   json params{{"method", verb}, {"path", path}, {"headers", headers}};
   if (!body.empty())

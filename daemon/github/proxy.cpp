@@ -62,12 +62,12 @@ bool hop_by_hop(std::string_view name) {
   return false;
 }
 
-// Of a request: also Accept-Encoding (libcurl asks for what it can decode). Its own
-// Content-Encoding (a gzipped body) goes along.
+// Of a request: also our own fields and the caller's cache directives (they are for us).
+// Accept-Encoding goes as sent (libcurl decodes what comes back), and so does the request's
+// Content-Encoding (a gzipped body).
 bool not_forwarded(std::string_view name) {
-  return hop_by_hop(name) || iequals(name, "Accept-Encoding") || iequals(name, "Cache-Control") ||
-         iequals(name, "Authorization") || name.starts_with("X-Kodebase-") ||
-         name.starts_with("x-kodebase-");
+  return hop_by_hop(name) || iequals(name, "Cache-Control") || iequals(name, "Authorization") ||
+         name.starts_with("X-Kodebase-") || name.starts_with("x-kodebase-");
 }
 
 // Of an answer: also Content-Encoding, since the body was decoded, and Set-Cookie.
@@ -308,13 +308,21 @@ HttpReply Proxy::refusal(const Budget& b, const std::string& resource, int statu
   return r;
 }
 
+void Proxy::finish(Call& call, HttpReply reply) {
+  // Moved out first: the callback may hold what holds the call.
+  auto done = std::move(call.done);
+  call.done = nullptr;
+  if (done)
+    done(std::move(reply));
+}
+
 void Proxy::send(const std::shared_ptr<Call>& call) {
   auto& b = budget(call->partition);
   auto now = std::chrono::steady_clock::now();
   auto epoch = now_seconds();
   auto refuse = [&](int status, std::chrono::seconds after, const std::string& why) {
     ++b.figures.limited;
-    call->done(refusal(b, call->resource, status, after, why));
+    finish(*call, refusal(b, call->resource, status, after, why));
   };
   auto wait_until = [&](std::chrono::steady_clock::time_point when) {
     call->timer = std::make_unique<boost::asio::steady_timer>(m_io, when);
@@ -363,8 +371,8 @@ void Proxy::send(const std::shared_ptr<Call>& call) {
       std::erase(bb.queue, call);
       call->queued = false;
       ++bb.figures.limited;
-      call->done(refusal(bb, call->resource, 429, std::chrono::seconds(5),
-                         "too many requests in flight for this token; retry shortly"));
+      finish(*call, refusal(bb, call->resource, 429, std::chrono::seconds(5),
+                            "too many requests in flight for this token; retry shortly"));
     });
     return;
   }
@@ -377,7 +385,7 @@ void Proxy::send(const std::shared_ptr<Call>& call) {
     auto& bb = budget(call->partition);
     --bb.in_flight;
     learn(bb, call->resource, reply);
-    call->done(std::move(reply));
+    finish(*call, std::move(reply));
     pump(bb);
   });
 }
@@ -437,17 +445,17 @@ void Proxy::handle(ProxyRequest request, Done done) {
                    header(request.headers, "If-Modified-Since").empty();
   if (!cacheable) {
     ++figures.passed;
-    call->done = [this, call, target = request.target, method = request.method,
+    call->done = [this, partition, mutation = call->mutation, target = request.target,
                   done = std::move(done)](HttpReply up) {
       if (up.status == 0) {
-        ++budget(call->partition).figures.errors;
+        ++budget(partition).figures.errors;
         return done(unreachable(up.error, "bypass"));
       }
       bool local = up.error == "refused";
       // A change made through the proxy: what was read of that repository is due again.
-      if (up.status < 400 && call->mutation)
+      if (up.status < 400 && mutation)
         if (auto prefix = repository_prefix(target); !prefix.empty())
-          m_cache.mark_stale(call->partition, prefix);
+          m_cache.mark_stale(partition, prefix);
       std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
       rewrite_links(up.headers);
       up.headers.emplace_back("Cache-Status", cache_status(local ? "limited" : "bypass"));
@@ -482,9 +490,9 @@ void Proxy::handle(ProxyRequest request, Done done) {
     else if (!entry->last_modified.empty())
       call->request.headers.emplace_back("If-Modified-Since", entry->last_modified);
   }
-  call->done = [this, call, key, target = request.target,
+  call->done = [this, partition, key, target = request.target,
                 entry = std::move(entry)](HttpReply up) mutable {
-    auto& counts = budget(call->partition).figures;
+    auto& counts = budget(partition).figures;
     bool failed = up.status == 0 || up.status >= 500 || rate_limited(up);
     if (entry && failed) {
       // GitHub is unreachable, failing or limiting us: the last good answer, marked stale.
@@ -515,9 +523,8 @@ void Proxy::handle(ProxyRequest request, Done done) {
     ++counts.misses;
     std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
     rewrite_links(up.headers);
-    Entry fresh{
-        key, call->partition, target, up.status, std::move(up.headers), std::move(up.body), "", "",
-        now};
+    Entry fresh{key, partition, target, up.status, std::move(up.headers), std::move(up.body),
+                "",  "",        now};
     fresh.etag = header(fresh.headers, "ETag");
     fresh.last_modified = header(fresh.headers, "Last-Modified");
     if (fresh.status < 400)

@@ -91,6 +91,8 @@ private:
   // Sends `call` upstream when the partition's limits allow: now, after a wait, or never (a
   // local refusal, status 403/429 with `refused` set).
   void send(const std::shared_ptr<Call>& call);
+  // Hands the call's answer to its caller, once.
+  void finish(Call& call, HttpReply reply);
   void pump(Budget& budget);
   void learn(Budget& budget, const std::string& resource, const HttpReply& reply);
   HttpReply refusal(const Budget& budget, const std::string& resource, int status,

@@ -235,14 +235,18 @@ void Upstream::fetch(HttpRequest request, Done done) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.body.data()); // lives in the transfer
   }
-  // libcurl adds its own Accept and Expect unless told not to; the caller's fields go as sent.
-  bool accept = false;
+  // libcurl adds its own Accept, Content-Type (to a body) and Expect unless told not to; the
+  // caller's fields go as sent.
+  bool accept = false, content_type = false;
   for (const auto& [k, v] : r.headers) {
     accept |= ::strcasecmp(k.c_str(), "Accept") == 0;
+    content_type |= ::strcasecmp(k.c_str(), "Content-Type") == 0;
     t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
   }
   if (!accept)
     t->headers = curl_slist_append(t->headers, "Accept:");
+  if (!content_type)
+    t->headers = curl_slist_append(t->headers, "Content-Type:");
   t->headers = curl_slist_append(t->headers, "Expect:");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());

@@ -15,6 +15,7 @@ Listens on a free loopback port (written to PORT_FILE) and answers:
   GET  /limited/primary       403, quota spent (remaining 0, reset in 3 s)
   GET  /limited/secondary     403, a secondary limit with Retry-After: 2
   GET  /low                   200 with only 100 requests left
+  POST /graphql               a repository named r (what `gh repo view` asks for)
   GET  /_log                  (not proxied) every request seen: time, method, path,
                               if-none-match, authorization present
   GET  /_max_active           (not proxied) the most /slow/ requests served at once
@@ -135,6 +136,9 @@ class Handler(BaseHTTPRequestHandler):
             if first:
                 return self.json(200, {"flaky": "good"}, {"ETag": '"flaky"'})
             return self.json(500, {"message": "Server Error"})
+        if path == "/graphql" and self.command == "POST":
+            return self.json(200, {"data": {"repository": {"name": "r", "owner": {"login": "o"},
+                                                           "description": "through kodebase"}}})
         if path == "/gzip":
             doc = json.dumps({"compressed": True}).encode()
             if "gzip" in self.headers.get("Accept-Encoding", ""):

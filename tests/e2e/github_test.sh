@@ -67,6 +67,19 @@ out=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" -X 
 [ "$out" = 501 ] && pass || fail "an odd method is passed through (the stand-in answers 501): $out"
 [ "$(stat -c %a "$rt/github.sock")" = 600 ] && pass || fail "github.sock mode $(stat -c %a "$rt/github.sock")"
 
+# unmodified gh through github.sock: its second identical call is answered from the cache, and a
+# GraphQL call (gh repo view) passes through
+export GH_CONFIG_DIR="$work/gh"
+expect_exit 0 "gh config" -- gh config set http_unix_socket "$rt/github.sock"
+before=$(requests_to /repos/o/r)
+expect_exit 0 "gh api" -- env GH_TOKEN="$token1" gh api repos/o/r
+contains "$out" '"full_name": "o/r"' "gh api through the daemon"
+expect_exit 0 "gh api again" -- env GH_TOKEN="$token1" gh api repos/o/r -i
+contains "$out" "detail=hit" "gh's second call is a cache hit"
+[ "$(requests_to /repos/o/r)" -le $((before + 1)) ] && pass || fail "gh's calls went upstream twice"
+expect_exit 0 "gh repo view" -- env GH_TOKEN="$token1" gh repo view o/r --json name,description
+contains "$out" "through kodebase" "gh repo view through the daemon"
+
 # identical concurrent GETs coalesce into one upstream request
 for i in $(seq 1 20); do
   curl -s --unix-socket "$rt/github.sock" "http://api.github.com/slow/one" -H "Authorization: token $token1" \
@@ -170,6 +183,11 @@ for i in $(seq 1 15); do
 done
 wait_until '[ "$(cat "$work"/many.* 2>/dev/null | grep -o /slow/ | wc -l)" = 15 ]' && pass || fail "not every queued request was answered"
 [ "$(curl -s "$upstream/_max_active")" -le 10 ] && pass || fail "more than 10 upstream at once: $(curl -s "$upstream/_max_active")"
+
+# every client that came and went is gone: nothing a request held outlives its answer
+expect_exit 0 "daemon status" -- "$kb" daemon status --json
+[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["clients"])' "$out")" = 1 ] && pass ||
+  fail "finished clients are still held by the daemon: $out"
 
 # status: per-partition figures, named by fingerprint only
 expect_exit 0 "github status" -- "$kb" github status --json
