@@ -3,6 +3,8 @@
 // clang-format on
 #include "daemon/github/http_door.hpp"
 
+#include "daemon/github/http_front.hpp"
+
 #include "daemon/server/peer.hpp"
 
 #include <boost/asio.hpp>
@@ -16,23 +18,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
-
-std::string HttpDoor::api_path(std::string_view target) {
-  // Absolute form: drop the scheme and host.
-  if (auto scheme = target.find("://"); scheme != std::string_view::npos && scheme < 8) {
-    auto path = target.find('/', scheme + 3);
-    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
-  }
-  // GitHub Enterprise's API root.
-  if (target.starts_with("/api/v3/") || target == "/api/v3")
-    target.remove_prefix(7);
-  if (target == "/api/graphql")
-    target = "/graphql";
-  std::string out(target);
-  if (out.empty() || out[0] != '/')
-    out.insert(out.begin(), '/');
-  return out;
-}
 
 class HttpDoor::Connection : public std::enable_shared_from_this<Connection> {
 public:
@@ -59,12 +44,7 @@ private:
       return;
     }
     auto& req = m_parser->get();
-    ProxyRequest request;
-    request.method = std::string(req.method_string());
-    request.target = api_path(std::string_view(req.target().data(), req.target().size()));
-    for (const auto& field : req)
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    request.body = std::move(req.body());
+    ProxyRequest request = to_proxy_request(req);
     m_keep_alive = req.keep_alive();
     m_head = req.method() == http::verb::head;
     m_version = req.version();

@@ -27,9 +27,6 @@ public:
   // dropped with the event loop.
   void close();
 
-  // The request target as the proxy wants it: the path and query below the API root.
-  static std::string api_path(std::string_view target);
-
 private:
   class Connection;
   void accept();

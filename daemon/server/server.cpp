@@ -8,6 +8,7 @@
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 #include "daemon/github/http_door.hpp"
+#include "daemon/github/http_front.hpp"
 #include "daemon/github/proxy.hpp"
 #include "daemon/server/peer.hpp"
 #include "daemon/server/private_socket.hpp"
@@ -596,7 +597,7 @@ bool Daemon::github_request(const std::shared_ptr<Session>& session,
   github::ProxyRequest r;
   r.method = p.value("method", "GET");
   std::transform(r.method.begin(), r.method.end(), r.method.begin(), ::toupper);
-  r.target = github::HttpDoor::api_path(p["path"].get<std::string>());
+  r.target = github::api_path(p["path"].get<std::string>());
   if (p.contains("headers")) {
     if (!p["headers"].is_object())
       return reply_error("params.headers must be an object of strings");

@@ -1,5 +1,5 @@
 #include "daemon/github/cache.hpp"
-#include "daemon/github/http_door.hpp"
+#include "daemon/github/http_front.hpp"
 #include "tests/unit/support.hpp"
 
 #include <catch2/catch.hpp>
@@ -7,12 +7,12 @@
 using namespace kb::daemon::github;
 
 TEST_CASE("github.sock takes every form of request target", "[daemon][github]") {
-  CHECK(HttpDoor::api_path("/repos/o/r?per_page=100&page=2") == "/repos/o/r?per_page=100&page=2");
-  CHECK(HttpDoor::api_path("https://api.github.com/repos/o/r") == "/repos/o/r");
-  CHECK(HttpDoor::api_path("http://api.github.com") == "/");
-  CHECK(HttpDoor::api_path("/api/v3/repos/o/r") == "/repos/o/r");
-  CHECK(HttpDoor::api_path("/api/graphql") == "/graphql");
-  CHECK(HttpDoor::api_path("repos/o/r") == "/repos/o/r");
+  CHECK(api_path("/repos/o/r?per_page=100&page=2") == "/repos/o/r?per_page=100&page=2");
+  CHECK(api_path("https://api.github.com/repos/o/r") == "/repos/o/r");
+  CHECK(api_path("http://api.github.com") == "/");
+  CHECK(api_path("/api/v3/repos/o/r") == "/repos/o/r");
+  CHECK(api_path("/api/graphql") == "/graphql");
+  CHECK(api_path("repos/o/r") == "/repos/o/r");
 }
 
 TEST_CASE("header names compare without case", "[daemon][github]") {
