@@ -69,7 +69,7 @@ _kodebase() {
     validate) opts="--strict --fix --dry-run"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for validate 2>/dev/null | cut -f1)" ;;
     watch) opts="--all" ;;
-    api) opts="-X --method -f --raw-field -F --field -H --header --input -i --include --paginate --silent" ;;
+    api) opts="-X --method -f --raw-field -F --field -H --header --input -i --include --paginate --silent --batch" ;;
     github) opts=""
        opts="$opts status" ;;
     cache) opts=""

@@ -129,6 +129,7 @@ complete -c kodebase -n '__fish_seen_subcommand_from api' -l input -r -d 'The re
 complete -c kodebase -n '__fish_seen_subcommand_from api' -s i -l include -r -d 'Print the status line and headers first'
 complete -c kodebase -n '__fish_seen_subcommand_from api' -l paginate -r -d 'Follow Link: rel="next" and join the pages'\'' arrays into one'
 complete -c kodebase -n '__fish_seen_subcommand_from api' -l silent -r -d 'Print nothing of the body'
+complete -c kodebase -n '__fish_seen_subcommand_from api' -l batch -r -d 'Many requests at once from a JSON list in FILE (or - for stdin): [{method, path, headers, body}]; prints {results: [...]}'
 complete -c kodebase -n '__fish_use_subcommand' -a github -d 'The daemon'\''s GitHub proxy'
 complete -c kodebase -n '__fish_seen_subcommand_from github' -xa 'status'
 complete -c kodebase -n '__fish_use_subcommand' -a cache -d 'The daemon'\''s cache of GitHub answers'

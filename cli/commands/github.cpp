@@ -27,6 +27,7 @@ struct ApiOptions {
   std::vector<std::string> typed_fields; // -F key=value
   std::vector<std::string> headers;      // -H "Name: value"
   std::string input;                     // --input FILE|-
+  std::string batch;                     // --batch FILE|-
   bool include = false;
   bool paginate = false;
   bool silent = false;
@@ -142,10 +143,52 @@ std::string next_page(const std::string& link) {
   return {};
 }
 
+void with_token(json& params) {
+  for (const char* name : {"GH_TOKEN", "GITHUB_TOKEN"})
+    if (const char* token = std::getenv(name); token && *token) {
+      params["token"] = token;
+      return;
+    }
+}
+
+// --batch: many requests in one call, each settled on its own.
+int run_batch(Session& s, const std::string& file) {
+  auto text = read_all(file);
+  if (!text)
+    return s.fail(text.error());
+  auto doc = json::parse(*text, nullptr, false);
+  if (doc.is_object() && doc.contains("requests"))
+    doc = doc["requests"];
+  if (!doc.is_array())
+    return s.fail(usage(
+        "--batch takes a JSON list of requests, e.g. [{\"path\": \"/repos/o/r\"}, {\"method\": "
+        "\"POST\", \"path\": \"/repos/o/r/issues\", \"body\": \"{...}\"}]"));
+  json params{{"requests", doc}};
+  with_token(params);
+  auto r = s.call(method::github_batch, params);
+  if (!r)
+    return s.fail(r.error());
+  s.print_json(*r);
+  int failed = 0;
+  for (const auto& one : r->value("results", json::array()))
+    failed += one.contains("error") || one.value("status", 0) >= 400 ? 1 : 0;
+  if (failed > 0 && !s.globals.quiet)
+    std::fprintf(stderr, "kodebase: %d of %zu requests failed\n", failed, doc.size());
+  return failed > 0 ? k_exit_failed : k_exit_ok;
+}
+
 int run_api(Session& s, const ApiOptions& o) {
   if (s.globals.no_daemon)
     return s.fail(usage("`kodebase api` needs the daemon: it holds the GitHub cache and quota",
                         "drop --no-daemon"));
+  if (!o.batch.empty()) {
+    if (!o.endpoint.empty())
+      return s.fail(usage("--batch takes the requests from its file; give no endpoint with it"));
+    return run_batch(s, o.batch);
+  }
+  if (o.endpoint.empty())
+    return s.fail(usage("which endpoint? e.g. `kodebase api repos/OWNER/NAME`",
+                        "or --batch FILE for many requests at once"));
   std::string path = o.endpoint;
   bool graphql = path == "graphql" || path == "/graphql";
   if (!path.starts_with("/") && !path.starts_with("http"))
@@ -231,11 +274,7 @@ int run_api(Session& s, const ApiOptions& o) {
   json params{{"method", verb}, {"path", path}, {"headers", headers}};
   if (!body.empty())
     params["body"] = body;
-  for (const char* name : {"GH_TOKEN", "GITHUB_TOKEN"})
-    if (const char* token = std::getenv(name); token && *token) {
-      params["token"] = token;
-      break;
-    }
+  with_token(params);
 
   if (o.paginate)
     params["background"] = true; // a walk through pages yields to interactive use near the limit
@@ -368,8 +407,7 @@ int run_cache(Session& s, std::string_view verb, const std::string& repo) {
 void register_github_commands(CLI::App& app, CommandRegistry& registry) {
   auto o = std::make_shared<ApiOptions>();
   auto* api = app.add_subcommand("api", "Call the GitHub API through the daemon's cache");
-  api->add_option("endpoint", o->endpoint, "A path such as repos/OWNER/NAME/issues, or graphql")
-      ->required();
+  api->add_option("endpoint", o->endpoint, "A path such as repos/OWNER/NAME/issues, or graphql");
   api->add_option("-X,--method", o->method, "The HTTP method (default GET, POST with fields)");
   api->add_option("-f,--raw-field", o->raw_fields, "A string field key=value (repeatable)");
   api->add_option("-F,--field", o->typed_fields,
@@ -380,6 +418,9 @@ void register_github_commands(CLI::App& app, CommandRegistry& registry) {
   api->add_flag("--paginate", o->paginate,
                 "Follow Link: rel=\"next\" and join the pages' arrays into one");
   api->add_flag("--silent", o->silent, "Print nothing of the body");
+  api->add_option("--batch", o->batch,
+                  "Many requests at once from a JSON list in FILE (or - for stdin): "
+                  "[{method, path, headers, body}]; prints {results: [...]}");
   api->footer("GET fields go to the query string, other methods send them as a JSON body. The "
               "token is the request's Authorization header, else GH_TOKEN / GITHUB_TOKEN. Answers "
               "are cached per token and revalidated with ETags (a 304 costs no quota); "

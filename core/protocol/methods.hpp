@@ -47,6 +47,7 @@ inline constexpr std::string_view subscribe = "subscribe";
 inline constexpr std::string_view unsubscribe = "unsubscribe";
 // The GitHub proxy and its cache, served by the resident daemon.
 inline constexpr std::string_view github_request = "github.request";
+inline constexpr std::string_view github_batch = "github.batch";
 inline constexpr std::string_view github_status = "github.status";
 inline constexpr std::string_view cache_stats = "cache.stats";
 inline constexpr std::string_view cache_clear = "cache.clear";

@@ -8,14 +8,13 @@
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 #include "daemon/github/http_door.hpp"
-#include "daemon/github/http_front.hpp"
 #include "daemon/github/proxy.hpp"
+#include "daemon/github/rpc.hpp"
 #include "daemon/server/peer.hpp"
 #include "daemon/server/private_socket.hpp"
 #include "daemon/server/warm_projects.hpp"
 
 #include <boost/asio.hpp>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -132,7 +131,8 @@ private:
   // Everything else: the core API, on the project's strand.
   void respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
                        bool answer);
-  // github.request: through the proxy; false when it is answered later.
+  // github.request and github.batch, through the proxy; answered later (false), with the
+  // session resumed then.
   bool github_request(const std::shared_ptr<Session>& session, const protocol::Request& request,
                       bool answer);
   // The GitHub proxy and github.sock; a failure is logged, the rest of the daemon serves on.
@@ -464,7 +464,8 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
   } else {
     return true; // a client's response: nothing asked for one
   }
-  if (request.method == protocol::method::github_request)
+  if (request.method == protocol::method::github_request ||
+      request.method == protocol::method::github_batch)
     return github_request(session, request, answer);
   protocol::Response response{request.id, json::object(), std::nullopt};
   bool here = false;
@@ -563,68 +564,34 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
   });
 }
 
-namespace {
-
-// A body as JSON text can carry it: as is when it is UTF-8, else base64.
-void put_body(json& out, const std::string& body) {
-  try {
-    (void)json(body).dump();
-    out["body"] = body;
-  } catch (const json::exception&) {
-    std::string encoded(4 * ((body.size() + 2) / 3), '\0');
-    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                    reinterpret_cast<const unsigned char*>(body.data()),
-                    static_cast<int>(body.size()));
-    out["body_base64"] = encoded;
-  }
-}
-
-} // namespace
-
 bool Daemon::github_request(const std::shared_ptr<Session>& session,
                             const protocol::Request& request, bool answer) {
-  const auto& p = request.params;
-  auto reply_error = [&](const std::string& message) {
+  auto finish = [this, session, id = request.id, answer](util::Result<json> result) {
     if (answer)
       session->send(protocol::serialize(
-          protocol::error_response(request.id, protocol::k_invalid_params, message)));
-    return true;
-  };
-  if (!m_github)
-    return reply_error("the GitHub proxy is not running; see `kodebase daemon log`");
-  if (!p.is_object() || !p.contains("path") || !p["path"].is_string())
-    return reply_error("github.request needs params.path, e.g. \"/repos/OWNER/NAME\"");
-  github::ProxyRequest r;
-  r.method = p.value("method", "GET");
-  std::transform(r.method.begin(), r.method.end(), r.method.begin(), ::toupper);
-  r.target = github::api_path(p["path"].get<std::string>());
-  if (p.contains("headers")) {
-    if (!p["headers"].is_object())
-      return reply_error("params.headers must be an object of strings");
-    for (const auto& [k, v] : p["headers"].items()) {
-      if (!v.is_string())
-        return reply_error("header " + k + " must be a string");
-      r.headers.emplace_back(k, v.get<std::string>());
-    }
-  }
-  if (p.contains("body") && !p["body"].is_string())
-    return reply_error("params.body must be a string (JSON text for JSON bodies)");
-  r.body = p.value("body", "");
-  r.token = p.value("token", "");
-  r.background = p.value("background", false);
-  m_last_activity = Clock::now();
-  m_github->handle(std::move(r), [this, session, id = request.id,
-                                  answer](github::ProxyReply reply) {
-    if (answer) {
-      json headers = json::array();
-      for (const auto& [k, v] : reply.headers)
-        headers.push_back({k, v});
-      json result{{"status", reply.status}, {"headers", headers}};
-      put_body(result, reply.body);
-      session->send(protocol::serialize(protocol::Response{id, std::move(result), std::nullopt}));
-    }
+          result
+              ? protocol::Response{id, std::move(*result), std::nullopt}
+              : protocol::error_response(id, protocol::k_invalid_params, result.error().message)));
     m_last_activity = Clock::now();
     session->resume();
+  };
+  m_last_activity = Clock::now();
+  if (!m_github) {
+    finish(util::make_error(util::ErrorKind::unavailable,
+                            "the GitHub proxy is not running; see `kodebase daemon log`"));
+    return false;
+  }
+  if (request.method == protocol::method::github_batch) {
+    github::run_batch(*m_github, request.params, std::move(finish));
+    return false;
+  }
+  auto r = github::request_from_json(request.params);
+  if (!r) {
+    finish(r.error());
+    return false;
+  }
+  m_github->handle(std::move(*r), [finish = std::move(finish)](github::ProxyReply reply) mutable {
+    finish(github::reply_to_json(reply));
   });
   return false;
 }

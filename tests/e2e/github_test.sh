@@ -123,6 +123,22 @@ expect_exit 1 "404 again" -- env GH_TOKEN="$token1" "$kb" api repos/o/nothing -i
 expect_exit 0 "gzip" -- env GH_TOKEN="$token1" "$kb" api gzip
 contains "$out" '"compressed": true' "gzip body decoded"
 
+# a batch: every request settled on its own, in order; one bad request spoils nothing else
+printf '[{"path":"/repos/o/r"},{"path":"/repos/o/nothing"},{"method":"GET"},{"path":"/gzip"}]' >"$work/batch.json"
+expect_exit 1 "batch with a failure" -- env GH_TOKEN="$token1" "$kb" api --batch "$work/batch.json"
+python3 - "$out" <<'PY' && pass || fail "batch results: $out"
+import json, sys
+r = json.loads(sys.argv[1])["results"]
+assert [x.get("status") for x in r] == [200, 404, None, 200], r
+assert "path" in r[2]["error"], r[2]
+assert json.loads(r[0]["body"])["full_name"] == "o/r", r[0]
+PY
+contains "$err" "2 of 4 requests failed" "batch failure summary"
+expect_exit 0 "batch from stdin" -- bash -c "echo '{\"requests\": [{\"path\": \"/gzip\"}]}' | GH_TOKEN=$token1 '$kb' api --batch -"
+contains "$out" '"status":200' "batch from stdin"
+expect_exit 2 "batch and endpoint" -- "$kb" api repos/o/r --batch "$work/batch.json"
+expect_exit 2 "no endpoint" -- "$kb" api
+
 # bad usage
 expect_exit 2 "bad header" -- "$kb" api repos/o/r -H "no colon"
 expect_exit 2 "no-daemon" -- "$kb" api repos/o/r --no-daemon
