@@ -171,6 +171,12 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // A token in the environment belongs to the client that happened to start the daemon: each
+  // request brings its own (the CLI passes GH_TOKEN along), and `gh auth token` must report
+  // the stored login, not that client's variable.
+  for (const char* name :
+       {"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"})
+    ::unsetenv(name);
   bool oneshot = false, foreground = false;
   long idle_timeout = 1800, ready_fd = -1;
   // The idle timeout: --idle-timeout, else $KODEBASE_DAEMON_IDLE_TIMEOUT, else the user's

@@ -288,6 +288,9 @@ int run_api(Session& s, const ApiOptions& o) {
       return s.fail(reply.error());
     status = reply->value("status", 0);
     last_body = body_of(*reply);
+    if (page == 0 && reply->value("anonymous", false) && !s.globals.quiet)
+      std::fprintf(stderr, "kodebase: no GitHub token (set GH_TOKEN or run `gh auth login`); "
+                           "unauthenticated requests are limited to 60 an hour\n");
     if (o.include) {
       print(fmt::format("HTTP/1.1 {}\n", status));
       for (const auto& kv : reply->value("headers", json::array()))

@@ -4,6 +4,7 @@
 #include "daemon/github/proxy.hpp"
 
 #include "core/util/file.hpp"
+#include "core/util/process.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -418,13 +419,55 @@ ProxyReply unreachable(const std::string& why, std::string_view mode) {
 
 } // namespace
 
+void Proxy::with_stored_login(std::function<void(const std::string&)> then) {
+  auto now = std::chrono::steady_clock::now();
+  if (m_login_known && now - m_login_at < std::chrono::minutes(5))
+    return then(m_login);
+  m_login_waiters.push_back(std::move(then));
+  if (m_login_waiters.size() > 1)
+    return; // asked already
+  if (m_login_thread.joinable())
+    m_login_thread.join();
+  // `gh auth token` reads gh's keyring or hosts.yml; off the event loop, since it may take a
+  // while. The answer is kept for five minutes and never written anywhere.
+  m_login_thread = std::jthread([this, command = m_options.login_command] {
+    std::string token;
+    if (!command.empty()) {
+      auto out = util::run_capture(command);
+      if (out && out->exit_code == 0)
+        token = out->out.substr(0, out->out.find_first_of("\r\n"));
+    }
+    boost::asio::post(m_io, [this, token] {
+      m_login = token;
+      m_login_known = true;
+      m_login_at = std::chrono::steady_clock::now();
+      for (auto& waiter : std::exchange(m_login_waiters, {}))
+        waiter(m_login);
+    });
+  });
+}
+
 void Proxy::handle(ProxyRequest request, Done done) {
-  // The token: the caller's Authorization, else the one it passed along (GH_TOKEN).
+  // The token: the caller's Authorization, else the one it passed along (GH_TOKEN), else gh's
+  // stored login, else none (60 requests an hour).
   std::string token = token_of(header(request.headers, "Authorization"));
   if (token.empty())
     token = request.token;
+  if (token.empty() && !request.login_checked) {
+    request.login_checked = true;
+    return with_stored_login([this, request = std::move(request),
+                              done = std::move(done)](const std::string& login) mutable {
+      request.token = login;
+      handle(std::move(request), std::move(done));
+    });
+  }
   auto partition = partition_of(token);
   auto& figures = budget(partition).figures;
+  if (token.empty())
+    done = [done = std::move(done)](ProxyReply reply) {
+      reply.anonymous = true;
+      done(std::move(reply));
+    };
 
   auto call = std::make_shared<Call>();
   call->partition = partition;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace kb::daemon::github {
@@ -28,6 +29,8 @@ struct ProxyOptions {
   int max_concurrent = 10; // upstream requests at once
   std::chrono::milliseconds mutation_spacing{1000}, search_spacing{2000};
   std::chrono::seconds max_wait{30}; // the longest a caller is held before an answer
+  // Prints the stored login's token when a request brings none (empty: never asked).
+  std::vector<std::string> login_command{"gh", "auth", "token"};
 };
 
 // A request as any door hands it over: the path with its exact query, relative to the API
@@ -37,14 +40,16 @@ struct ProxyRequest {
   std::string target;
   Headers headers;
   std::string body;
-  std::string token;       // used when the fields carry no Authorization (CLI: GH_TOKEN)
-  bool background = false; // a hook, a batch, a walk through pages: yields to the reserve
+  std::string token;          // used when the fields carry no Authorization (CLI: GH_TOKEN)
+  bool background = false;    // a hook, a batch, a walk through pages: yields to the reserve
+  bool login_checked = false; // gh's stored login was looked for already
 };
 
 struct ProxyReply {
   int status = 0;
   Headers headers; // Cache-Status included
   std::string body;
+  bool anonymous = false; // sent without a token (60 requests an hour)
 };
 
 // Per token partition: what GitHub said of its quota, and what the cache saved it.
@@ -107,14 +112,23 @@ private:
   // api.github.com's form, so clients follow them through the proxy.
   void rewrite_links(Headers& headers) const;
 
+  // Runs `then` with gh's stored login token (empty when there is none), asking gh at most
+  // every five minutes.
+  void with_stored_login(std::function<void(const std::string&)> then);
+
   boost::asio::io_context& m_io;
   ProxyOptions m_options;
+  std::string m_login;
+  bool m_login_known = false;
+  std::chrono::steady_clock::time_point m_login_at;
+  std::vector<std::function<void(const std::string&)>> m_login_waiters;
   Upstream m_upstream;
   Cache m_cache;
   std::string m_secret;
   std::map<std::string, std::unique_ptr<Budget>> m_partitions;
   Budget& budget(const std::string& partition);
   std::map<std::string, std::unique_ptr<Flight>> m_flights; // identical GETs in flight
+  std::jthread m_login_thread; // last: joined before anything it posts about goes away
 };
 
 } // namespace kb::daemon::github

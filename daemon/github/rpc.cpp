@@ -58,6 +58,8 @@ json reply_to_json(const ProxyReply& reply) {
   for (const auto& [k, v] : reply.headers)
     headers.push_back({k, v});
   json out{{"status", reply.status}, {"headers", headers}};
+  if (reply.anonymous)
+    out["anonymous"] = true;
   try {
     (void)json(reply.body).dump(); // throws on bytes that are not UTF-8
     out["body"] = reply.body;

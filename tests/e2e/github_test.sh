@@ -30,6 +30,10 @@ last_request() {
 }
 # wait_until CONDITION: polls for up to 10 s.
 wait_until() { local i; for i in $(seq 1 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+# gh's stored login, used when a request brings no token (the daemon asks `gh auth token`)
+stored="ghp_kodebaseTestStoredLogin0000000000000009"
+mkdir -p "$XDG_CONFIG_HOME/gh"
+printf 'github.com:\n    oauth_token: %s\n    user: ada\n    git_protocol: https\n' "$stored" >"$XDG_CONFIG_HOME/gh/hosts.yml"
 status_of() { grep -m1 '^HTTP/1.1' <<<"$1" | cut -d' ' -f2; }
 cache_mode() { grep -i -m1 '^Cache-Status:' <<<"$1" | sed 's/.*detail=//' | tr -d '\r'; }
 
@@ -122,6 +126,12 @@ expect_exit 1 "404 again" -- env GH_TOKEN="$token1" "$kb" api repos/o/nothing -i
 # gzip from upstream is undone before the answer is kept and served
 expect_exit 0 "gzip" -- env GH_TOKEN="$token1" "$kb" api gzip
 contains "$out" '"compressed": true' "gzip body decoded"
+
+# no token given: gh's stored login is used, never written anywhere
+expect_exit 0 "GET with gh's stored login" -- env -u GH_TOKEN -u GITHUB_TOKEN "$kb" api repos/o/r -H "Cache-Control: no-store"
+[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["viewer"])' "$out")" = \
+  "$(python3 -c 'import hashlib,sys; print(hashlib.sha256(("token " + sys.argv[1]).encode()).hexdigest()[:12])' "$stored")" ] &&
+  pass || fail "gh's stored login was not used: $out"
 
 # a batch: every request settled on its own, in order; one bad request spoils nothing else
 printf '[{"path":"/repos/o/r"},{"path":"/repos/o/nothing"},{"method":"GET"},{"path":"/gzip"}]' >"$work/batch.json"
@@ -222,6 +232,14 @@ PY
 expect_exit 0 "github status text" -- "$kb" github status
 contains "$out" "core" "status shows the quota"
 
+# no token at all: it works, and says so
+mv "$XDG_CONFIG_HOME/gh/hosts.yml" "$work/hosts.yml"
+"$kb" daemon stop -q # forgets the stored login it knew
+expect_exit 0 "GET without any token" -- env -u GH_TOKEN -u GITHUB_TOKEN "$kb" api repos/o/r -H "Cache-Control: no-store"
+contains "$err" "no GitHub token" "an unauthenticated request is reported"
+contains "$out" '"viewer": "anonymous"' "sent without a token"
+mv "$work/hosts.yml" "$XDG_CONFIG_HOME/gh/hosts.yml"
+
 # the cache survives a restart; clearing one repository forgets its answers
 "$kb" daemon stop -q
 before=$(requests_to /repos/o/r)
@@ -238,7 +256,7 @@ contains "$out" "github.sqlite" "stats name the file"
 
 # no token anywhere: state, cache, logs
 "$kb" daemon stop -q
-if grep -r -a -l -e "$token1" -e "$token2" -e "kodebaseTestToken" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$rt" 2>/dev/null; then
+if grep -r -a -l -e "$token1" -e "$token2" -e "kodebaseTestToken" -e "$stored" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$rt" 2>/dev/null; then
   fail "a token was written to disk"
 else
   pass
