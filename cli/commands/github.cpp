@@ -360,8 +360,11 @@ int run_github_status(Session& s) {
     s.print_json(*r);
     return k_exit_ok;
   }
-  std::string text = fmt::format("GitHub API  {}  ({} requests in flight)\n",
-                                 r->value("api_url", ""), r->value("in_flight", 0));
+  std::string text = fmt::format(
+      "GitHub API  {}  ({} requests in flight; per token at most {} at once, {} kept for "
+      "interactive use)\n",
+      r->value("api_url", ""), r->value("in_flight", 0), r->value("max_concurrent", 0),
+      r->value("reserve", 0));
   const auto& cache = (*r)["cache"];
   text += fmt::format("cache       {} entries, {} of {}  {}\n", cache.value("entries", 0),
                       bytes(cache.value("bytes", 0LL)), bytes(cache.value("max_bytes", 0LL)),
@@ -377,10 +380,11 @@ int run_github_status(Session& s) {
                           q.value("remaining", json(0)).dump(), q.value("limit", json(0)).dump(),
                           when(q["reset"].is_number() ? q["reset"].get<long long>() : 0));
     text += fmt::format("  hits {}, 304s {}, misses {}, coalesced {}, stale {}, passed {}, "
-                        "errors {}; {} entries, {}\n",
+                        "limited {}, errors {}; {} entries, {}\n",
                         p.value("hits", 0), p.value("revalidated", 0), p.value("misses", 0),
                         p.value("coalesced", 0), p.value("stale", 0), p.value("passed", 0),
-                        p.value("errors", 0), p.value("entries", 0), bytes(p.value("bytes", 0LL)));
+                        p.value("limited", 0), p.value("errors", 0), p.value("entries", 0),
+                        bytes(p.value("bytes", 0LL)));
   }
   print(text);
   return k_exit_ok;

@@ -615,6 +615,8 @@ json Proxy::status() {
                           {"bytes", size.bytes}});
   }
   return {{"api_url", m_options.api_url},
+          {"reserve", m_options.reserve},
+          {"max_concurrent", m_options.max_concurrent},
           {"in_flight", m_upstream.running()},
           {"partitions", partitions},
           {"cache", cache_stats()}};

@@ -14,6 +14,8 @@ Listens on a free loopback port (written to PORT_FILE) and answers:
   GET  /missing               404 with GitHub's error shape
   GET  /limited/primary       403, quota spent (remaining 0, reset in 3 s)
   GET  /limited/secondary     403, a secondary limit with Retry-After: 2
+  GET  /limited/bare         403, a secondary limit without Retry-After
+  GET  /redirect              302 to another host
   GET  /low                   200 with only 100 requests left
   POST /graphql               a repository named r (what `gh repo view` asks for)
   GET  /_log                  (not proxied) every request seen: time, method, path,
@@ -123,6 +125,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/limited/secondary":
             return self.json(403, {"message": "You have exceeded a secondary rate limit."},
                              {"Retry-After": "2"})
+        if path == "/limited/bare":
+            return self.json(403, {"message": "You have exceeded a secondary rate limit."})
+        if path == "/redirect":
+            return self.json(302, {"message": "Found"},
+                             {"Location": "https://codeload.example.com/o/r/legacy.tar.gz/main"})
         if path == "/low":
             body = json.dumps({"low": True}).encode()
             return self.send(200, body, {"Content-Type": "application/json",

@@ -180,6 +180,22 @@ after = [r["time"] for r in log if r["path"] == "/low"][-1]
 assert after - limited >= 1.9, after - limited
 PY
 
+# a secondary limit without Retry-After: a minute at least, so the next call is refused at once
+# (longer than any caller is held), saying when to come back
+token6="ghp_kodebaseTestTokenNumberSix000000000006"
+expect_exit 1 "bare secondary limit" -- env GH_TOKEN="$token6" "$kb" api limited/bare
+before=$(requests_to /low)
+expect_exit 1 "refused after a bare secondary limit" -- env GH_TOKEN="$token6" "$kb" api low -i
+[ "$(status_of "$out")" = 429 ] && [ "$(cache_mode "$out")" = limited ] && pass || fail "not held after a secondary limit: $out"
+[ "$(grep -i -m1 '^Retry-After:' <<<"$out" | tr -dc 0-9)" -ge 50 ] && pass || fail "Retry-After after a bare secondary limit: $out"
+[ "$(requests_to /low)" = "$before" ] && pass || fail "a request went upstream during the backoff"
+
+# a redirect to another host is handed back as it came: the daemon never follows it, so the
+# token never travels to that host
+expect_exit 0 "redirect" -- env GH_TOKEN="$token1" "$kb" api redirect -i
+[ "$(status_of "$out")" = 302 ] && pass || fail "redirect status: $out"
+contains "$out" "Location: https://codeload.example.com/o/r/legacy.tar.gz/main" "foreign Location untouched"
+
 # the reserve: below it, background callers are refused, interactive ones pass
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" "http://api.github.com/repos/o/r" \
   -H "Authorization: token $token4" -H "X-Kodebase-Background: 1" -H "Cache-Control: no-store")
