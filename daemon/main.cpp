@@ -137,6 +137,16 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
                 2);
   options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
   options.github.secret_file = kb::protocol::state_dir() / "github.secret";
+  if (const char* env = std::getenv("KODEBASE_GITHUB_PORT"); env && *env) {
+    long port = 0;
+    if (!parse_number(env, port) || port > 65535)
+      return fail(ready_fd,
+                  std::string("KODEBASE_GITHUB_PORT must be a port number (0 for any free one), "
+                              "not `") +
+                      env + "`",
+                  2);
+    options.github_port = static_cast<int>(port);
+  }
   if (const char* env = std::getenv("KODEBASE_GITHUB_RESERVE"); env && *env) {
     long reserve = 0;
     if (parse_number(env, reserve) && reserve >= 0)

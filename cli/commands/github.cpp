@@ -365,6 +365,9 @@ int run_github_status(Session& s) {
       "interactive use)\n",
       r->value("api_url", ""), r->value("in_flight", 0), r->value("max_concurrent", 0),
       r->value("reserve", 0));
+  text += fmt::format("socket      {}{}\n", r->value("socket", ""),
+                      (*r)["loopback"].is_string() ? "  and " + (*r)["loopback"].get<std::string>()
+                                                   : std::string());
   const auto& cache = (*r)["cache"];
   text += fmt::format("cache       {} entries, {} of {}  {}\n", cache.value("entries", 0),
                       bytes(cache.value("bytes", 0LL)), bytes(cache.value("max_bytes", 0LL)),

@@ -19,9 +19,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
 
-class HttpDoor::Connection : public std::enable_shared_from_this<Connection> {
+// One client connection, on the Unix socket or the loopback port.
+template <class Socket>
+class HttpDoor::Connection : public std::enable_shared_from_this<Connection<Socket>> {
 public:
-  Connection(HttpDoor& door, local::socket socket) : m_door(door), m_socket(std::move(socket)) {}
+  // `trusted`: the peer is our own user (the Unix socket checked it), so a request without a
+  // token may use gh's stored login; on the loopback port anyone on the machine may connect.
+  Connection(HttpDoor& door, Socket socket, bool trusted)
+      : m_door(door), m_socket(std::move(socket)), m_trusted(trusted) {}
 
   void read() {
     m_parser.emplace();
@@ -29,7 +34,7 @@ public:
     m_parser->header_limit(64 * 1024);
     http::async_read(
         m_socket, m_buffer, *m_parser,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
 private:
@@ -45,10 +50,11 @@ private:
     }
     auto& req = m_parser->get();
     ProxyRequest request = to_proxy_request(req);
+    request.login_checked = !m_trusted;
     m_keep_alive = req.keep_alive();
     m_head = req.method() == http::verb::head;
     m_version = req.version();
-    m_door.m_proxy.handle(std::move(request), [self = shared_from_this()](ProxyReply reply) {
+    m_door.m_proxy.handle(std::move(request), [self = this->shared_from_this()](ProxyReply reply) {
       self->write(std::move(reply));
     });
   }
@@ -65,7 +71,7 @@ private:
       res->body() = std::move(reply.body);
     res->content_length(size);
     http::async_write(m_socket, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !self->m_keep_alive)
                           return self->close();
                         self->read();
@@ -82,12 +88,13 @@ private:
 
   void close() {
     beast::error_code ignored;
-    m_socket.shutdown(local::socket::shutdown_both, ignored);
+    m_socket.shutdown(Socket::shutdown_both, ignored);
     m_socket.close(ignored);
   }
 
   HttpDoor& m_door;
-  local::socket m_socket;
+  Socket m_socket;
+  bool m_trusted;
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<http::string_body>> m_parser;
   bool m_keep_alive = false;
@@ -96,7 +103,7 @@ private:
 };
 
 HttpDoor::HttpDoor(asio::io_context& io, Proxy& proxy, size_t max_body)
-    : m_io(io), m_proxy(proxy), m_max_body(max_body), m_acceptor(io) {}
+    : m_io(io), m_proxy(proxy), m_max_body(max_body), m_acceptor(io), m_tcp(io) {}
 
 HttpDoor::~HttpDoor() {
   close();
@@ -109,10 +116,47 @@ util::Status HttpDoor::listen(const std::filesystem::path& socket) {
   return util::ok_status();
 }
 
+util::Status HttpDoor::listen_loopback(unsigned short port) {
+  boost::system::error_code ec;
+  asio::ip::tcp::endpoint at(asio::ip::address_v4::loopback(), port);
+  m_tcp.open(at.protocol(), ec);
+  if (!ec)
+    m_tcp.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    m_tcp.bind(at, ec);
+  if (!ec)
+    m_tcp.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return util::make_error(util::ErrorKind::unavailable,
+                            "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                                ec.message());
+  accept_loopback();
+  return util::ok_status();
+}
+
+unsigned short HttpDoor::loopback_port() const {
+  boost::system::error_code ec;
+  return m_tcp.is_open() ? m_tcp.local_endpoint(ec).port() : 0;
+}
+
 void HttpDoor::close() {
   boost::system::error_code ignored;
   m_acceptor.close(ignored);
+  m_tcp.close(ignored);
   m_socket_file.remove();
+}
+
+void HttpDoor::accept_loopback() {
+  m_tcp.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted && m_tcp.is_open())
+        accept_loopback();
+      return;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    std::make_shared<Connection<asio::ip::tcp::socket>>(*this, std::move(socket), false)->read();
+    accept_loopback();
+  });
 }
 
 void HttpDoor::accept() {
@@ -123,7 +167,7 @@ void HttpDoor::accept() {
       return;
     }
     if (server::peer_is_us(socket.native_handle()))
-      std::make_shared<Connection>(*this, std::move(socket))->read();
+      std::make_shared<Connection<local::socket>>(*this, std::move(socket), true)->read();
     accept();
   });
 }

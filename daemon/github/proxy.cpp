@@ -87,8 +87,12 @@ std::string resource_of(std::string_view target) {
   return "core";
 }
 
-// Whether GitHub's answer is a rate-limit refusal (primary or secondary).
+// Whether GitHub's answer is a rate-limit refusal (primary or secondary; GraphQL's primary
+// limit is a 200 whose errors say RATE_LIMITED).
 bool rate_limited(const HttpReply& reply) {
+  if (reply.status == 200)
+    return reply.body.find("\"RATE_LIMITED\"") != std::string::npos &&
+           header(reply.headers, "X-RateLimit-Resource") == "graphql";
   if (reply.status != 403 && reply.status != 429)
     return false;
   return reply.status == 429 || !header(reply.headers, "Retry-After").empty() ||
@@ -482,7 +486,11 @@ void Proxy::handle(ProxyRequest request, Done done) {
   call->request = upstream_request(request, token);
 
   auto cache_control = header(request.headers, "Cache-Control");
-  bool cacheable = (request.method == "GET" || request.method == "HEAD") &&
+  // GraphQL is a POST: kept only when the caller names a time to live, and never a mutation.
+  long long graphql_ttl = 0;
+  if (request.method == "POST" && call->resource == "graphql" && !call->mutation)
+    graphql_ttl = std::atoll(header(request.headers, "X-Kodebase-Cache-TTL").c_str());
+  bool cacheable = (request.method == "GET" || request.method == "HEAD" || graphql_ttl > 0) &&
                    cache_control.find("no-store") == std::string::npos &&
                    header(request.headers, "If-None-Match").empty() &&
                    header(request.headers, "If-Modified-Since").empty();
@@ -507,14 +515,16 @@ void Proxy::handle(ProxyRequest request, Done done) {
     return send(call);
   }
 
-  auto key = sha256(fmt::format("{}\n{}\n{}\n{}\n{}", partition, request.method, request.target,
+  auto key = sha256(fmt::format("{}\n{}\n{}\n{}\n{}\n{}", partition, request.method, request.target,
                                 header(request.headers, "Accept"),
-                                header(request.headers, "X-GitHub-Api-Version")));
+                                header(request.headers, "X-GitHub-Api-Version"),
+                                graphql_ttl > 0 ? sha256(request.body) : std::string()));
   auto entry = m_cache.find(key);
   bool revalidate = cache_control.find("no-cache") != std::string::npos ||
                     cache_control.find("max-age=0") != std::string::npos;
   if (entry && !revalidate &&
-      now_seconds() - entry->checked_at < fresh_window(request.target).count()) {
+      now_seconds() - entry->checked_at <
+          (graphql_ttl > 0 ? graphql_ttl : fresh_window(request.target).count())) {
     ++figures.hits;
     return done(reply_of(*entry, "hit"));
   }
@@ -536,7 +546,8 @@ void Proxy::handle(ProxyRequest request, Done done) {
   call->done = [this, partition, key, target = request.target,
                 entry = std::move(entry)](HttpReply up) mutable {
     auto& counts = budget(partition).figures;
-    bool failed = up.status == 0 || up.status >= 500 || rate_limited(up);
+    bool limited = rate_limited(up);
+    bool failed = up.status == 0 || up.status >= 500 || limited;
     if (entry && failed) {
       // GitHub is unreachable, failing or limiting us: the last good answer, marked stale.
       ++counts.stale;
@@ -570,7 +581,7 @@ void Proxy::handle(ProxyRequest request, Done done) {
                 "",  "",        now};
     fresh.etag = header(fresh.headers, "ETag");
     fresh.last_modified = header(fresh.headers, "Last-Modified");
-    if (fresh.status < 400)
+    if (fresh.status < 400 && !limited)
       m_cache.put(fresh); // errors are never stored: they cannot be revalidated
     settle(key, reply_of(fresh, "miss"));
   };

@@ -499,7 +499,11 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
     response.result = json{{"stopping", true}, {"pid", ::getpid()}};
     asio::post(m_io, [this] { shutdown("asked by a client"); });
   } else if (request.method == m::github_status) {
-    response.result = m_github ? m_github->status() : json{{"error", "the GitHub proxy is off"}};
+    json result = m_github ? m_github->status() : json{{"error", "the GitHub proxy is off"}};
+    result["socket"] = m_options.paths.github.string();
+    auto port = m_github_door ? m_github_door->loopback_port() : 0;
+    result["loopback"] = port ? json("http://127.0.0.1:" + std::to_string(port)) : json(nullptr);
+    response.result = std::move(result);
   } else if (request.method == m::cache_stats) {
     response.result = m_github ? m_github->cache_stats() : json::object();
   } else if (request.method == m::cache_clear) {
@@ -607,6 +611,13 @@ void Daemon::start_github() {
     return;
   }
   m_log.info("GitHub API ({}) on {}", m_options.github.api_url, m_options.paths.github.string());
+  if (m_options.github_port < 0)
+    return;
+  if (auto st = m_github_door->listen_loopback(static_cast<unsigned short>(m_options.github_port));
+      !st)
+    m_log.info("{}", st.error().message);
+  else
+    m_log.info("GitHub API also on http://127.0.0.1:{}", m_github_door->loopback_port());
 }
 
 std::optional<std::set<std::string>> Daemon::topics_of(const protocol::Request& request,

@@ -19,6 +19,7 @@ struct ServerOptions {
   int listen_fd = -1;                  // an inherited listening socket (systemd activation)
   bool poll = false; // notice changes by polling instead of inotify (network file systems)
   github::ProxyOptions github;
+  int github_port = -1; // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until

@@ -17,7 +17,8 @@ Listens on a free loopback port (written to PORT_FILE) and answers:
   GET  /limited/bare         403, a secondary limit without Retry-After
   GET  /redirect              302 to another host
   GET  /low                   200 with only 100 requests left
-  POST /graphql               a repository named r (what `gh repo view` asks for)
+  POST /graphql               a repository named r (what `gh repo view` asks for); a query
+                              naming rateLimited gets GraphQL's RATE_LIMITED answer
   GET  /_log                  (not proxied) every request seen: time, method, path,
                               if-none-match, authorization present
   GET  /_max_active           (not proxied) the most /slow/ requests served at once
@@ -143,6 +144,10 @@ class Handler(BaseHTTPRequestHandler):
             if first:
                 return self.json(200, {"flaky": "good"}, {"ETag": '"flaky"'})
             return self.json(500, {"message": "Server Error"})
+        if path == "/graphql" and self.command == "POST" and b"rateLimited" in body:
+            return self.json(200, {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
+                             {"X-RateLimit-Resource": "graphql", "X-RateLimit-Remaining": "0",
+                              "X-RateLimit-Reset": str(int(time.time()) + 600)})
         if path == "/graphql" and self.command == "POST":
             return self.json(200, {"data": {"repository": {"name": "r", "owner": {"login": "o"},
                                                            "description": "through kodebase"}}})

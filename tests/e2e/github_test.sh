@@ -73,16 +73,38 @@ out=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" -X 
 
 # unmodified gh through github.sock: its second identical call is answered from the cache, and a
 # GraphQL call (gh repo view) passes through
-export GH_CONFIG_DIR="$work/gh"
-expect_exit 0 "gh config" -- gh config set http_unix_socket "$rt/github.sock"
+ghc="$work/gh" # gh's own configuration for these calls
+expect_exit 0 "gh config" -- env GH_CONFIG_DIR="$ghc" gh config set http_unix_socket "$rt/github.sock"
 before=$(requests_to /repos/o/r)
-expect_exit 0 "gh api" -- env GH_TOKEN="$token1" gh api repos/o/r
+expect_exit 0 "gh api" -- env GH_CONFIG_DIR="$ghc" GH_TOKEN="$token1" gh api repos/o/r
 contains "$out" '"full_name": "o/r"' "gh api through the daemon"
-expect_exit 0 "gh api again" -- env GH_TOKEN="$token1" gh api repos/o/r -i
+expect_exit 0 "gh api again" -- env GH_CONFIG_DIR="$ghc" GH_TOKEN="$token1" gh api repos/o/r -i
 contains "$out" "detail=hit" "gh's second call is a cache hit"
 [ "$(requests_to /repos/o/r)" -le $((before + 1)) ] && pass || fail "gh's calls went upstream twice"
-expect_exit 0 "gh repo view" -- env GH_TOKEN="$token1" gh repo view o/r --json name,description
+expect_exit 0 "gh repo view" -- env GH_CONFIG_DIR="$ghc" GH_TOKEN="$token1" gh repo view o/r --json name,description
 contains "$out" "through kodebase" "gh repo view through the daemon"
+
+# GraphQL: passed through, unless the caller names a time to live for the answer
+gql='{"query":"{ repository(owner: \"o\", name: \"r\") { name } }"}'
+before=$(requests_to /graphql)
+for i in 1 2; do
+  curl -s --unix-socket "$rt/github.sock" -X POST http://api.github.com/graphql -H "Authorization: token $token1" \
+    -H "X-Kodebase-Cache-TTL: 60" -d "$gql" >"$work/gql.$i"
+done
+[ "$(requests_to /graphql)" = $((before + 1)) ] && pass || fail "a GraphQL answer with a TTL was asked twice"
+cmp -s "$work/gql.1" "$work/gql.2" && pass || fail "the cached GraphQL answer differs"
+curl -s --unix-socket "$rt/github.sock" -X POST http://api.github.com/graphql -H "Authorization: token $token1" -d "$gql" >/dev/null
+[ "$(requests_to /graphql)" = $((before + 2)) ] && pass || fail "GraphQL without a TTL was answered from the cache"
+# GraphQL's primary limit is a 200 saying RATE_LIMITED: the token's graphql quota is then held
+token8="ghp_kodebaseTestTokenNumberEight0000000008"
+curl -s --unix-socket "$rt/github.sock" -X POST http://api.github.com/graphql -H "Authorization: token $token8" \
+  -d '{"query":"{ rateLimited }"}' >/dev/null
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" -X POST http://api.github.com/graphql \
+  -H "Authorization: token $token8" -d "$gql")
+[ "$code" = 403 ] && pass || fail "GraphQL after RATE_LIMITED got $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$rt/github.sock" http://api.github.com/gzip \
+  -H "Authorization: token $token8")
+[ "$code" = 200 ] && pass || fail "REST (another quota) was held by GraphQL's limit: $code"
 
 # identical concurrent GETs coalesce into one upstream request
 for i in $(seq 1 20); do
@@ -255,6 +277,18 @@ expect_exit 0 "GET without any token" -- env -u GH_TOKEN -u GITHUB_TOKEN "$kb" a
 contains "$err" "no GitHub token" "an unauthenticated request is reported"
 contains "$out" '"viewer": "anonymous"' "sent without a token"
 mv "$work/hosts.yml" "$XDG_CONFIG_HOME/gh/hosts.yml"
+
+# the loopback port (off unless asked): a base URL for tools; requests there bring their own token
+"$kb" daemon stop -q
+KODEBASE_GITHUB_PORT=0 "$kb" daemon start -q
+expect_exit 0 "status with a loopback port" -- "$kb" github status --json
+loopback=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["loopback"] or "")' "$out")
+[[ "$loopback" == http://127.0.0.1:* ]] && pass || fail "no loopback address: $out"
+out=$(curl -s -i "$loopback/repos/o/r" -H "Authorization: token $token1" -H "Accept: application/vnd.github+json")
+[ "$(cache_mode "$out")" = hit ] && pass || fail "the loopback port does not share the cache: $out"
+out=$(curl -s "$loopback/repos/o/r" -H "Cache-Control: no-store")
+contains "$out" '"viewer": "anonymous"' "the loopback port never lends gh's stored login"
+"$kb" daemon stop -q
 
 # the cache survives a restart; clearing one repository forgets its answers
 "$kb" daemon stop -q
