@@ -158,6 +158,15 @@ void Cache::forget(const std::string& key) {
 std::optional<Entry> Cache::find(const std::string& key) {
   if (auto it = m_hot_index.find(key); it != m_hot_index.end()) {
     m_hot.splice(m_hot.begin(), m_hot, it->second);
+    // Answered from memory: the disk learns of the use now and then, so that pruning by
+    // idleness never drops what is in use.
+    if (auto now = now_seconds(); m_db && now - it->second->used_at > 3600) {
+      it->second->used_at = now;
+      Statement(m_db, "UPDATE entries SET used_at = ? WHERE key = ?")
+          .bind(1, now)
+          .bind(2, key)
+          .step();
+    }
     return *it->second;
   }
   if (!m_db)
@@ -183,7 +192,9 @@ std::optional<Entry> Cache::find(const std::string& key) {
   return e;
 }
 
-void Cache::put(const Entry& e) {
+void Cache::put(const Entry& stored) {
+  Entry e = stored;
+  e.used_at = now_seconds();
   remember(e);
   if (!m_db)
     return;
@@ -199,7 +210,7 @@ void Cache::put(const Entry& e) {
       .bind(7, e.etag)
       .bind(8, e.last_modified)
       .bind(9, e.checked_at)
-      .bind(10, now_seconds())
+      .bind(10, e.used_at)
       .bind(11, static_cast<int64_t>(e.size()))
       .step();
   if (++m_puts_since_prune >= 64)
@@ -248,13 +259,27 @@ size_t Cache::clear(const std::string& prefix) {
   return static_cast<size_t>(sqlite3_changes(m_db));
 }
 
-size_t Cache::prune() {
+size_t Cache::prune(int64_t now) {
   m_puts_since_prune = 0;
   if (!m_db)
     return 0;
+  if (now == 0)
+    now = now_seconds();
+  size_t idle = 0;
+  {
+    std::vector<std::string> keys;
+    Statement q(m_db, "SELECT key FROM entries WHERE used_at < ?");
+    q.bind(1, now - k_max_idle);
+    while (q.step())
+      keys.push_back(q.text(0));
+    for (const auto& key : keys)
+      forget(key);
+    Statement(m_db, "DELETE FROM entries WHERE used_at < ?").bind(1, now - k_max_idle).step();
+    idle = static_cast<size_t>(sqlite3_changes(m_db));
+  }
   auto total = figures().bytes;
   if (total <= m_max_bytes)
-    return 0;
+    return idle;
   // Oldest use first, until what is left fits.
   std::vector<std::string> victims;
   {
@@ -270,7 +295,7 @@ size_t Cache::prune() {
     Statement(m_db, "DELETE FROM entries WHERE key = ?").bind(1, key).step();
   }
   exec("COMMIT");
-  return victims.size();
+  return idle + victims.size();
 }
 
 CacheFigures Cache::figures() {

@@ -25,6 +25,7 @@ struct Entry {
   std::string body;
   std::string etag, last_modified;
   int64_t checked_at = 0; // unix seconds of the last answer from GitHub (200 or 304)
+  int64_t used_at = 0;    // the last use written to disk (hits from memory refresh it hourly)
   size_t size() const;
 };
 
@@ -55,8 +56,11 @@ public:
   void mark_stale(const std::string& partition, const std::string& prefix);
   // Removes everything, or the entries whose URL starts with `prefix` (any partition).
   size_t clear(const std::string& prefix = {});
-  // Drops least recently used entries until the cache fits its size; returns how many went.
-  size_t prune();
+  // Drops the entries nobody used for `k_max_idle` (those of a rotated or revoked token among
+  // them), then the least recently used ones until the cache fits its size; returns how many
+  // went. `now` is the time to judge idleness by (unix seconds; the clock by default).
+  size_t prune(int64_t now = 0);
+  static constexpr int64_t k_max_idle = 30 * 24 * 3600;
   CacheFigures figures();
   std::map<std::string, CacheFigures> figures_by_partition();
 

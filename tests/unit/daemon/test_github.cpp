@@ -3,6 +3,7 @@
 #include "tests/unit/support.hpp"
 
 #include <catch2/catch.hpp>
+#include <ctime>
 
 using namespace kb::daemon::github;
 
@@ -89,6 +90,11 @@ TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size
     CHECK(f.bytes <= 3000);
     CHECK(f.entries >= 1);
     CHECK(small.find("s9"));
+    // a month later nobody has used any of them (a token rotated away): all go
+    auto left = small.figures().entries;
+    CHECK(small.prune(std::time(nullptr) + Cache::k_max_idle + 60) == left);
+    CHECK(small.figures().entries == 0);
+    CHECK_FALSE(small.find("s9"));
   }
   CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::others_all) ==
         std::filesystem::perms::none);
