@@ -136,6 +136,21 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
                     options.github.api_url + "`",
                 2);
   options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
+  // Cache size and fresh windows: the user's settings, else the defaults.
+  auto whole = [](std::string_view key, long fallback) {
+    auto v = kb::api::written_value(kb::api::user_config_file(), key);
+    long out = fallback;
+    if (v.is_number_integer() && v.get<long>() >= 0)
+      out = v.get<long>();
+    else if (v.is_string() && !parse_number(v.get<std::string>(), out))
+      out = fallback;
+    return out;
+  };
+  options.github.cache_bytes = static_cast<size_t>(whole("github.cache_mb", 256)) << 20;
+  options.github.fresh_default = std::chrono::seconds(whole("github.fresh.default", 60));
+  options.github.fresh_contents = std::chrono::seconds(whole("github.fresh.contents", 60));
+  options.github.fresh_commits = std::chrono::seconds(whole("github.fresh.commits", 300));
+  options.github.fresh_repository = std::chrono::seconds(whole("github.fresh.repository", 1800));
   options.github.secret_file = kb::protocol::state_dir() / "github.secret";
   if (const char* env = std::getenv("KODEBASE_GITHUB_PORT"); env && *env) {
     long port = 0;

@@ -86,7 +86,8 @@ util::Status check_value(const Setting& s, const std::string& value) {
   case SettingType::seconds:
     if (value.empty() || value.size() > 9 ||
         value.find_first_not_of("0123456789") != std::string::npos)
-      return bad(fmt::format("{} is a number of seconds, not '{}'", s.key, value), "0 means never");
+      return bad(fmt::format("{} is a whole number, not '{}'", s.key, value),
+                 fmt::format("{}: {}", s.key, s.summary));
     break;
   case SettingType::text: break;
   }

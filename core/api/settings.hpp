@@ -16,7 +16,7 @@
 namespace kb::api {
 
 enum class SettingScope { user, project };
-enum class SettingType { boolean, text, choice, actor, seconds };
+enum class SettingType { boolean, text, choice, actor, seconds }; // seconds: any whole number
 
 struct Setting {
   std::string_view key; // dotted path in its file

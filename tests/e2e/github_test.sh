@@ -304,6 +304,13 @@ expect_exit 0 "cache stats" -- "$kb" cache stats --json
 contains "$out" "github.sqlite" "stats name the file"
 [ "$(stat -c %a "$XDG_CACHE_HOME/kodebase/github.sqlite")" = 600 ] && pass || fail "cache file mode"
 
+# the fresh windows are settings: with none for a repository's record, every read revalidates
+expect_exit 0 "set a fresh window" -- "$kb" config set github.fresh.repository 0 -q
+"$kb" daemon stop -q
+expect_exit 0 "GET with no fresh window" -- env GH_TOKEN="$token2" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = revalidated ] && pass || fail "github.fresh.repository 0 should revalidate: $out"
+expect_exit 2 "a bad cache size" -- "$kb" config set github.cache_mb lots
+
 # no token anywhere: state, cache, logs
 "$kb" daemon stop -q
 if grep -r -a -l -e "$token1" -e "$token2" -e "kodebaseTestToken" -e "$stored" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$rt" 2>/dev/null; then
