@@ -5,6 +5,7 @@
 
 #include "core/util/file.hpp"
 #include "core/util/process.hpp"
+#include "core/util/time.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -274,6 +275,28 @@ void Proxy::note_rate(Budget& b, const std::string& resource, const Headers& hea
 
 void Proxy::learn(Budget& b, const std::string& resource, const HttpReply& reply) {
   note_rate(b, resource, reply.headers);
+  // A GraphQL query may ask for its cost: `rateLimit { limit remaining resetAt }`.
+  if (resource == "graphql" && reply.status == 200 &&
+      reply.body.find("\"rateLimit\"") != std::string::npos) {
+    auto doc = json::parse(reply.body, nullptr, false);
+    const json* rl = nullptr;
+    if (doc.is_object() && doc.contains("data") && doc["data"].is_object() &&
+        doc["data"].contains("rateLimit") && doc["data"]["rateLimit"].is_object())
+      rl = &doc["data"]["rateLimit"];
+    if (rl && (*rl)["remaining"].is_number_integer()) {
+      auto reset = util::parse_utc_lenient(rl->value("resetAt", ""));
+      auto& q = b.quota["graphql"];
+      q.remaining = (*rl)["remaining"].get<long long>();
+      if ((*rl)["limit"].is_number_integer())
+        q.limit = (*rl)["limit"].get<long long>();
+      if (reset)
+        q.reset = *reset;
+      b.figures.rate["graphql"] = {{"limit", q.limit},
+                                   {"remaining", q.remaining},
+                                   {"used", q.limit - q.remaining},
+                                   {"reset", q.reset}};
+    }
+  }
   if (!rate_limited(reply)) {
     if (reply.status > 0 && reply.status < 400)
       b.backoffs = 0;

@@ -18,7 +18,8 @@ Listens on a free loopback port (written to PORT_FILE) and answers:
   GET  /redirect              302 to another host
   GET  /low                   200 with only 100 requests left
   POST /graphql               a repository named r (what `gh repo view` asks for); a query
-                              naming rateLimited gets GraphQL's RATE_LIMITED answer
+                              naming rateLimited gets GraphQL's RATE_LIMITED answer, one
+                              asking for rateLimit gets its figures (no headers)
   GET  /_log                  (not proxied) every request seen: time, method, path,
                               if-none-match, authorization present
   GET  /_max_active           (not proxied) the most /slow/ requests served at once
@@ -148,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.json(200, {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
                              {"X-RateLimit-Resource": "graphql", "X-RateLimit-Remaining": "0",
                               "X-RateLimit-Reset": str(int(time.time()) + 600)})
+        if path == "/graphql" and self.command == "POST" and b"rateLimit" in body:
+            return self.json(200, {"data": {"rateLimit": {"limit": 5000, "remaining": 4321,
+                                                          "resetAt": "2030-01-01T00:00:00Z"}}})
         if path == "/graphql" and self.command == "POST":
             return self.json(200, {"data": {"repository": {"name": "r", "owner": {"login": "o"},
                                                            "description": "through kodebase"}}})
