@@ -109,17 +109,18 @@ std::string body_of(const json& reply) {
   return reply.value("body", "");
 }
 
+// Header names compare without case.
+bool same_name(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
 std::string header_of(const json& reply, std::string_view name) {
   for (const auto& kv : reply.value("headers", json::array()))
-    if (kv.is_array() && kv.size() == 2) {
-      auto k = kv[0].get<std::string>();
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          }))
-        return kv[1].get<std::string>();
-    }
+    if (kv.is_array() && kv.size() == 2 && same_name(kv[0].get<std::string>(), name))
+      return kv[1].get<std::string>();
   return {};
 }
 
@@ -195,22 +196,18 @@ int run_api(Session& s, const ApiOptions& o) {
     path = "/" + path;
   // Header names are matched without case: a caller's `accept` replaces the default Accept.
   json headers = json::object();
+  auto find_header = [&](std::string_view name) {
+    auto it = headers.begin();
+    while (it != headers.end() && !same_name(it.key(), name))
+      ++it;
+    return it;
+  };
   auto set_header = [&](const std::string& name, const std::string& value) {
-    for (auto it = headers.begin(); it != headers.end(); ++it)
-      if (std::equal(it.key().begin(), it.key().end(), name.begin(), name.end(),
-                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-        headers.erase(it);
-        break;
-      }
+    if (auto it = find_header(name); it != headers.end())
+      headers.erase(it);
     headers[name] = value;
   };
-  auto has_header = [&](std::string_view name) {
-    for (const auto& [k, v] : headers.items())
-      if (std::equal(k.begin(), k.end(), name.begin(), name.end(),
-                     [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-        return true;
-    return false;
-  };
+  auto has_header = [&](std::string_view name) { return find_header(name) != headers.end(); };
   set_header("Accept", "application/vnd.github+json");
   for (const auto& h : o.headers) {
     auto colon = h.find(':');

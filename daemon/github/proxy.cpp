@@ -150,24 +150,23 @@ Proxy::Proxy(boost::asio::io_context& io, ProxyOptions options)
 Proxy::~Proxy() = default;
 
 util::Status Proxy::open() {
-  if (!m_options.secret_file.empty()) {
-    auto text = util::read_file(m_options.secret_file);
-    if (text && text->size() >= 64) {
-      m_secret = text->substr(0, 64);
-    } else {
-      std::array<unsigned char, 32> bytes{};
-      if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-        return util::make_error(util::ErrorKind::internal, "no randomness for the cache secret");
-      m_secret = hex(bytes.data(), bytes.size());
+  // The install's secret, kept in its file; a new one when there is none (or no file to keep
+  // it in: partitions then live as long as the daemon).
+  auto text = m_options.secret_file.empty() ? std::nullopt
+                                            : std::optional(util::read_file(m_options.secret_file));
+  if (text && *text && (*text)->size() >= 64) {
+    m_secret = (*text)->substr(0, 64);
+  } else {
+    std::array<unsigned char, 32> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+      return util::make_error(util::ErrorKind::internal, "no randomness for the cache secret");
+    m_secret = hex(bytes.data(), bytes.size());
+    if (!m_options.secret_file.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(m_options.secret_file.parent_path(), ec);
       if (auto st = util::write_file_atomic(m_options.secret_file, m_secret + "\n", 0600); !st)
         return st;
     }
-  } else {
-    std::array<unsigned char, 32> bytes{};
-    RAND_bytes(bytes.data(), static_cast<int>(bytes.size()));
-    m_secret = hex(bytes.data(), bytes.size());
   }
   if (m_options.cache_file.empty())
     return util::ok_status();

@@ -535,7 +535,7 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
                              bool answer) {
   auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
   auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
-  auto work = [this, request]() -> protocol::Response {
+  auto work = [this, request, root]() -> protocol::Response {
     if (request.method == protocol::method::subscribe) {
       auto p = api::open_project(m_ctx, request.params);
       if (!p)
@@ -548,9 +548,8 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
     static const std::set<std::string_view> k_reads = {"list", "get",     "tree",    "log",
                                                        "next", "context", "validate"};
     if (name.starts_with("artifacts.") && !k_reads.contains(name.substr(10)) && !response.error &&
-        request.params.contains("directory") && !request.params.value("dry_run", false))
-      m_projects.note_cause(request.params.value("directory", ""),
-                            "kodebase " + std::string(name.substr(10)));
+        !root.empty() && !request.params.value("dry_run", false))
+      m_projects.note_cause(root, "kodebase " + std::string(name.substr(10)));
     return response;
   };
   in_lane(root, std::move(work), [this, session, request, answer](protocol::Response response) {

@@ -634,8 +634,8 @@ std::vector<WarmProjects::Notice> WarmProjects::take_notices() {
   return std::exchange(m_notices, {});
 }
 
-void WarmProjects::note_cause(const fs::path& directory, std::string cause) {
-  if (auto e = find(root_of(directory)))
+void WarmProjects::note_cause(const fs::path& root, std::string cause) {
+  if (auto e = find(root))
     e->cause = std::move(cause);
 }
 

@@ -61,9 +61,9 @@ public:
   void poll(const std::filesystem::path& root, std::chrono::steady_clock::time_point now);
   // What changed since the last call, found by poll or by a request's refresh.
   std::vector<Notice> take_notices();
-  // The cause to report for the next changes of the project holding `directory` (a write the
-  // daemon just made, e.g. "kodebase start").
-  void note_cause(const std::filesystem::path& directory, std::string cause);
+  // The cause to report for the next changes of the project at `root` (see root_of; a write
+  // the daemon just made, e.g. "kodebase start").
+  void note_cause(const std::filesystem::path& root, std::string cause);
 
   struct Info {
     std::filesystem::path root;
