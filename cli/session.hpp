@@ -98,5 +98,6 @@ void register_misc_commands(CLI::App& app, CommandRegistry& registry);
 void register_daemon_commands(CLI::App& app, CommandRegistry& registry);
 void register_watch_command(CLI::App& app, CommandRegistry& registry);
 void register_github_commands(CLI::App& app, CommandRegistry& registry);
+void register_mcp_command(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

@@ -5,6 +5,7 @@
 #include "core/protocol/methods.hpp"
 #include "core/protocol/runtime.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -76,7 +77,7 @@ public:
     }
     take(pending);
     m_buffer.clear();
-    static char buf[256 * 1024];
+    thread_local char buf[256 * 1024]; // channels may read on several threads
     for (;;) {
       ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR)
@@ -97,6 +98,12 @@ public:
   // One request, one reply line (or, with a sink, the reply streamed to it).
   util::Result<std::string> call(std::string_view name, const json& params,
                                  const ReplySink* sink = nullptr) {
+    if (auto st = send_request(name, params); !st)
+      return st.error();
+    return read_line(sink);
+  }
+
+  util::Status send_request(std::string_view name, const json& params) {
     auto line = protocol::serialize(protocol::Request{1, std::string(name), params}) + "\n";
     for (std::string_view rest = line; !rest.empty();) {
       ssize_t n = ::send(m_fd, rest.data(), rest.size(), MSG_NOSIGNAL);
@@ -106,8 +113,10 @@ public:
         return unavailable(fmt::format("lost the daemon while sending: {}", std::strerror(errno)));
       rest.remove_prefix(static_cast<size_t>(n));
     }
-    return read_line(sink);
+    return util::ok_status();
   }
+
+  int fd() const { return m_fd; }
 
 private:
   int m_fd = -1;
@@ -377,6 +386,74 @@ util::Result<bool> stop_daemon() {
     return unavailable("the daemon did not stop within 10 s",
                        "see `kodebase daemon log`; its pid is in " + p->lock.string());
   return true;
+}
+
+struct Channel::Impl {
+  std::optional<Connection> connection;
+  std::atomic<int> fd{-1};
+  std::atomic<bool> interrupted{false};
+
+  util::Status connect() {
+    if (interrupted)
+      return unavailable("the connection to the daemon was closed");
+    auto c = connect_daemon(Autostart::yes);
+    if (!c)
+      return c.error();
+    connection = std::move(*c);
+    fd = connection->fd();
+    if (interrupted) // closed while connecting
+      ::shutdown(fd, SHUT_RDWR);
+    return util::ok_status();
+  }
+  void drop() {
+    fd = -1;
+    connection.reset();
+  }
+};
+
+Channel::Channel() : m(std::make_unique<Impl>()) {}
+Channel::~Channel() = default;
+
+util::Result<std::string> Channel::call(std::string_view method, const json& params, bool resend) {
+  for (int attempt = 0;; ++attempt) {
+    bool fresh = !m->connection;
+    if (fresh)
+      if (auto st = m->connect(); !st)
+        return st.error();
+    if (auto st = m->connection->send_request(method, params); !st) {
+      m->drop(); // not delivered: the daemon went away since the last request
+      if (attempt == 0 && !fresh && !m->interrupted)
+        continue;
+      return st.error();
+    }
+    auto reply = m->connection->read_line();
+    if (reply)
+      return reply;
+    m->drop();
+    if (attempt == 0 && resend && !m->interrupted)
+      continue;
+    return util::make_error(
+        util::ErrorKind::unavailable,
+        fmt::format("the daemon went away while answering {}", method),
+        {{"hint", resend ? "see `kodebase daemon log`"
+                         : "the change may or may not have been made: read the artifact again "
+                           "before retrying"}});
+  }
+}
+
+util::Result<std::string> Channel::read_line() {
+  if (!m->connection)
+    return unavailable("not connected to the daemon");
+  auto line = m->connection->read_line();
+  if (!line)
+    m->drop();
+  return line;
+}
+
+void Channel::interrupt() {
+  m->interrupted = true;
+  if (int fd = m->fd; fd >= 0)
+    ::shutdown(fd, SHUT_RDWR);
 }
 
 std::string daemon_log_file() {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,32 @@ util::Result<nlohmann::json> start_daemon();
 // Asks the daemon to stop and waits (bounded) until it has released its lock. Returns false
 // when no daemon was running.
 util::Result<bool> stop_daemon();
+
+// A lasting connection to the daemon for a long-lived client (the MCP adapter): connected on
+// first use (autostarting the daemon, replacing one of another build) and connected again
+// when the daemon went away, so a daemon restart goes unnoticed by the caller.
+class Channel {
+public:
+  Channel();
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // One request and its reply line. When the connection turns out lost, the request is sent
+  // once more on a new one if it cannot have been applied (it was not delivered) or `resend`
+  // says repeating it is harmless (reads).
+  util::Result<std::string> call(std::string_view method, const nlohmann::json& params,
+                                 bool resend);
+  // The next line the daemon pushes (notifications after `subscribe`); an error when the
+  // connection is lost or interrupted.
+  util::Result<std::string> read_line();
+  // Ends a blocked call or read_line from another thread; the channel stays closed.
+  void interrupt();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
 
 // $XDG_STATE_HOME/kodebase/daemon.log (where a detached daemon logs).
 std::string daemon_log_file();

@@ -1,8 +1,13 @@
 #include "core/api/methods.hpp"
 #include "core/api/render_json.hpp"
+#include "core/api/settings.hpp"
 #include "core/query/context_pack.hpp"
 #include "core/query/filter.hpp"
 #include "core/query/tree.hpp"
+#include "core/repo/git.hpp"
+#include "core/util/file.hpp"
+
+#include <fmt/format.h>
 
 namespace kb::api {
 
@@ -21,6 +26,19 @@ json next_json(const LoadedProject& p, size_t limit) {
   return out;
 }
 
+// Open issues that next_work leaves out because something holds them up, with why.
+json waiting_json(const LoadedProject& p, size_t limit) {
+  json out = json::array();
+  for (const Artifact* a : lifecycle::held_work(p.index)) {
+    if (limit && out.size() == limit)
+      break;
+    json entry = summary_json(p, *a);
+    entry["blocking_reasons"] = reasons_json(lifecycle::blocking_reasons(p.index, *a));
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 util::Result<std::string> artifacts_list(Context& ctx, const json& params) {
   auto filter = query::parse_filter(params);
   if (!filter)
@@ -28,10 +46,11 @@ util::Result<std::string> artifacts_list(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
-  // {"artifacts":[…],"problems":[…],"total":N}, keys in the order a JSON object dumps them; the
-  // entries are each artifact's cached text, so a warm list copies bytes instead of building
-  // and serialising ten thousand objects.
-  auto selected = query::select((*p)->index, *filter);
+  // {"artifacts":[…],"matched":N,"problems":[…],"total":N}, keys in the order a JSON object
+  // dumps them; the entries are each artifact's cached text, so a warm list copies bytes
+  // instead of building and serialising ten thousand objects.
+  size_t matched = 0;
+  auto selected = query::select((*p)->index, *filter, &matched);
   std::string out = R"({"artifacts":[)";
   size_t size = 64;
   for (const Artifact* a : selected)
@@ -43,7 +62,9 @@ util::Result<std::string> artifacts_list(Context& ctx, const json& params) {
   }
   if (!selected.empty())
     out.pop_back();
-  out += R"(],"problems":)";
+  out += R"(],"matched":)";
+  out += std::to_string(matched);
+  out += R"(,"problems":)";
   out += problems_json(**p).dump();
   out += R"(,"total":)";
   out += std::to_string((*p)->index.size());
@@ -58,7 +79,14 @@ util::Result<json> artifacts_get(Context& ctx, const json& params) {
   auto a = artifact_param(**p, params);
   if (!a)
     return a.error();
-  return full_json(**p, **a);
+  json out = full_json(**p, **a);
+  if (params.value("source", false)) { // the file as written, for readers that want YAML
+    auto text = util::read_file((*a)->path);
+    if (!text)
+      return text.error();
+    out["source"] = std::move(*text);
+  }
+  return out;
 }
 
 util::Result<json> artifacts_tree(Context& ctx, const json& params) {
@@ -102,7 +130,10 @@ util::Result<json> artifacts_next(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
   if (!p)
     return p.error();
-  return json{{"items", next_json(**p, static_cast<size_t>(limit))}};
+  json out{{"items", next_json(**p, static_cast<size_t>(limit))}};
+  if (params.value("waiting", false)) // and the open issues that cannot be picked up, with why
+    out["waiting"] = waiting_json(**p, static_cast<size_t>(limit));
+  return out;
 }
 
 util::Result<json> artifacts_context(Context& ctx, const json& params) {
@@ -118,6 +149,62 @@ util::Result<json> artifacts_context(Context& ctx, const json& params) {
   return json{{"id", (*a)->id.str()},
               {"format", params.value("format", "standard")},
               {"markdown", query::context_pack((*p)->index, **a, *format)}};
+}
+
+util::Result<json> artifacts_commits(Context& ctx, const json& params) {
+  auto limit = params.value("limit", 50);
+  if (limit <= 0)
+    return util::make_error(util::ErrorKind::invalid_argument, "'limit' must be positive");
+  auto p = open_project(ctx, params);
+  if (!p)
+    return p.error();
+  auto a = artifact_param(**p, params);
+  if (!a)
+    return a.error();
+  const auto& project = (*p)->project;
+  std::string branch = (*a)->id.str();
+  auto base = repo::default_branch(
+      project, setting_value(project, "gitOps.branches.mainBranch").get<std::string>());
+  json out{{"id", branch}, {"branch", branch}, {"base", base}, {"commits", json::array()}};
+  if (!repo::git_output(project, {"rev-parse", "--verify", "--quiet", "refs/heads/" + branch}))
+    return util::make_error(util::ErrorKind::not_found,
+                            fmt::format("{} has no branch named {}", branch, branch),
+                            {{"hint", fmt::format("`kodebase start {}` creates it", branch)}});
+  // Unit separators between fields, record separators between commits: subjects and bodies
+  // may hold anything else.
+  auto log = repo::git_output(project,
+                              {"log", fmt::format("--max-count={}", limit),
+                               "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s%x1f%b%x1e",
+                               fmt::format("{}..{}", base, branch), "--"},
+                              false);
+  if (!log)
+    return util::make_error(
+        util::ErrorKind::failed, fmt::format("git log {}..{} failed", base, branch),
+        {{"hint", "check that the base branch exists (gitOps.branches.mainBranch)"}});
+  for (size_t start = 0; start < log->size();) {
+    auto end = log->find('\x1e', start);
+    if (end == std::string::npos)
+      break;
+    std::string record = log->substr(start, end - start);
+    start = end + 1;
+    while (!record.empty() && (record.front() == '\n'))
+      record.erase(0, 1);
+    std::vector<std::string> f;
+    for (size_t at = 0;;) {
+      auto sep = record.find('\x1f', at);
+      f.push_back(record.substr(at, sep == std::string::npos ? std::string::npos : sep - at));
+      if (sep == std::string::npos)
+        break;
+      at = sep + 1;
+    }
+    if (f.size() < 5)
+      continue;
+    while (!f[4].empty() && (f[4].back() == '\n' || f[4].back() == ' '))
+      f[4].pop_back();
+    out["commits"].push_back(
+        {{"sha", f[0]}, {"author", f[1]}, {"time", f[2]}, {"subject", f[3]}, {"body", f[4]}});
+  }
+  return out;
 }
 
 } // namespace kb::api

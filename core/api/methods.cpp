@@ -20,6 +20,7 @@ constexpr MethodEntry k_methods[] = {
     {m::artifacts_next, artifacts_next, "work to pick up next, best first"},
     {m::artifacts_context, artifacts_context, "an AI context pack in Markdown"},
     {m::artifacts_validate, artifacts_validate, "validation report"},
+    {m::artifacts_commits, artifacts_commits, "the commits on an artifact's branch"},
     {m::artifacts_create, artifacts_create, "create an initiative, milestone or issue"},
     {m::artifacts_ready, artifacts_ready, "draft → ready, or blocked on unfinished blockers"},
     {m::artifacts_start, artifacts_start, "ready → in_progress, with the progress cascade"},

@@ -39,6 +39,7 @@ util::Result<json> artifacts_log(Context& ctx, const json& params);
 util::Result<json> artifacts_next(Context& ctx, const json& params);
 util::Result<json> artifacts_context(Context& ctx, const json& params);
 util::Result<json> artifacts_validate(Context& ctx, const json& params);
+util::Result<json> artifacts_commits(Context& ctx, const json& params);
 util::Result<json> artifacts_create(Context& ctx, const json& params);
 util::Result<json> artifacts_ready(Context& ctx, const json& params);
 util::Result<json> artifacts_start(Context& ctx, const json& params);

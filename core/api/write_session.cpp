@@ -17,7 +17,62 @@
 
 namespace kb::api {
 
+namespace {
+
+// An agent's name as it may stand in an actor: no parentheses or control characters, at most
+// 64 bytes, never empty.
+std::string agent_name(std::string_view raw) {
+  std::string out;
+  for (char c : raw) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '(' || c == ')')
+      c = ' ';
+    if (c == ' ' && (out.empty() || out.back() == ' '))
+      continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  if (out.size() > 64)
+    out.resize(64);
+  return out.empty() ? std::string("AI agent") : out;
+}
+
+// `person` acting through an agent, in the form of the `mcp.actor` setting ({agent}, {name},
+// {email}); a person given as agent.* stays as is.
+util::Result<std::string> agent_actor(const repo::Project& p, const std::string& person,
+                                      std::string_view agent) {
+  auto open = person.rfind(" (");
+  if (open == std::string::npos || person.back() != ')')
+    return person;
+  std::string name = person.substr(0, open);
+  std::string email = person.substr(open + 2, person.size() - open - 3);
+  std::string out = setting_value(p, "mcp.actor").get<std::string>();
+  for (auto [key, value] : {std::pair<std::string_view, std::string>{"{agent}", agent_name(agent)},
+                            {"{name}", name},
+                            {"{email}", email}})
+    for (auto at = out.find(key); at != std::string::npos; at = out.find(key, at + value.size()))
+      out.replace(at, key.size(), value);
+  if (!validate::is_strict_actor(out))
+    return util::make_error(
+        util::ErrorKind::invalid_argument,
+        fmt::format("the mcp.actor setting gives '{}', which is not an actor", out),
+        {{"hint", "keep the form `Name (email)`, e.g. `kodebase config set mcp.actor "
+                  "\"{agent} for {name} ({email})\"`"}});
+  return out;
+}
+
+} // namespace
+
 util::Result<std::string> resolve_actor(const repo::Project& p, const json& params) {
+  auto person = resolve_person(p, params);
+  if (!person)
+    return person;
+  if (auto agent = params.find("agent"); agent != params.end() && agent->is_string())
+    return agent_actor(p, *person, agent->get<std::string>());
+  return person;
+}
+
+util::Result<std::string> resolve_person(const repo::Project& p, const json& params) {
   std::string actor = params.value("actor", "");
   if (actor.empty())
     if (const char* env = std::getenv("KODEBASE_ACTOR"))
@@ -127,7 +182,7 @@ util::Result<std::vector<std::string>> list_param(const json& params, const char
 
 util::Status check_known_fields(const json& params, std::span<const std::string_view> known) {
   for (const auto& [key, _] : params.items()) {
-    if (key == "directory" || key == "actor" || key == "dry_run")
+    if (key == "directory" || key == "actor" || key == "agent" || key == "dry_run")
       continue;
     if (std::find(known.begin(), known.end(), key) == known.end())
       return util::make_error(

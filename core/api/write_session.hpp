@@ -27,8 +27,13 @@ struct WriteSession {
 // Locks the project named by params.directory and loads it.
 util::Result<WriteSession> open_for_write(Context& ctx, const json& params);
 
-// The actor of a human action: params.actor, $KODEBASE_ACTOR, or git's user.name and
-// user.email as `Name (email)`; fails when there is none or it is malformed.
+// The person acting: params.actor, $KODEBASE_ACTOR, the user's `actor` setting, or git's
+// user.name and user.email as `Name (email)`; fails when there is none or it is malformed.
+util::Result<std::string> resolve_person(const repo::Project& p, const json& params);
+
+// Who an action is attributed to: the person, or with params.agent (an AI agent's name, as
+// the MCP adapter sends it) that agent acting for the person, in the form of the `mcp.actor`
+// setting (default `{agent} for {name} ({email})`).
 util::Result<std::string> resolve_actor(const repo::Project& p, const json& params);
 
 // A string list param: absent → empty; a string counts as one item.

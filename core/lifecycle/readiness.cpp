@@ -150,17 +150,20 @@ bool ancestor_closed(const ArtifactIndex& index, const Artifact& a) {
   return false;
 }
 
+// An issue that is yet to be worked on: ready, draft or blocked.
+bool open_issue(const Artifact& a, std::optional<State>& s) {
+  s = current_state(a);
+  return a.type() == artifact::ArtifactType::issue && s &&
+         (*s == State::ready || *s == State::draft || *s == State::blocked);
+}
+
 } // namespace
 
 std::vector<NextItem> next_work(const ArtifactIndex& index) {
   std::vector<NextItem> out;
+  std::optional<State> s;
   for (const auto& [id, a] : index.all()) {
-    if (a.type() != artifact::ArtifactType::issue)
-      continue;
-    auto s = current_state(a);
-    if (!s || (*s != State::ready && *s != State::draft && *s != State::blocked))
-      continue;
-    if (is_blocked(index, a) || ancestor_closed(index, a))
+    if (!open_issue(a, s) || is_blocked(index, a) || ancestor_closed(index, a))
       continue;
     bool startable = *s == State::ready && is_ready(index, a);
     std::string hint;
@@ -180,6 +183,18 @@ std::vector<NextItem> next_work(const ArtifactIndex& index) {
     if (px != py)
       return px > py;
     return x.artifact->id < y.artifact->id;
+  });
+  return out;
+}
+
+std::vector<const Artifact*> held_work(const ArtifactIndex& index) {
+  std::vector<const Artifact*> out;
+  std::optional<State> s;
+  for (const auto& [id, a] : index.all())
+    if (open_issue(a, s) && (is_blocked(index, a) || ancestor_closed(index, a)))
+      out.push_back(&a);
+  std::stable_sort(out.begin(), out.end(), [](const Artifact* x, const Artifact* y) {
+    return priority_weight(x->effective_priority()) > priority_weight(y->effective_priority());
   });
   return out;
 }

@@ -60,6 +60,10 @@ struct NextItem {
 // first, then by priority (critical first), then by ID.
 std::vector<NextItem> next_work(const artifact::ArtifactIndex& index);
 
+// The open issues next_work leaves out because a dependency or an ancestor holds them up,
+// critical first.
+std::vector<const artifact::Artifact*> held_work(const artifact::ArtifactIndex& index);
+
 // Sort weight of a priority: critical 4 … low 1; unknown values 0.
 int priority_weight(std::string_view priority);
 

@@ -15,6 +15,7 @@ inline constexpr std::string_view artifacts_log = "artifacts.log";
 inline constexpr std::string_view artifacts_next = "artifacts.next";
 inline constexpr std::string_view artifacts_context = "artifacts.context";
 inline constexpr std::string_view artifacts_validate = "artifacts.validate";
+inline constexpr std::string_view artifacts_commits = "artifacts.commits";
 
 inline constexpr std::string_view artifacts_create = "artifacts.create";
 inline constexpr std::string_view artifacts_ready = "artifacts.ready";
@@ -60,7 +61,8 @@ inline constexpr std::string_view resync = "resync";
 
 inline constexpr std::array all = {
     project_init,    project_status,    artifacts_list,    artifacts_get,      artifacts_tree,
-    artifacts_log,   artifacts_next,    artifacts_context, artifacts_validate, artifacts_create,
+    artifacts_log,   artifacts_next,    artifacts_context, artifacts_validate, artifacts_commits,
+    artifacts_create,
     artifacts_ready, artifacts_start,   artifacts_submit,  artifacts_complete, artifacts_cancel,
     artifacts_block, artifacts_archive, artifacts_edit,    artifacts_link,     artifacts_unlink,
     hooks_install,   hooks_uninstall,   hooks_status,      hooks_run,          config_get,

@@ -144,6 +144,10 @@ util::Result<Filter> parse_filter(const json& params) {
   if (limit < 0)
     return bad("'limit' must not be negative");
   f.limit = static_cast<size_t>(limit);
+  auto offset = params.value("offset", 0);
+  if (offset < 0)
+    return bad("'offset' must not be negative");
+  f.offset = static_cast<size_t>(offset);
   std::string sort = params.value("sort", "id");
   if (sort == "id")
     f.sort = SortKey::id;
@@ -159,7 +163,8 @@ util::Result<Filter> parse_filter(const json& params) {
   return f;
 }
 
-std::vector<const Artifact*> select(const artifact::ArtifactIndex& index, const Filter& f) {
+std::vector<const Artifact*> select(const artifact::ArtifactIndex& index, const Filter& f,
+                                    size_t* matched) {
   std::vector<const Artifact*> out;
   for (const auto& [_, a] : index.all())
     if (matches(index, a, f))
@@ -179,6 +184,9 @@ std::vector<const Artifact*> select(const artifact::ArtifactIndex& index, const 
   std::stable_sort(out.begin(), out.end(), key_less);
   if (f.reverse)
     std::reverse(out.begin(), out.end());
+  if (matched)
+    *matched = out.size();
+  out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(std::min(f.offset, out.size())));
   if (f.limit && out.size() > f.limit)
     out.resize(f.limit);
   return out;

@@ -25,17 +25,20 @@ struct Filter {
   std::string text;                           // case-insensitive, in title and content
   SortKey sort = SortKey::id;
   bool reverse = false;
-  size_t limit = 0; // 0 = no limit
+  size_t offset = 0; // matches skipped before the first one returned (paging)
+  size_t limit = 0;  // 0 = no limit
 };
 
 // Reads a Filter from request params (`state`, `type`, `assignee`, `priority`: string or list;
-// `parent`, `text`, `sort`: strings; `ready`, `blocked`, `reverse`: bools; `limit`: number).
+// `parent`, `text`, `sort`: strings; `ready`, `blocked`, `reverse`: bools; `offset`, `limit`:
+// numbers).
 // Unknown values fail with invalid_argument and name the allowed ones.
 util::Result<Filter> parse_filter(const nlohmann::json& params);
 
-// The artifacts that match, sorted.
+// The artifacts that match, sorted, from `offset` on and at most `limit`; `matched` (when
+// given) receives how many match in all.
 std::vector<const artifact::Artifact*> select(const artifact::ArtifactIndex& index,
-                                              const Filter& filter);
+                                              const Filter& filter, size_t* matched = nullptr);
 
 // Case-insensitive substring test.
 bool contains_folded(std::string_view haystack, std::string_view needle);
