@@ -418,11 +418,14 @@ Tool github_request() {
          {"maximum", 1000000},
          {"description", "Longest body returned (default 50000)"}}}},
       {"path"});
-  t.output_schema = out_schema({{"status", k_integer},
-                                {"cache", k_string},
-                                {"body", json::object()},
-                                {"truncated", k_boolean}},
-                               {"status"});
+  t.output_schema =
+      out_schema({{"status", k_integer},
+                  {"cache", k_string},
+                  {"body",
+                   {{"anyOf", {{{"type", "object"}}, {{"type", "array"}}, {{"type", "string"}}}},
+                    {"description", "The answer's JSON, or its text when not JSON or cut"}}},
+                  {"truncated", k_boolean}},
+                 {"status"});
   t.open_world = true;
   t.run = [](Server& s, Call&, const json& args) {
     json params{{"method", "GET"}, {"path", args["path"]}};

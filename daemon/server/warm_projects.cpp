@@ -80,10 +80,30 @@ void remember_head(const fs::path& root, const std::string& commit) {
 struct WarmProjects::Seen {
   std::string state, title, path;
   size_t events = 0;
-  bool operator==(const Seen&) const = default;
+  uint64_t fields = 0; // a hash of the other fields an edit may change (0: not known)
+
+  bool operator==(const Seen& o) const {
+    return state == o.state && title == o.title && path == o.path && events == o.events &&
+           (fields == o.fields || !fields || !o.fields);
+  }
 
   static Seen of(const artifact::Artifact& a) {
-    return {lifecycle::state_name(a), a.title, a.path.string(), a.events.size()};
+    uint64_t hash = 14695981039346656037ull; // FNV-1a, with a separator after each value
+    auto mix = [&](std::string_view s) {
+      for (unsigned char c : s)
+        hash = (hash ^ c) * 1099511628211ull;
+      hash = (hash ^ 0x1f) * 1099511628211ull;
+    };
+    for (const auto* s : {&a.priority, &a.estimation, &a.assignee, &a.summary, &a.vision})
+      mix(*s);
+    for (const auto* list :
+         {&a.blocks, &a.blocked_by, &a.acceptance_criteria, &a.deliverables, &a.validation,
+          &a.scope_in, &a.scope_out, &a.success_criteria, &a.notes}) {
+      for (const auto& s : *list)
+        mix(s);
+      mix("\x1e");
+    }
+    return {lifecycle::state_name(a), a.title, a.path.string(), a.events.size(), hash | 1};
   }
 };
 
@@ -186,7 +206,7 @@ void WarmProjects::save_snapshot(const Entry& e) const {
   json artifacts = json::object();
   for (const auto& [id, a] : e.loaded->index.all()) {
     Seen s = Seen::of(a);
-    artifacts[id.str()] = {s.state, s.title, e.project.relative(a.path), s.events};
+    artifacts[id.str()] = {s.state, s.title, e.project.relative(a.path), s.events, s.fields};
   }
   auto file = snapshot_file(e.project.root);
   std::error_code ec;
@@ -209,11 +229,12 @@ WarmProjects::take_snapshot(const repo::Project& project) {
     return std::nullopt;
   std::map<std::string, Seen> out;
   for (const auto& [id, v] : doc["artifacts"].items())
-    if (v.is_array() && v.size() == 4 && v[0].is_string() && v[1].is_string() && v[2].is_string() &&
+    if (v.is_array() && v.size() >= 4 && v[0].is_string() && v[1].is_string() && v[2].is_string() &&
         v[3].is_number_unsigned())
       out[id] = {v[0].get<std::string>(), v[1].get<std::string>(),
                  (project.root / v[2].get<std::string>()).lexically_normal().string(),
-                 v[3].get<size_t>()};
+                 v[3].get<size_t>(),
+                 v.size() > 4 && v[4].is_number_unsigned() ? v[4].get<uint64_t>() : 0};
   return out;
 }
 
