@@ -223,7 +223,8 @@ std::vector<CommandInfo> describe_commands(const CLI::App& app) {
       continue; // hidden
     CommandInfo info{sub->get_name(), sub->get_description(), sub->get_aliases(), {}, false, {}};
     for (const CLI::Option* opt : sub->get_options()) {
-      if (opt->get_name() == "--help" || opt->get_lnames() == std::vector<std::string>{"help"})
+      if (opt->get_name() == "--help" || opt->get_lnames() == std::vector<std::string>{"help"} ||
+          opt->get_group().empty()) // hidden, like a hidden command
         continue;
       if (opt->nonpositional()) {
         info.options.push_back(describe(opt));
