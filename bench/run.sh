@@ -2,7 +2,8 @@
 # Prints wall time and peak RSS of `list`, `show`, `next` and `validate` on generated trees of
 # 100, 1,000 and 10,000 artifacts, one-shot (--no-daemon) and warm (through the resident daemon,
 # process start of `kodebase` included), writes on the 1,000 tree both ways, the daemon's memory
-# and the time from a file edit to the daemon seeing it, then the GitHub proxy (bench/github.py).
+# and the time from a file edit to the daemon seeing it, then the MCP adapter (bench/mcp.py) and
+# the GitHub proxy (bench/github.py).
 # Figures only; nothing is asserted.
 # usage: bench/run.sh [--quick] [bin-dir]   (default: build/release/bin, brought up to date)
 set -euo pipefail
@@ -94,4 +95,5 @@ if [ $quick -eq 0 ]; then
   "$bin/kodebase" -C "$work/p10000" list --format ids >/dev/null
   echo "daemon RSS with only the 10,000 tree loaded: $(rss)"
 fi
+python3 "$(dirname "$0")/mcp.py" "$bin" $([ $quick -eq 1 ] && echo --quick)
 python3 "$(dirname "$0")/github.py" "$bin" $([ $quick -eq 1 ] && echo --quick)
