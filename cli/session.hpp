@@ -99,5 +99,6 @@ void register_daemon_commands(CLI::App& app, CommandRegistry& registry);
 void register_watch_command(CLI::App& app, CommandRegistry& registry);
 void register_github_commands(CLI::App& app, CommandRegistry& registry);
 void register_mcp_command(CLI::App& app, CommandRegistry& registry);
+void register_team_commands(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

@@ -28,7 +28,7 @@ _kodebase() {
     --estimation) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache mcp daemon version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache mcp team daemon version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -75,6 +75,8 @@ _kodebase() {
     cache) opts=""
        opts="$opts stats clear prune" ;;
     mcp) opts="--project --read-only" ;;
+    team) opts=""
+       opts="$opts status connect disconnect" ;;
     daemon) opts=""
        opts="$opts start stop restart status log" ;;
     version) opts="" ;;

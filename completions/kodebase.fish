@@ -137,6 +137,8 @@ complete -c kodebase -n '__fish_seen_subcommand_from cache' -xa 'stats clear pru
 complete -c kodebase -n '__fish_use_subcommand' -a mcp -d 'Serve MCP on stdio for AI coding agents'
 complete -c kodebase -n '__fish_seen_subcommand_from mcp' -l project -r -d 'The project to serve (default: the client'\''s roots, else -C or the working directory)'
 complete -c kodebase -n '__fish_seen_subcommand_from mcp' -l read-only -r -d 'Offer only the tools that read'
+complete -c kodebase -n '__fish_use_subcommand' -a team -d 'The link to your team'\''s Redis (realtime updates)'
+complete -c kodebase -n '__fish_seen_subcommand_from team' -xa 'status connect disconnect'
 complete -c kodebase -n '__fish_use_subcommand' -a daemon -d 'Start, stop or inspect the resident server'
 complete -c kodebase -n '__fish_seen_subcommand_from daemon' -xa 'start stop restart status log'
 complete -c kodebase -n '__fish_use_subcommand' -a version -d 'Print the version and build'

@@ -75,6 +75,30 @@ int inherited_socket() {
   return 3; // SD_LISTEN_FDS_START
 }
 
+// The team relay's Redis: $KODEBASE_REDIS_URL, else the `realtime.redis_url` setting (unset:
+// the relay is off); intervals from the environment, for tests.
+kb::daemon::realtime::LinkOptions realtime_options() {
+  kb::daemon::realtime::LinkOptions o;
+  auto text = [](const char* key) {
+    auto v = kb::api::written_value(kb::api::user_config_file(), key);
+    return v.is_string() ? v.get<std::string>() : std::string();
+  };
+  o.url = text("realtime.redis_url");
+  o.ca_file = text("realtime.ca_file");
+  if (const char* env = std::getenv("KODEBASE_REDIS_URL"); env && *env)
+    o.url = env;
+  auto ms = [](const char* name, std::chrono::milliseconds& out) {
+    long n = 0;
+    if (const char* env = std::getenv(name); env && *env && parse_number(env, n) && n > 0)
+      out = std::chrono::milliseconds(n);
+  };
+  ms("KODEBASE_REALTIME_TIMEOUT_MS", o.timeout);
+  ms("KODEBASE_REALTIME_PING_MS", o.ping_interval);
+  ms("KODEBASE_REALTIME_BACKOFF_MS", o.backoff_base);
+  ms("KODEBASE_REALTIME_BACKOFF_CAP_MS", o.backoff_cap);
+  return o;
+}
+
 int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   std::string error;
   auto paths = kb::protocol::runtime_paths(true, error);
@@ -185,6 +209,7 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
           options.github.fresh_repository = options.github.fresh_default =
               std::chrono::seconds(seconds);
   }
+  options.realtime = realtime_options();
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);

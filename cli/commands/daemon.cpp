@@ -97,6 +97,13 @@ int run_status(Session& s) {
       r->value("idle_timeout_seconds", 0LL) == 0
           ? std::string("never")
           : "after " + duration(r->value("idle_timeout_seconds", 0LL)) + " without clients");
+  if (auto team = r->value("realtime", json::object()); team.is_object()) {
+    auto state = team.value("state", "disabled");
+    auto reason = team["reason"].is_string() ? team["reason"].get<std::string>() : "";
+    text += fmt::format("  team relay   {}{}{}\n", state,
+                        team["url"].is_string() ? "  " + team["url"].get<std::string>() : "",
+                        reason.empty() ? "" : "  (" + reason + ")");
+  }
   const auto& projects = (*r)["projects"];
   text += fmt::format("  projects     {}\n", projects.size());
   for (const auto& p : projects)

@@ -53,6 +53,10 @@ inline constexpr std::string_view github_status = "github.status";
 inline constexpr std::string_view cache_stats = "cache.stats";
 inline constexpr std::string_view cache_clear = "cache.clear";
 inline constexpr std::string_view cache_prune = "cache.prune";
+// The link to the team's Redis, kept by the resident daemon.
+inline constexpr std::string_view team_status = "team.status";
+inline constexpr std::string_view team_connect = "team.connect";
+inline constexpr std::string_view team_disconnect = "team.disconnect";
 // Notifications the daemon sends to subscribers.
 inline constexpr std::string_view artifact_changed = "artifact.changed";
 inline constexpr std::string_view repo_head = "repo.head";

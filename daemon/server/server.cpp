@@ -4,6 +4,7 @@
 #include "daemon/server/server.hpp"
 
 #include "core/api/methods.hpp"
+#include "core/api/settings.hpp"
 #include "core/protocol/framing.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
@@ -137,6 +138,10 @@ private:
                       bool answer);
   // The GitHub proxy and github.sock; a failure is logged, the rest of the daemon serves on.
   void start_github();
+  // team.connect / team.disconnect: the setting written, the link restarted, and the answer
+  // (its status) once it is live or has failed.
+  bool team_connect(const std::shared_ptr<Session>& session, const protocol::Request& request,
+                    bool answer);
   // `topics` of a subscribe/unsubscribe, or an error reply.
   std::optional<std::set<std::string>> topics_of(const protocol::Request& request,
                                                  protocol::Response& response);
@@ -186,6 +191,8 @@ private:
   // Destroyed by run() before the io_context, whose objects they hold.
   std::unique_ptr<github::Proxy> m_github;
   std::unique_ptr<github::HttpDoor> m_github_door;
+  std::unique_ptr<realtime::Link> m_link;
+  asio::steady_timer m_team_wait{m_io};
 };
 
 Session::Session(Daemon& daemon, local::socket socket, size_t max_frame)
@@ -441,6 +448,7 @@ json Daemon::status() const {
       {"subscribers", subscribers},
       {"requests", m_requests},
       {"requests_in_progress", m_running.load()},
+      {"realtime", m_link ? m_link->status() : json{{"state", "disabled"}}},
       {"projects", projects}};
 }
 
@@ -467,6 +475,9 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
   if (request.method == protocol::method::github_request ||
       request.method == protocol::method::github_batch)
     return github_request(session, request, answer);
+  if (request.method == protocol::method::team_connect ||
+      request.method == protocol::method::team_disconnect)
+    return team_connect(session, request, answer);
   protocol::Response response{request.id, json::object(), std::nullopt};
   bool here = false;
   try {
@@ -504,6 +515,8 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
     auto port = m_github_door ? m_github_door->loopback_port() : 0;
     result["loopback"] = port ? json("http://127.0.0.1:" + std::to_string(port)) : json(nullptr);
     response.result = std::move(result);
+  } else if (request.method == m::team_status) {
+    response.result = m_link ? m_link->status() : json{{"state", "disabled"}};
   } else if (request.method == m::cache_stats) {
     response.result = m_github ? m_github->cache_stats() : json::object();
   } else if (request.method == m::cache_clear) {
@@ -545,9 +558,8 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
     auto response = api::dispatch(m_ctx, request);
     // A write the daemon made is reported to subscribers as caused by that command.
     std::string_view name = request.method;
-    static const std::set<std::string_view> k_reads = {"list",    "get",      "tree",   "log",
-                                                       "next",    "context",  "validate",
-                                                       "commits"};
+    static const std::set<std::string_view> k_reads = {"list", "get",     "tree",     "log",
+                                                       "next", "context", "validate", "commits"};
     if (name.starts_with("artifacts.") && !k_reads.contains(name.substr(10)) && !response.error &&
         !root.empty() && !request.params.value("dry_run", false))
       m_projects.note_cause(root, "kodebase " + std::string(name.substr(10)));
@@ -597,6 +609,64 @@ bool Daemon::github_request(const std::shared_ptr<Session>& session,
   m_github->handle(std::move(*r), [finish = std::move(finish)](github::ProxyReply reply) mutable {
     finish(github::reply_to_json(reply));
   });
+  return false;
+}
+
+bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protocol::Request& request,
+                          bool answer) {
+  auto finish = [this, session, id = request.id, answer](util::Result<json> result) {
+    if (answer)
+      session->send(
+          protocol::serialize(result ? protocol::Response{id, std::move(*result), std::nullopt}
+                                     : protocol::error_response(id, result.error())));
+    session->resume();
+  };
+  bool connect = request.method == protocol::method::team_connect;
+  auto options = m_options.realtime;
+  options.url = connect ? request.params.value("url", "") : "";
+  options.ca_file = request.params.value("ca_file", "");
+  if (connect) {
+    auto url = realtime::parse_redis_url(options.url);
+    if (!url) {
+      finish(url.error());
+      return false;
+    }
+    if (!options.ca_file.empty() && !fs::is_regular_file(options.ca_file)) {
+      finish(util::make_error(util::ErrorKind::invalid_argument,
+                              fmt::format("no CA file at {}", options.ca_file),
+                              {{"hint", "name a PEM file of trusted certificates"}}));
+      return false;
+    }
+  }
+  // The settings, in the user's file; it may hold a password from now on, so it is 0600.
+  for (auto [key, value] : {std::pair<const char*, std::string>{"realtime.redis_url", options.url},
+                            {"realtime.ca_file", options.ca_file}}) {
+    auto written = api::config_set(m_ctx, {{"key", key}, {"value", value}});
+    if (!written) {
+      finish(written.error());
+      return false;
+    }
+  }
+  std::error_code ec;
+  fs::permissions(api::user_config_file(), fs::perms::owner_read | fs::perms::owner_write,
+                  fs::perm_options::replace, ec);
+  m_link->configure(options);
+  // Answered when the first attempt has an outcome (bounded by the connect timeout).
+  auto deadline = Clock::now() + options.timeout + std::chrono::seconds(1);
+  auto wait = std::make_shared<std::function<void()>>();
+  *wait = [this, finish, deadline, wait] {
+    if (m_link->state() != realtime::LinkState::connecting || Clock::now() >= deadline) {
+      finish(m_link->status());
+      *wait = nullptr; // ends the cycle of the shared function holding itself
+      return;
+    }
+    m_team_wait.expires_after(std::chrono::milliseconds(20));
+    m_team_wait.async_wait([wait](boost::system::error_code) {
+      if (*wait)
+        (*wait)();
+    });
+  };
+  (*wait)();
   return false;
 }
 
@@ -729,6 +799,9 @@ int Daemon::run() {
     ::close(m_options.ready_fd);
   }
   start_github();
+  m_link =
+      std::make_unique<realtime::Link>(m_io, [this](const std::string& s) { m_log.info("{}", s); });
+  m_link->configure(m_options.realtime);
   accept();
   on_tick();
   m_io.run();
@@ -736,6 +809,7 @@ int Daemon::run() {
   remove_socket();
   m_github_door.reset();
   m_github.reset();
+  m_link.reset();
   if (!drain_workers()) {
     // A request stuck in the file system (a hung mount): what it holds cannot be saved, and
     // waiting for it would keep the daemon forever.

@@ -2,6 +2,7 @@
 
 #include "core/protocol/runtime.hpp"
 #include "daemon/github/proxy.hpp"
+#include "daemon/realtime/link.hpp"
 #include "daemon/server/log.hpp"
 
 #include <chrono>
@@ -20,6 +21,7 @@ struct ServerOptions {
   bool poll = false; // notice changes by polling instead of inotify (network file systems)
   github::ProxyOptions github;
   int github_port = -1; // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
+  realtime::LinkOptions realtime; // the team's Redis (url "" = off)
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until
