@@ -210,6 +210,9 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
               std::chrono::seconds(seconds);
   }
   options.realtime = realtime_options();
+  if (auto v = kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file");
+      v.is_string())
+    options.realtime_secret_file = v.get<std::string>();
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);

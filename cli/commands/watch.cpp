@@ -20,9 +20,27 @@ std::string clock_of(const std::string& time) {
   return time.size() >= 19 ? time.substr(11, 8) : time;
 }
 
+// Text from teammates without terminal control sequences.
+std::string clean(std::string text) {
+  for (auto& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = ' ';
+  return text;
+}
+
 std::string human_line(const Session& s, const std::string& name, const json& p, bool all) {
   const auto& st = s.style();
   std::string where = all ? st.dim(p.value("project", "")) + "  " : "";
+  if (name == method::team_resync)
+    return fmt::format("team: {}", clean(p.value("reason", "")));
+  if (name == method::team_changed) {
+    auto state = [&](const char* key) {
+      return p[key].is_string() ? clean(p[key].get<std::string>()) : std::string("-");
+    };
+    return fmt::format("{}  {}team  {}  {}  {} → {}  ({})", clock_of(clean(p.value("time", ""))),
+                       where, st.bold(clean(p.value("id", ""))), clean(p.value("title", "")),
+                       state("old_state"), state("new_state"), clean(p.value("cause", "")));
+  }
   if (name == method::repo_head)
     return fmt::format(
         "{}  {}HEAD  {} → {}  ({})", clock_of(p.value("time", "")), where,
@@ -91,7 +109,9 @@ void register_watch_command(CLI::App& app, CommandRegistry& registry) {
   watch->footer(
       "One line per change: time, ID, title, old → new state and cause (edit, commit,\n"
       "checkout, merge, kodebase <command>); HEAD moves too. With --json, one object\n"
-      "per line: {\"event\": \"artifact.changed\" | \"repo.head\" | \"resync\", \"data\": {...}}.");
+      "per line: {\"event\": \"artifact.changed\" | \"repo.head\" | \"resync\" |\n"
+      "\"team.changed\" | \"team.resync\", \"data\": {...}}; team.* are teammates' changes\n"
+      "through the team relay (`kodebase team connect`).");
   registry.add(watch, [all](Session& s) { return run_watch(s, *all); });
 }
 

@@ -333,8 +333,9 @@ void Server::on_change(const std::string& method, const json& params) {
   bool listed = false;
   {
     std::lock_guard lock(m->mutex);
-    bool everything = method == protocol::method::resync;
-    if (method != protocol::method::artifact_changed && !everything)
+    bool everything = method == protocol::method::resync || method == protocol::method::team_resync;
+    if (method != protocol::method::artifact_changed && method != protocol::method::team_changed &&
+        !everything)
       return;
     auto id = params.value("id", "");
     auto kind = params.value("kind", "");

@@ -62,6 +62,8 @@ inline constexpr std::string_view artifact_changed = "artifact.changed";
 inline constexpr std::string_view repo_head = "repo.head";
 inline constexpr std::string_view shutting_down = "daemon.shutting_down";
 inline constexpr std::string_view resync = "resync";
+inline constexpr std::string_view team_changed = "team.changed";
+inline constexpr std::string_view team_resync = "team.resync";
 
 inline constexpr std::array all = {
     project_init,    project_status,    artifacts_list,    artifacts_get,      artifacts_tree,

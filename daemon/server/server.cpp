@@ -8,9 +8,11 @@
 #include "core/protocol/framing.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/repo/git.hpp"
 #include "daemon/github/http_door.hpp"
 #include "daemon/github/proxy.hpp"
 #include "daemon/github/rpc.hpp"
+#include "daemon/realtime/relay.hpp"
 #include "daemon/server/peer.hpp"
 #include "daemon/server/private_socket.hpp"
 #include "daemon/server/warm_projects.hpp"
@@ -142,6 +144,11 @@ private:
   // (its status) once it is live or has failed.
   bool team_connect(const std::shared_ptr<Session>& session, const protocol::Request& request,
                     bool answer);
+  // The team of a project (its origin's owner/name), found on its strand, then followed.
+  void find_team(const fs::path& root);
+  // A teammate's change (or a resync) to the subscribers of that team's projects.
+  void team_update(const std::string& team, const json& envelope);
+  json team_status() const;
   // `topics` of a subscribe/unsubscribe, or an error reply.
   std::optional<std::set<std::string>> topics_of(const protocol::Request& request,
                                                  protocol::Response& response);
@@ -192,6 +199,8 @@ private:
   std::unique_ptr<github::Proxy> m_github;
   std::unique_ptr<github::HttpDoor> m_github_door;
   std::unique_ptr<realtime::Link> m_link;
+  std::unique_ptr<realtime::Relay> m_relay;
+  std::map<fs::path, std::string> m_teams; // project root → its team ("" none, or not known yet)
   asio::steady_timer m_team_wait{m_io};
 };
 
@@ -448,7 +457,7 @@ json Daemon::status() const {
       {"subscribers", subscribers},
       {"requests", m_requests},
       {"requests_in_progress", m_running.load()},
-      {"realtime", m_link ? m_link->status() : json{{"state", "disabled"}}},
+      {"realtime", team_status()},
       {"projects", projects}};
 }
 
@@ -516,7 +525,7 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
     result["loopback"] = port ? json("http://127.0.0.1:" + std::to_string(port)) : json(nullptr);
     response.result = std::move(result);
   } else if (request.method == m::team_status) {
-    response.result = m_link ? m_link->status() : json{{"state", "disabled"}};
+    response.result = team_status();
   } else if (request.method == m::cache_stats) {
     response.result = m_github ? m_github->cache_stats() : json::object();
   } else if (request.method == m::cache_clear) {
@@ -565,19 +574,63 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
       m_projects.note_cause(root, "kodebase " + std::string(name.substr(10)));
     return response;
   };
-  in_lane(root, std::move(work), [this, session, request, answer](protocol::Response response) {
-    if (request.method == protocol::method::subscribe && !response.error) {
-      session->project = protocol::result_value(response).value("project", "");
-      protocol::Response reply{request.id, json::object(), std::nullopt};
-      if (auto topics = topics_of(request, reply))
-        apply_topics(*session, request, *topics, reply);
-      response = std::move(reply);
-    }
-    if (answer)
-      session->send(protocol::serialize(response));
-    broadcast();
-    session->resume();
-  });
+  in_lane(root, std::move(work),
+          [this, session, request, answer, root](protocol::Response response) {
+            if (request.method == protocol::method::subscribe && !response.error) {
+              session->project = protocol::result_value(response).value("project", "");
+              protocol::Response reply{request.id, json::object(), std::nullopt};
+              if (auto topics = topics_of(request, reply))
+                apply_topics(*session, request, *topics, reply);
+              response = std::move(reply);
+            }
+            if (answer)
+              session->send(protocol::serialize(response));
+            if (!root.empty() && !m_teams.contains(root))
+              find_team(root);
+            broadcast();
+            session->resume();
+          });
+}
+
+void Daemon::find_team(const fs::path& root) {
+  m_teams[root] = "";
+  in_lane(
+      root,
+      [root] {
+        auto url = repo::git_output(repo::Project{root}, {"remote", "get-url", "origin"});
+        return url ? realtime::team_of_remote(*url) : std::string();
+      },
+      [this, root](std::string team) {
+        m_teams[root] = team;
+        if (!team.empty()) {
+          m_relay->follow(team);
+          watch_changes();
+        }
+      });
+}
+
+void Daemon::team_update(const std::string& team, const json& envelope) {
+  bool resync = envelope.value("kind", "") == "resync";
+  for (const auto& [root, t] : m_teams) {
+    if (t != team)
+      continue;
+    json params = envelope;
+    params.erase("sig");
+    params["project"] = root.string();
+    auto line = protocol::serialize(protocol::Notification{
+        std::string(resync ? protocol::method::team_resync : protocol::method::team_changed),
+        params});
+    for (Session* s : m_sessions)
+      if (s->topics.contains("artifacts") && (s->project.empty() || s->project == root))
+        s->send(line, true);
+  }
+}
+
+json Daemon::team_status() const {
+  json out = m_link ? m_link->status() : json{{"state", "disabled"}};
+  if (m_relay)
+    out.update(m_relay->status());
+  return out;
 }
 
 bool Daemon::github_request(const std::shared_ptr<Session>& session,
@@ -625,6 +678,19 @@ bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protoco
   auto options = m_options.realtime;
   options.url = connect ? request.params.value("url", "") : "";
   options.ca_file = request.params.value("ca_file", "");
+  auto secret_file = request.params.value("secret_file", "");
+  std::string secret;
+  if (!secret_file.empty()) {
+    secret = realtime::read_secret(secret_file);
+    if (secret.size() < 16) {
+      finish(
+          util::make_error(util::ErrorKind::invalid_argument,
+                           fmt::format("{} holds no team secret of at least 16 bytes", secret_file),
+                           {{"hint", "create one with `openssl rand -hex 32 > FILE` and share "
+                                     "it with your team"}}));
+      return false;
+    }
+  }
   if (connect) {
     auto url = realtime::parse_redis_url(options.url);
     if (!url) {
@@ -640,7 +706,8 @@ bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protoco
   }
   // The settings, in the user's file; it may hold a password from now on, so it is 0600.
   for (auto [key, value] : {std::pair<const char*, std::string>{"realtime.redis_url", options.url},
-                            {"realtime.ca_file", options.ca_file}}) {
+                            {"realtime.ca_file", options.ca_file},
+                            {"realtime.team_secret_file", secret_file}}) {
     auto written = api::config_set(m_ctx, {{"key", key}, {"value", value}});
     if (!written) {
       finish(written.error());
@@ -650,13 +717,14 @@ bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protoco
   std::error_code ec;
   fs::permissions(api::user_config_file(), fs::perms::owner_read | fs::perms::owner_write,
                   fs::perm_options::replace, ec);
+  m_relay->set_secret(secret);
   m_link->configure(options);
   // Answered when the first attempt has an outcome (bounded by the connect timeout).
   auto deadline = Clock::now() + options.timeout + std::chrono::seconds(1);
   auto wait = std::make_shared<std::function<void()>>();
   *wait = [this, finish, deadline, wait] {
     if (m_link->state() != realtime::LinkState::connecting || Clock::now() >= deadline) {
-      finish(m_link->status());
+      finish(team_status());
       *wait = nullptr; // ends the cycle of the shared function holding itself
       return;
     }
@@ -722,6 +790,15 @@ void Daemon::apply_topics(Session& session, const protocol::Request& request,
 void Daemon::broadcast() {
   auto notices = m_projects.take_notices();
   for (const auto& n : notices) {
+    if (n.method == protocol::method::artifact_changed && m_relay &&
+        m_link->state() != realtime::LinkState::disabled)
+      if (auto it = m_teams.find(n.params.value("project", ""));
+          it != m_teams.end() && !it->second.empty()) {
+        json change = n.params;
+        change.erase("project");
+        change.erase("path");
+        m_relay->publish(it->second, std::move(change));
+      }
     auto line = protocol::serialize(protocol::Notification{n.method, n.params});
     auto project = n.params.value("project", "");
     for (Session* s : m_sessions)
@@ -733,7 +810,8 @@ void Daemon::broadcast() {
 void Daemon::watch_changes() {
   if (m_watching || m_stopping)
     return;
-  bool any = false;
+  // Changes are looked for while anyone subscribes, and while the team relay shares them.
+  bool any = m_relay && m_relay->following() && m_link->state() != realtime::LinkState::disabled;
   for (const Session* s : m_sessions)
     any |= !s->topics.empty();
   if (!any)
@@ -799,8 +877,16 @@ int Daemon::run() {
     ::close(m_options.ready_fd);
   }
   start_github();
-  m_link =
-      std::make_unique<realtime::Link>(m_io, [this](const std::string& s) { m_log.info("{}", s); });
+  auto logger = [this](const std::string& s) { m_log.info("{}", s); };
+  m_link = std::make_unique<realtime::Link>(m_io, logger);
+  m_relay = std::make_unique<realtime::Relay>(
+      *m_link,
+      realtime::RelayOptions{protocol::state_dir() / "realtime",
+                             realtime::read_secret(m_options.realtime_secret_file), 10000},
+      [this](const std::string& team, const json& envelope) { team_update(team, envelope); },
+      logger);
+  m_link->on_live([this] { m_relay->on_live(); });
+  m_link->on_push([this](const realtime::Reply& push) { m_relay->on_push(push); });
   m_link->configure(m_options.realtime);
   accept();
   on_tick();
@@ -809,6 +895,7 @@ int Daemon::run() {
   remove_socket();
   m_github_door.reset();
   m_github.reset();
+  m_relay.reset();
   m_link.reset();
   if (!drain_workers()) {
     // A request stuck in the file system (a hung mount): what it holds cannot be saved, and

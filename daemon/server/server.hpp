@@ -22,6 +22,7 @@ struct ServerOptions {
   github::ProxyOptions github;
   int github_port = -1; // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
   realtime::LinkOptions realtime; // the team's Redis (url "" = off)
+  std::string realtime_secret_file; // the team secret that signs updates
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until

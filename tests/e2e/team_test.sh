@@ -3,10 +3,13 @@
 # off by default, connect (bad URLs refused, a wrong password fails and is never shown), live,
 # a server killed and restarted (backing off, then live again), TLS with a private CA, and
 # disconnect.
-# usage: team_test.sh <bin-dir>
+# Then two daemons (separate runtime, state and settings; two clones of one repository) share
+# artifact changes through it: signed, in order, caught up from the stream after a lost
+# connection, forged envelopes dropped.
+# usage: team_test.sh <bin-dir> <source-dir>
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-kb="$1/kodebase"
+kb="$1/kodebase" src=$2
 export KODEBASE_REALTIME_PING_MS=200 KODEBASE_REALTIME_BACKOFF_MS=50 \
   KODEBASE_REALTIME_BACKOFF_CAP_MS=400 KODEBASE_REALTIME_TIMEOUT_MS=1000
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -92,4 +95,72 @@ expect_exit 0 "disconnect" -- "$kb" team disconnect
 contains "$out" "disabled" "disconnected"
 expect_exit 0 "still off after a daemon restart" -- "$kb" daemon restart
 [ "$(state)" = disabled ] && pass || fail "the setting is cleared"
+"$kb" daemon stop -q >/dev/null 2>&1
+
+# --- two teammates --------------------------------------------------------------------------
+openssl rand -hex 32 >"$work/secret" && chmod 600 "$work/secret"
+as() { # as A|B command...: the kodebase of teammate A or B
+  local who=$1
+  shift
+  KODEBASE_RUNTIME_DIR="$work/run$who" XDG_STATE_HOME="$work/state$who" \
+    XDG_CONFIG_HOME="$work/config$who" "$kb" "$@"
+}
+for who in A B; do
+  cp -r "$src/examples/webshop" "$work/shop$who"
+  git -C "$work/shop$who" init -q -b main && git -C "$work/shop$who" add -A &&
+    git -C "$work/shop$who" -c user.name=T -c user.email=t@example.com commit -qm shop
+done
+git -C "$work/shopA" remote add origin https://github.com/Acme/Shop.git
+git -C "$work/shopB" remote add origin git@github.com:acme/shop.git
+for who in A B; do
+  expect_exit 0 "$who connects" -- as $who team connect "unix://$work/r.sock" --secret-file "$work/secret"
+done
+as B -C "$work/shopB" watch --json >"$work/watchB" 2>/dev/null &
+watch_pid=$!
+disown "$watch_pid"
+pids+=("$watch_pid")
+as A -C "$work/shopA" list >/dev/null
+following() { as "$1" team status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if any(t["team"]=="acme/shop" and t["subscribed"] for t in s.get("teams",[])) else 1)'; }
+for who in A B; do
+  for _ in $(seq 100); do following $who && break; sleep 0.05; done
+  following $who && pass || fail "$who follows acme/shop: $(as $who team status --json)"
+done
+seen_by_b() { # seen_by_b ID NEW_STATE: up to 10 s for B's watch to show the teammate's change
+  for _ in $(seq 200); do
+    python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "team.changed" and e["data"]["id"] == sys.argv[2] and e["data"]["new_state"] == sys.argv[3]:
+        sys.exit(0)
+sys.exit(1)' "$work/watchB" "$1" "$2" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+t0=$(date +%s%N)
+KODEBASE_ACTOR="Ada Lovelace (ada@example.com)" as A -C "$work/shopA" start A.2.7 -q --no-branch
+seen_by_b A.2.7 in_progress && pass || fail "B's watch shows A's start: $(cat "$work/watchB")"
+echo "A's start -> B's watch: $((($(date +%s%N) - t0) / 1000000)) ms (includes the write and its settle time)"
+grep -q '"sig"' "$work/watchB" && fail "signatures are not passed on" || pass
+out=$(as A team status --json)
+python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["published"]>=1 and s["echoes"]>=1 and s["received"]==0 else 1)' "$out" && pass || fail "A published, heard its echo, received nothing: $out"
+
+# B loses its subscription; A's next change comes from the stream when B is back.
+redis-cli -s "$work/r.sock" client kill type pubsub >/dev/null
+as A -C "$work/shopA" edit A.2.7 --priority low -q
+KODEBASE_ACTOR="Ada Lovelace (ada@example.com)" as A -C "$work/shopA" submit A.2.7 -q
+seen_by_b A.2.7 in_review && pass || fail "B catches up from the stream: $(tail -3 "$work/watchB")"
+# A forged frame (wrong signature) with the next sequence number, then a real change.
+epoch=$(redis-cli -s "$work/r.sock" hget 'kodebase:{acme/shop}:meta' epoch)
+seq=$(redis-cli -s "$work/r.sock" hget 'kodebase:{acme/shop}:meta' seq)
+forged=$(printf '{"id":"A.2.7","kind":"changed","msg":"f00","new_state":"completed","old_state":"in_review","sender":"x","sig":"00","team":"acme/shop","title":"\033[31mowned","ts":%s,"v":1}' "$(date +%s000)")
+redis-cli -s "$work/r.sock" publish 'kodebase:{acme/shop}:ev' "$epoch:$((seq + 1)):$forged" >/dev/null
+as A -C "$work/shopA" edit A.3.1 --priority low -q
+for _ in $(seq 200); do grep -q '"A.3.1"' "$work/watchB" && break; sleep 0.05; done
+grep -q '"A.3.1"' "$work/watchB" && pass || fail "a forged frame does not hide the next real change"
+grep -q 'owned' "$work/watchB" && fail "a forged envelope is delivered" || pass
+out=$(as B team status --json)
+python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["dropped"]>=1 and s["received"]>=3 else 1)' "$out" && pass || fail "B dropped the forgery: $out"
+[ "$failures" -eq 0 ] || for who in A B; do echo "--- daemon $who log"; tail -20 "$work/state$who/kodebase/daemon.log"; done
+for who in A B; do as $who daemon stop -q >/dev/null 2>&1; done
 finish

@@ -1,0 +1,397 @@
+#include "daemon/realtime/relay.hpp"
+
+#include "core/util/file.hpp"
+
+#include <chrono>
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+namespace kb::daemon::realtime {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t k_max_envelope = 64 * 1024;
+constexpr size_t k_replay_window = 4096;           // message ids remembered
+constexpr long long k_max_skew_ms = 5 * 60 * 1000; // envelope times accepted around ours
+constexpr int k_page = 500;                        // stream entries read at a time
+
+// Next sequence, stream entry and publication in one step; a message id seen in the last day
+// gets its first sequence back instead of a second entry.
+constexpr std::string_view k_publish_script = R"(
+local seen = redis.call('GET', KEYS[3])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+if seen then return {epoch, tonumber(seen)} end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e', epoch, 'p', ARGV[2])
+redis.call('SET', KEYS[3], seq, 'EX', 86400)
+redis.call('PUBLISH', ARGV[1], epoch .. ':' .. seq .. ':' .. ARGV[2])
+return {epoch, seq}
+)";
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    for (auto& c : raw) // no entropy source: still unique enough within one run
+      c = static_cast<char>(std::rand());
+  std::string out;
+  for (unsigned char c : raw)
+    out += fmt::format("{:02x}", c);
+  return out;
+}
+
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string key(const std::string& team, std::string_view part) {
+  return fmt::format("kodebase:{{{}}}:{}", team, part);
+}
+
+} // namespace
+
+std::string read_secret(const std::string& file) {
+  if (file.empty())
+    return "";
+  auto text = util::read_file(file);
+  if (!text)
+    return "";
+  auto begin = text->find_first_not_of(" \t\r\n");
+  auto end = text->find_last_not_of(" \t\r\n");
+  return begin == std::string::npos ? "" : text->substr(begin, end - begin + 1);
+}
+
+std::string team_of_remote(std::string_view url) {
+  std::string_view path;
+  if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
+    auto rest = url.substr(scheme + 3);
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos)
+      return "";
+    path = rest.substr(slash + 1);
+  } else if (auto colon = url.find(':'); colon != std::string_view::npos) {
+    path = url.substr(colon + 1); // git@host:owner/name.git
+  } else {
+    return "";
+  }
+  while (!path.empty() && path.back() == '/')
+    path.remove_suffix(1);
+  if (path.ends_with(".git"))
+    path.remove_suffix(4);
+  // The last two segments (GitHub Enterprise paths may carry a prefix).
+  auto last = path.rfind('/');
+  if (last == std::string_view::npos || last == 0)
+    return "";
+  auto before = path.rfind('/', last - 1);
+  auto team = std::string(path.substr(before == std::string_view::npos ? 0 : before + 1));
+  for (auto& c : team)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : team)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' ||
+          c == '.'))
+      return "";
+  return team;
+}
+
+Relay::Relay(Link& link, RelayOptions options, Deliver deliver, Link::Logger log)
+    : m_link(link), m_options(std::move(options)), m_deliver(std::move(deliver)),
+      m_log(std::move(log)), m_instance(random_hex(8)) {}
+
+fs::path Relay::file_of(const std::string& team) const {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : team)
+    hash = (hash ^ c) * 1099511628211ull;
+  return m_options.state_dir / "teams" / fmt::format("{:016x}.json", hash);
+}
+
+void Relay::save(const std::string& team) const {
+  const auto& t = m_teams.at(team);
+  std::error_code ec;
+  fs::create_directories(file_of(team).parent_path(), ec);
+  (void)util::write_file_atomic(
+      file_of(team),
+      json{{"team", team}, {"epoch", t.epoch}, {"last_seq", t.last_seq}, {"outbox", t.outbox}}
+              .dump() +
+          "\n");
+}
+
+void Relay::load(const std::string& team, Team& t) const {
+  auto text = util::read_file(file_of(team));
+  if (!text)
+    return;
+  auto doc = json::parse(*text, nullptr, false);
+  if (!doc.is_object() || doc.value("team", "") != team)
+    return;
+  t.epoch = doc.value("epoch", "");
+  t.last_seq = doc.value("last_seq", 0LL);
+  for (auto& e : doc.value("outbox", json::array()))
+    t.outbox.push_back(e);
+}
+
+std::string Relay::sign(const json& envelope) const {
+  json body = envelope;
+  body.erase("sig");
+  auto text = body.dump(); // keys sorted: the same text on every side
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), m_options.secret.data(), static_cast<int>(m_options.secret.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
+  std::string out;
+  for (unsigned i = 0; i < len; ++i)
+    out += fmt::format("{:02x}", mac[i]);
+  return out;
+}
+
+void Relay::follow(const std::string& team) {
+  if (team.empty() || m_teams.contains(team))
+    return;
+  auto& t = m_teams[team];
+  load(team, t);
+  m_log(fmt::format("team relay: following {}", team));
+  if (m_link.state() == LinkState::live) {
+    subscribe(team);
+    send_next(team);
+  }
+}
+
+void Relay::publish(const std::string& team, json change) {
+  if (m_options.secret.empty() || !m_teams.contains(team))
+    return;
+  json envelope = std::move(change);
+  envelope["v"] = 1;
+  envelope["team"] = team;
+  envelope["sender"] = m_instance;
+  envelope["msg"] = random_hex(16);
+  envelope["ts"] = now_ms();
+  envelope["sig"] = sign(envelope);
+  m_teams[team].outbox.push_back(std::move(envelope));
+  save(team);
+  send_next(team);
+}
+
+void Relay::on_live() {
+  for (auto& [team, t] : m_teams) {
+    t.subscribed = t.sending = t.catching_up = false;
+    subscribe(team);
+    send_next(team);
+  }
+}
+
+void Relay::subscribe(const std::string& team) {
+  auto sub = m_link.subscriber();
+  if (!sub)
+    return;
+  sub->command({"SUBSCRIBE", key(team, "ev")}, [this, team](util::Result<Reply> r) {
+    if (!r || r->is_error())
+      return; // the link notices a lost connection by itself
+    m_teams[team].subscribed = true;
+    catch_up(team); // after the confirmation: nothing published from now on is missed
+  });
+}
+
+void Relay::send_next(const std::string& team) {
+  auto& queue = m_teams[team];
+  auto link = m_link.commands();
+  if (queue.sending || queue.outbox.empty() || !link)
+    return;
+  queue.sending = true;
+  const json& envelope = queue.outbox.front();
+  link->command({"EVAL", std::string(k_publish_script), "3", key(team, "meta"), key(team, "log"),
+                 key(team, "msg:" + envelope.value("msg", "")), key(team, "ev"), envelope.dump(),
+                 std::to_string(m_options.history), random_hex(8)},
+                [this, team](util::Result<Reply> r) {
+                  auto& t = m_teams[team];
+                  t.sending = false;
+                  if (!r)
+                    return; // sent again when the link is live again
+                  if (r->is_error()) {
+                    m_log(fmt::format("team relay: publishing to {} failed: {}", team, r->str));
+                    return;
+                  }
+                  t.outbox.pop_front();
+                  ++m_published;
+                  save(team);
+                  send_next(team);
+                });
+}
+
+void Relay::catch_up(const std::string& team) {
+  auto& reading = m_teams[team];
+  auto link = m_link.commands();
+  if (reading.catching_up || !link)
+    return;
+  reading.catching_up = true;
+  link->command({"HGET", key(team, "meta"), "epoch"}, [this, team](util::Result<Reply> epoch) {
+    auto& t = m_teams[team];
+    auto cmd = m_link.commands();
+    if (!epoch || !cmd) {
+      t.catching_up = false;
+      return;
+    }
+    if (epoch->type == Reply::Type::string && !t.epoch.empty() && epoch->str != t.epoch) {
+      ++m_resyncs;
+      m_deliver(team, {{"kind", "resync"},
+                       {"team", team},
+                       {"reason", "the team's history was reset; updates may have been missed"}});
+      t.last_seq = 0;
+    }
+    if (epoch->type == Reply::Type::string)
+      t.epoch = epoch->str;
+    auto page = std::make_shared<std::function<void()>>();
+    *page = [this, team, page] {
+      auto conn = m_link.commands();
+      if (!conn) {
+        m_teams[team].catching_up = false;
+        *page = nullptr;
+        return;
+      }
+      long long from = m_teams[team].last_seq;
+      conn->command({"XRANGE", key(team, "log"), fmt::format("({}-0", from), "+", "COUNT",
+                     std::to_string(k_page)},
+                    [this, team, page, from](util::Result<Reply> r) {
+                      auto& pos = m_teams[team];
+                      if (!r || r->is_error()) {
+                        pos.catching_up = false;
+                        *page = nullptr;
+                        return;
+                      }
+                      bool first = true;
+                      for (const auto& entry : r->elements) {
+                        if (entry.elements.size() != 2)
+                          continue;
+                        long long seq = std::atoll(entry.elements[0].str.c_str());
+                        if (first && from > 0 && seq > from + 1) {
+                          ++m_resyncs;
+                          m_deliver(team, {{"kind", "resync"},
+                                           {"team", team},
+                                           {"reason", fmt::format("{} update(s) were trimmed from "
+                                                                  "the team's history",
+                                                                  seq - from - 1)}});
+                        }
+                        first = false;
+                        std::string e, p;
+                        const auto& fields = entry.elements[1].elements;
+                        for (size_t i = 0; i + 1 < fields.size(); i += 2)
+                          (fields[i].str == "e" ? e : p) = fields[i + 1].str;
+                        pos.last_seq = std::max(pos.last_seq, seq - 1);
+                        receive(team, e.empty() ? pos.epoch : e, seq, p, true);
+                      }
+                      if (r->elements.size() == static_cast<size_t>(k_page)) {
+                        (*page)();
+                        return;
+                      }
+                      pos.catching_up = false;
+                      *page = nullptr;
+                      save(team);
+                      if (pos.seen_seq > pos.last_seq) // published while the last page was read
+                        catch_up(team);
+                    });
+    };
+    (*page)();
+  });
+}
+
+void Relay::on_push(const Reply& push) {
+  if (push.elements.size() != 3 || push.elements[0].str != "message")
+    return;
+  const auto& channel = push.elements[1].str;
+  constexpr std::string_view prefix = "kodebase:{", suffix = "}:ev";
+  if (!channel.starts_with(prefix) || !channel.ends_with(suffix))
+    return;
+  auto team = channel.substr(prefix.size(), channel.size() - prefix.size() - suffix.size());
+  if (!m_teams.contains(team))
+    return;
+  const auto& frame = push.elements[2].str;
+  auto colon1 = frame.find(':');
+  auto colon2 = colon1 == std::string::npos ? colon1 : frame.find(':', colon1 + 1);
+  if (colon2 == std::string::npos) {
+    ++m_dropped;
+    return;
+  }
+  long long seq = std::atoll(frame.substr(colon1 + 1, colon2 - colon1 - 1).c_str());
+  auto& t = m_teams[team];
+  auto epoch = frame.substr(0, colon1);
+  if (!t.epoch.empty() && epoch != t.epoch) { // a reset history: read it from its start
+    t.epoch.clear();
+    catch_up(team);
+    return;
+  }
+  t.seen_seq = std::max(t.seen_seq, seq);
+  if (t.catching_up || seq > t.last_seq + 1) { // a gap: the stream has what is missing
+    if (!t.catching_up)
+      catch_up(team);
+    return;
+  }
+  receive(team, epoch, seq, frame.substr(colon2 + 1), false);
+  save(team);
+}
+
+void Relay::receive(const std::string& team, const std::string& epoch, long long seq,
+                    const std::string& payload, bool from_stream) {
+  auto& t = m_teams[team];
+  if (seq <= t.last_seq)
+    return; // seen already
+  auto envelope = payload.size() > k_max_envelope ? json() : json::parse(payload, nullptr, false);
+  bool valid = envelope.is_object() && envelope.value("team", "") == team &&
+               envelope["sig"].is_string() && envelope["msg"].is_string() &&
+               envelope["ts"].is_number_integer() && !m_options.secret.empty();
+  if (valid) {
+    auto expected = sign(envelope);
+    auto given = envelope["sig"].get<std::string>();
+    valid = given.size() == expected.size() &&
+            CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0 &&
+            std::llabs(envelope["ts"].get<long long>() - now_ms()) <= k_max_skew_ms &&
+            !m_recent.contains(envelope["msg"].get<std::string>());
+  }
+  // A stream entry holds its place whatever it carries; a pub/sub frame's sequence counts only
+  // when its envelope is genuine (else a forged frame could hide the next real ones).
+  if (from_stream || valid) {
+    t.last_seq = seq;
+    if (t.epoch.empty())
+      t.epoch = epoch;
+  }
+  if (!valid) {
+    ++m_dropped;
+    return;
+  }
+  auto msg = envelope["msg"].get<std::string>();
+  m_recent.insert(msg);
+  m_recent_ids.push_back(msg);
+  if (m_recent_ids.size() > k_replay_window) {
+    m_recent.erase(m_recent_ids.front());
+    m_recent_ids.pop_front();
+  }
+  if (envelope.value("sender", "") == m_instance) {
+    ++m_echoes;
+    return;
+  }
+  ++m_received;
+  m_deliver(team, envelope);
+}
+
+json Relay::status() const {
+  json teams = json::array();
+  for (const auto& [team, t] : m_teams)
+    teams.push_back({{"team", team},
+                     {"epoch", t.epoch},
+                     {"last_seq", t.last_seq},
+                     {"outbox", t.outbox.size()},
+                     {"subscribed", t.subscribed}});
+  return {{"teams", teams},           {"signing", !m_options.secret.empty()},
+          {"published", m_published}, {"received", m_received},
+          {"echoes", m_echoes},       {"dropped", m_dropped},
+          {"resyncs", m_resyncs}};
+}
+
+} // namespace kb::daemon::realtime

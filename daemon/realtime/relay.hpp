@@ -1,0 +1,91 @@
+#pragma once
+
+// Team updates over the link to Redis. Per team (a repository's owner/name):
+//   kodebase:{team}:ev    pub/sub channel, frames "<epoch>:<seq>:<envelope>"
+//   kodebase:{team}:log   capped stream of the same envelopes, entry id <seq>-0
+//   kodebase:{team}:meta  hash: epoch, seq
+// Publishing writes the envelope (signed with HMAC-SHA-256 under the team secret) to an
+// on-disk outbox first; one Lua script then assigns the next sequence number, appends to the
+// stream and publishes, idempotently by message id, and the entry leaves the outbox once that
+// is acknowledged. Receiving subscribes first, then reads the stream from the last sequence
+// seen (kept on disk), de-duplicates by sequence, fills gaps from the stream, and reports an
+// epoch change or trimmed history as a resync. Envelopes with a bad signature, a time more than
+// five minutes off, or a message id seen before are dropped and counted; the daemon's own
+// come back as echoes and are not delivered.
+
+#include "daemon/realtime/link.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+
+namespace kb::daemon::realtime {
+
+struct RelayOptions {
+  std::filesystem::path state_dir; // outboxes and positions
+  std::string secret;              // the team secret ("" = publishing and receiving are off)
+  size_t history = 10000;          // stream entries kept
+};
+
+// The team secret in `file` (surrounding whitespace dropped), or "" when it cannot be read.
+std::string read_secret(const std::string& file);
+
+// The team of a repository from its origin URL (https, ssh or scp-like; any host):
+// "owner/name", lower-cased; "" when it has none.
+std::string team_of_remote(std::string_view url);
+
+class Relay {
+public:
+  // `deliver` gets each teammate's change (the envelope), and resyncs as
+  // {"kind":"resync","team":…,"reason":…}.
+  using Deliver = std::function<void(const std::string& team, const nlohmann::json& envelope)>;
+  Relay(Link& link, RelayOptions options, Deliver deliver, Link::Logger log);
+
+  void set_secret(std::string secret) { m_options.secret = std::move(secret); }
+  // Follows a team: subscribed and caught up whenever the link is live.
+  void follow(const std::string& team);
+  // A local change to share: signed, kept in the outbox, sent in order when live.
+  void publish(const std::string& team, nlohmann::json change);
+  nlohmann::json status() const;
+  bool following() const { return !m_teams.empty(); }
+
+  // The link became live: subscribe, catch up, send the outboxes.
+  void on_live();
+  void on_push(const Reply& push);
+
+private:
+  struct Team {
+    std::string epoch;
+    long long last_seq = 0;
+    long long seen_seq = 0;            // the highest sequence a push announced
+    std::deque<nlohmann::json> outbox; // envelopes not yet acknowledged, oldest first
+    bool sending = false;
+    bool catching_up = false;
+    bool subscribed = false;
+  };
+  void subscribe(const std::string& team);
+  void catch_up(const std::string& team);
+  void send_next(const std::string& team);
+  void receive(const std::string& team, const std::string& epoch, long long seq,
+               const std::string& payload, bool from_stream);
+  void save(const std::string& team) const;
+  void load(const std::string& team, Team& t) const;
+  std::filesystem::path file_of(const std::string& team) const;
+  std::string sign(const nlohmann::json& envelope) const;
+
+  Link& m_link;
+  RelayOptions m_options;
+  Deliver m_deliver;
+  Link::Logger m_log;
+  std::string m_instance; // this daemon's sender id
+  std::map<std::string, Team> m_teams;
+  std::deque<std::string> m_recent_ids; // replay window, oldest first
+  std::set<std::string> m_recent;
+  uint64_t m_published = 0, m_received = 0, m_echoes = 0, m_dropped = 0, m_resyncs = 0;
+};
+
+} // namespace kb::daemon::realtime
