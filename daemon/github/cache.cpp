@@ -241,6 +241,21 @@ void Cache::mark_stale(const std::string& partition, const std::string& prefix) 
         .step();
 }
 
+void Cache::mark_stale_everywhere(const std::string& prefix) {
+  for (auto& e : m_hot) {
+    std::string url = e.url;
+    for (auto& c : url)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (under(url, prefix))
+      e.checked_at = 0;
+  }
+  if (m_db)
+    Statement(m_db, "UPDATE entries SET checked_at = 0 WHERE lower(url) = ?1 OR "
+                    "substr(lower(url), 1, length(?1) + 1) IN (?1 || '/', ?1 || '?')")
+        .bind(1, prefix)
+        .step();
+}
+
 size_t Cache::clear(const std::string& prefix) {
   std::erase_if(m_hot_index, [&](const auto& kv) { return under(kv.second->url, prefix); });
   for (auto it = m_hot.begin(); it != m_hot.end();) {

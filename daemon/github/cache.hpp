@@ -54,6 +54,9 @@ public:
   void touch(const std::string& key, int64_t when);
   // Makes every entry of `partition` whose URL starts with `prefix` due for revalidation.
   void mark_stale(const std::string& partition, const std::string& prefix);
+  // The same for every partition, the prefix compared in any case (a repository changed
+  // elsewhere, e.g. by a teammate: `prefix` is lower-case).
+  void mark_stale_everywhere(const std::string& prefix);
   // Removes everything, or the entries whose URL starts with `prefix` (any partition).
   size_t clear(const std::string& prefix = {});
   // Drops the entries nobody used for `k_max_idle` (those of a rotated or revoked token among

@@ -83,6 +83,10 @@ public:
   // What `github.status` reports: partitions, quotas, counters, cache figures.
   nlohmann::json status();
   size_t clear(const std::string& prefix) { return m_cache.clear(prefix); }
+  // A repository (owner/name) changed elsewhere: its cached reads are due again, for everyone.
+  void repository_changed(const std::string& owner_name) {
+    m_cache.mark_stale_everywhere("/repos/" + owner_name);
+  }
   size_t prune() { return m_cache.prune(); }
   nlohmann::json cache_stats();
 

@@ -611,6 +611,8 @@ void Daemon::find_team(const fs::path& root) {
 
 void Daemon::team_update(const std::string& team, const json& envelope) {
   bool resync = envelope.value("kind", "") == "resync";
+  if (m_github)
+    m_github->repository_changed(team);
   for (const auto& [root, t] : m_teams) {
     if (t != team)
       continue;

@@ -66,6 +66,15 @@ TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size
     CHECK(cache.find("k5")->checked_at == 1000); // another repository, whose name only starts alike
     cache.touch("k1", 2000);
     CHECK(cache.find("k1")->checked_at == 2000);
+    // a teammate changed the repository: everyone's reads of it are due, in any case
+    cache.put(entry("k6", "p2", "/repos/O/R/pulls?state=open"));
+    cache.mark_stale_everywhere("/repos/o/r");
+    CHECK(cache.find("k1")->checked_at == 0);
+    CHECK(cache.find("k3")->checked_at == 0);
+    CHECK(cache.find("k6")->checked_at == 0);
+    CHECK(cache.find("k4")->checked_at == 1000);
+    CHECK(cache.find("k5")->checked_at == 1000);
+    cache.touch("k1", 2000);
   }
   {
     Cache reopened; // what was stored survives, read from disk
