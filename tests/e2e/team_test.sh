@@ -16,7 +16,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 redis_pid=
 start_redis() { # start_redis [extra args...]: a server on $port (and a Unix socket), ready
   redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$work/r.sock" --unixsocketperm 700 \
-    --save '' --appendonly no --dir "$work" --logfile "$work/redis.log" "$@" &
+    --save '' --appendonly no --dir "$work" --logfile "$work/redis.log" \
+    --enable-debug-command local "$@" &
   redis_pid=$!
   disown "$redis_pid" # ended by pid here and on exit, without job-control noise
   pids+=("$redis_pid")
@@ -161,6 +162,31 @@ grep -q '"A.3.1"' "$work/watchB" && pass || fail "a forged frame does not hide t
 grep -q 'owned' "$work/watchB" && fail "a forged envelope is delivered" || pass
 out=$(as B team status --json)
 python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["dropped"]>=1 and s["received"]>=3 else 1)' "$out" && pass || fail "B dropped the forgery: $out"
+
+# A server that stops answering for a while: the link notices (a PING without an answer within
+# the deadline) and comes back; the daemon answers other requests meanwhile; nothing is lost.
+state_of() { as "$1" team status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+redis-cli -s "$work/r.sock" debug sleep 2.5 >/dev/null &
+sleep 0.3
+expect_exit 0 "the daemon answers while Redis sleeps" -- as B -C "$work/shopB" list --format ids
+for _ in $(seq 100); do [ "$(state_of B)" != live ] && break; sleep 0.05; done
+[ "$(state_of B)" != live ] && pass || fail "a silent server is noticed ($(state_of B))"
+for _ in $(seq 200); do [ "$(state_of B)" = live ] && [ "$(state_of A)" = live ] && break; sleep 0.05; done
+[ "$(state_of B)" = live ] && pass || fail "the link comes back after the server wakes ($(state_of B))"
+KODEBASE_ACTOR="Ada Lovelace (ada@example.com)" as A -C "$work/shopA" ready A.2.6 -q
+seen_by_b A.2.6 ready && pass || fail "a change after the stall arrives"
+
+# A team ACL user, limited to kodebase's keys and channels.
+redis-cli -s "$work/r.sock" acl setuser kbteam on '>team-pw' '~kodebase:*' '&kodebase:*' '+@all' >/dev/null
+for who in A B; do
+  expect_exit 0 "$who connects as the ACL user" -- as $who team connect "redis://kbteam:team-pw@127.0.0.1:$port" --secret-file "$work/secret"
+done
+for who in A B; do
+  for _ in $(seq 100); do following $who && break; sleep 0.05; done
+done
+as A -C "$work/shopA" edit A.2.6 --title "Guest checkout, v2" -q
+for _ in $(seq 200); do grep -q 'Guest checkout, v2' "$work/watchB" && break; sleep 0.05; done
+grep -q 'Guest checkout, v2' "$work/watchB" && pass || fail "updates flow for an ACL user limited to kodebase:*"
 [ "$failures" -eq 0 ] || for who in A B; do echo "--- daemon $who log"; tail -20 "$work/state$who/kodebase/daemon.log"; done
 for who in A B; do as $who daemon stop -q >/dev/null 2>&1; done
 finish
