@@ -131,10 +131,41 @@ std::string encode_command(std::span<const std::string> args) {
 
 // ---- reader ---------------------------------------------------------------------------------
 
+// hiredis allocates an array's slots as soon as its header arrives ("*1000000000" asks for
+// gigabytes), so the reader gets hiredis's own functions with one change: the arrays of one
+// reply may hold at most k_max_elements slots together; beyond that, the reply is refused.
+constexpr long long k_max_elements = 1 << 16;
+
 struct ReplyReader::Impl {
-  redisReader* reader = redisReaderCreate();
+  redisReader* reader;
   bool failed = false;
+  long long elements = 0; // array slots of the reply being read
+
+  Impl() : reader(redisReaderCreateWithFunctions(&functions())) { reader->privdata = this; }
   ~Impl() { redisReaderFree(reader); }
+
+  using CreateArray = void* (*)(const redisReadTask*, int);
+  static CreateArray& default_array() {
+    static CreateArray create = nullptr;
+    return create;
+  }
+  static redisReplyObjectFunctions& functions() {
+    static redisReplyObjectFunctions bounded = [] {
+      redisReader* probe = redisReaderCreate();
+      redisReplyObjectFunctions f = *probe->fn;
+      redisReaderFree(probe);
+      default_array() = f.createArray;
+      f.createArray = &bounded_array;
+      return f;
+    }();
+    return bounded;
+  }
+  static void* bounded_array(const redisReadTask* task, int count) {
+    auto* self = static_cast<Impl*>(task->privdata);
+    if (self && (count < 0 || (self->elements += count) > k_max_elements))
+      return nullptr; // hiredis reports it as out of memory: the reader fails
+    return default_array()(task, count);
+  }
 };
 
 ReplyReader::ReplyReader() : m(std::make_unique<Impl>()) {}
@@ -187,6 +218,7 @@ util::Result<std::optional<Reply>> ReplyReader::next() {
   }
   if (!raw)
     return std::optional<Reply>();
+  m->elements = 0; // the next reply has its own budget
   auto* reply = static_cast<redisReply*>(raw);
   Reply out = copy_reply(reply);
   freeReplyObject(reply);

@@ -177,6 +177,20 @@ TEST_CASE("replies are parsed as they complete; malformed input is refused", "[r
   REQUIRE(array.elements.size() == 2);
   CHECK(array.elements[0].str == "hello");
   CHECK(array.elements[1].is_nil());
+  rt::ReplyReader huge; // a header asking for a billion slots is refused, not allocated
+  REQUIRE(huge.feed("*2\r\n*60000\r\n*1000000000\r\n"));
+  CHECK_FALSE(huge.next());
+  rt::ReplyReader big; // budgets are per reply: many fair-sized replies pass
+  for (int i = 0; i < 3; ++i) {
+    std::string reply = "*50000\r\n";
+    for (int j = 0; j < 50000; ++j)
+      reply += ":1\r\n";
+    REQUIRE(big.feed(reply));
+    auto r = big.next();
+    REQUIRE(r);
+    REQUIRE(*r);
+    CHECK((*r)->elements.size() == 50000);
+  }
   rt::ReplyReader bad;
   (void)bad.feed("?what\r\n");
   CHECK_FALSE(bad.next());
