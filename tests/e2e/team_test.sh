@@ -166,11 +166,14 @@ python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["dropped
 # A server that stops answering for a while: the link notices (a PING without an answer within
 # the deadline) and comes back; the daemon answers other requests meanwhile; nothing is lost.
 state_of() { as "$1" team status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+reconnects_of() { as "$1" team status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["reconnects"])'; }
+before=$(reconnects_of B)
 redis-cli -s "$work/r.sock" debug sleep 2.5 >/dev/null &
 sleep 0.3
 expect_exit 0 "the daemon answers while Redis sleeps" -- as B -C "$work/shopB" list --format ids
-for _ in $(seq 100); do [ "$(state_of B)" != live ] && break; sleep 0.05; done
-[ "$(state_of B)" != live ] && pass || fail "a silent server is noticed ($(state_of B))"
+for _ in $(seq 200); do [ "$(reconnects_of B)" -gt "$before" ] && break; sleep 0.05; done
+[ "$(reconnects_of B)" -gt "$before" ] && pass || fail "a silent server is noticed and the link made again"
+grep -q "did not answer PING" "$work/stateB/kodebase/daemon.log" && pass || fail "the missed PING is logged"
 for _ in $(seq 200); do [ "$(state_of B)" = live ] && [ "$(state_of A)" = live ] && break; sleep 0.05; done
 [ "$(state_of B)" = live ] && pass || fail "the link comes back after the server wakes ($(state_of B))"
 KODEBASE_ACTOR="Ada Lovelace (ada@example.com)" as A -C "$work/shopA" ready A.2.6 -q
