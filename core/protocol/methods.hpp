@@ -66,12 +66,11 @@ inline constexpr std::string_view team_changed = "team.changed";
 inline constexpr std::string_view team_resync = "team.resync";
 
 inline constexpr std::array all = {
-    project_init,    project_status,    artifacts_list,    artifacts_get,      artifacts_tree,
-    artifacts_log,   artifacts_next,    artifacts_context, artifacts_validate, artifacts_commits,
-    artifacts_create,
-    artifacts_ready, artifacts_start,   artifacts_submit,  artifacts_complete, artifacts_cancel,
-    artifacts_block, artifacts_archive, artifacts_edit,    artifacts_link,     artifacts_unlink,
-    hooks_install,   hooks_uninstall,   hooks_status,      hooks_run,          config_get,
-    config_set,      config_list,       config_preset};
+    project_init,     project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
+    artifacts_log,    artifacts_next,  artifacts_context, artifacts_validate, artifacts_commits,
+    artifacts_create, artifacts_ready, artifacts_start,   artifacts_submit,   artifacts_complete,
+    artifacts_cancel, artifacts_block, artifacts_archive, artifacts_edit,     artifacts_link,
+    artifacts_unlink, hooks_install,   hooks_uninstall,   hooks_status,       hooks_run,
+    config_get,       config_set,      config_list,       config_preset};
 
 } // namespace kb::protocol::method

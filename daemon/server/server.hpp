@@ -21,7 +21,7 @@ struct ServerOptions {
   bool poll = false; // notice changes by polling instead of inotify (network file systems)
   github::ProxyOptions github;
   int github_port = -1; // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
-  realtime::LinkOptions realtime; // the team's Redis (url "" = off)
+  realtime::LinkOptions realtime;   // the team's Redis (url "" = off)
   std::string realtime_secret_file; // the team secret that signs updates
 };
 
