@@ -6,6 +6,7 @@
 #include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <future>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -50,20 +52,6 @@ bool newer_or_same(std::string_view version, std::string_view than) {
 // A request id as a map key.
 std::string id_key(const json& id) {
   return id.dump();
-}
-
-std::string percent_decoded(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
 }
 
 } // namespace
@@ -255,7 +243,7 @@ void Server::resolve_project() {
       auto rest = std::string_view(uri).substr(7);
       if (rest.starts_with("localhost/"))
         rest.remove_prefix(9);
-      auto path = percent_decoded(rest);
+      auto path = util::percent_decoded(rest);
       if (!path.starts_with("/"))
         continue;
       auto status =
@@ -716,15 +704,31 @@ void Server::initialized() {
 
 // ---- lists, tools, resources, prompts -------------------------------------------------------
 
+namespace {
+
+// Where a list request starts: 0, or the offset in its cursor (at most `limit`); a cursor
+// that is not one of this list's is -32602.
+size_t cursor_offset(std::string_view kind, const json& params,
+                     size_t limit = std::numeric_limits<size_t>::max()) {
+  auto c = params.find("cursor");
+  if (c == params.end() || c->is_null())
+    return 0;
+  auto at = c->is_string() ? read_cursor(kind, c->get<std::string>()) : std::nullopt;
+  if (!at || *at > limit)
+    throw RpcError(k_invalid_params, "invalid cursor: pass nextCursor from the previous page");
+  return *at;
+}
+
+// The entry of `items` named `name`, or end.
+template <class Items> auto named(Items& items, const std::string& name) {
+  return std::find_if(items.begin(), items.end(), [&](const auto& i) { return i.name == name; });
+}
+
+} // namespace
+
 json Server::list_page(std::string_view kind, const json& params, const json& items,
                        std::string_view key) {
-  size_t offset = 0;
-  if (auto c = params.find("cursor"); c != params.end() && !c->is_null()) {
-    auto at = c->is_string() ? read_cursor(kind, c->get<std::string>()) : std::nullopt;
-    if (!at || *at > items.size())
-      throw RpcError(k_invalid_params, "invalid cursor: pass nextCursor from the previous page");
-    offset = *at;
-  }
+  size_t offset = cursor_offset(kind, params, items.size());
   size_t size = page_size(50);
   json page = json::array();
   for (size_t i = offset; i < items.size() && page.size() < size; ++i)
@@ -739,8 +743,7 @@ json Server::call_tool(const json& params, Call& call) {
   auto name = params.value("name", json(nullptr));
   if (!name.is_string())
     throw RpcError(k_invalid_params, "tools/call needs the tool's name");
-  auto tool = std::find_if(m_catalogue.tools.begin(), m_catalogue.tools.end(),
-                           [&](const Tool& t) { return t.name == name.get<std::string>(); });
+  auto tool = named(m_catalogue.tools, name.get<std::string>());
   if (tool == m_catalogue.tools.end())
     throw RpcError(k_invalid_params, "Unknown tool: " + name.get<std::string>());
   if (m_options.read_only && !tool->read_only)
@@ -785,13 +788,7 @@ json Server::call_tool(const json& params, Call& call) {
 
 json Server::list_resources(const json& params) {
   // Fixed resources first, then one per artifact, paged through the daemon.
-  size_t offset = 0;
-  if (auto c = params.find("cursor"); c != params.end() && !c->is_null()) {
-    auto at = c->is_string() ? read_cursor("resources", c->get<std::string>()) : std::nullopt;
-    if (!at)
-      throw RpcError(k_invalid_params, "invalid cursor: pass nextCursor from the previous page");
-    offset = *at;
-  }
+  size_t offset = cursor_offset("resources", params);
   size_t size = page_size(100);
   json page = json::array();
   size_t fixed = m_catalogue.resources.size();
@@ -863,8 +860,7 @@ json Server::get_prompt(const json& params) {
   auto name = params.value("name", json(nullptr));
   if (!name.is_string())
     throw RpcError(k_invalid_params, "prompts/get needs the prompt's name");
-  auto prompt = std::find_if(m_catalogue.prompts.begin(), m_catalogue.prompts.end(),
-                             [&](const Prompt& p) { return p.name == name.get<std::string>(); });
+  auto prompt = named(m_catalogue.prompts, name.get<std::string>());
   if (prompt == m_catalogue.prompts.end())
     throw RpcError(k_invalid_params, "Unknown prompt: " + name.get<std::string>());
   json args = params.value("arguments", json::object());
@@ -885,8 +881,7 @@ json Server::complete(const json& params) {
   auto type = ref.value("type", "");
   if (type == "ref/prompt") {
     auto name = ref.value("name", "");
-    if (std::none_of(m_catalogue.prompts.begin(), m_catalogue.prompts.end(),
-                     [&](const Prompt& p) { return p.name == name; }))
+    if (named(m_catalogue.prompts, name) == m_catalogue.prompts.end())
       throw RpcError(k_invalid_params, "Unknown prompt: " + name);
   } else if (type != "ref/resource") {
     throw RpcError(k_invalid_params, "ref.type must be ref/prompt or ref/resource");

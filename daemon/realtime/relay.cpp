@@ -1,6 +1,7 @@
 #include "daemon/realtime/relay.hpp"
 
 #include "core/util/file.hpp"
+#include "core/util/text.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -109,10 +110,7 @@ Relay::Relay(Link& link, RelayOptions options, Deliver deliver, Link::Logger log
       m_log(std::move(log)), m_instance(random_hex(8)) {}
 
 fs::path Relay::file_of(const std::string& team) const {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : team)
-    hash = (hash ^ c) * 1099511628211ull;
-  return m_options.state_dir / "teams" / fmt::format("{:016x}.json", hash);
+  return m_options.state_dir / "teams" / fmt::format("{:016x}.json", util::fnv1a(team));
 }
 
 void Relay::save(const std::string& team) const {

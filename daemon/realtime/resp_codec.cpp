@@ -2,6 +2,8 @@
 // target can take them alone.
 #include "daemon/realtime/resp.hpp"
 
+#include "core/util/text.hpp"
+
 #include <charconv>
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
@@ -15,21 +17,6 @@ util::Error bad_url(std::string_view text, std::string why) {
                           fmt::format("'{}' is not a Redis URL: {}", text, why),
                           {{"hint", "use redis://[user:password@]host[:port][/db], rediss://... "
                                     "for TLS, or unix:///path/to/redis.sock"}});
-}
-
-std::string percent_decoded(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    unsigned value = 0;
-    if (in[i] == '%' && i + 2 < in.size() &&
-        std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16).ptr == in.data() + i + 3) {
-      out += static_cast<char>(value);
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
 }
 
 } // namespace
@@ -67,7 +54,7 @@ util::Result<RedisUrl> parse_redis_url(std::string_view text) {
   if (scheme == "unix") {
     url.kind = RedisUrl::Kind::unix_socket;
     auto query = rest.find('?');
-    url.path = percent_decoded(rest.substr(0, query));
+    url.path = util::percent_decoded(rest.substr(0, query));
     if (url.path.empty() || url.path.front() != '/')
       return bad_url(text, "a unix URL needs an absolute path, e.g. unix:///run/redis.sock");
     if (query != std::string_view::npos) {
@@ -91,9 +78,9 @@ util::Result<RedisUrl> parse_redis_url(std::string_view text) {
     auto credentials = authority.substr(0, at);
     authority.remove_prefix(at + 1);
     auto colon = credentials.find(':');
-    url.user = percent_decoded(credentials.substr(0, colon));
+    url.user = util::percent_decoded(credentials.substr(0, colon));
     if (colon != std::string_view::npos)
-      url.password = percent_decoded(credentials.substr(colon + 1));
+      url.password = util::percent_decoded(credentials.substr(colon + 1));
   }
   std::string_view port;
   if (authority.starts_with("[")) { // [v6]:port

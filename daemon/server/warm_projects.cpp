@@ -5,6 +5,7 @@
 #include "core/protocol/methods.hpp"
 #include "core/protocol/runtime.hpp"
 #include "core/util/file.hpp"
+#include "core/util/text.hpp"
 #include "core/util/time.hpp"
 
 #include <cerrno>
@@ -88,12 +89,8 @@ struct WarmProjects::Seen {
   }
 
   static Seen of(const artifact::Artifact& a) {
-    uint64_t hash = 14695981039346656037ull; // FNV-1a, with a separator after each value
-    auto mix = [&](std::string_view s) {
-      for (unsigned char c : s)
-        hash = (hash ^ c) * 1099511628211ull;
-      hash = (hash ^ 0x1f) * 1099511628211ull;
-    };
+    uint64_t hash = util::k_fnv1a_basis; // with a separator after each value
+    auto mix = [&](std::string_view s) { hash = util::fnv1a("\x1f", util::fnv1a(s, hash)); };
     for (const auto* s : {&a.priority, &a.estimation, &a.assignee, &a.summary, &a.vision})
       mix(*s);
     for (const auto* list :
@@ -112,10 +109,8 @@ namespace {
 // The snapshot of what subscribers of a project were told, kept while no daemon watches it:
 // $XDG_STATE_HOME/kodebase/projects/<hash of the root>.json.
 fs::path snapshot_file(const fs::path& root) {
-  uint64_t hash = 14695981039346656037ull; // FNV-1a: stable across builds and machines
-  for (unsigned char c : root.string())
-    hash = (hash ^ c) * 1099511628211ull;
-  return protocol::state_dir() / "projects" / fmt::format("{:016x}.json", hash);
+  return protocol::state_dir() / "projects" /
+         fmt::format("{:016x}.json", util::fnv1a(root.string()));
 }
 
 // What stat says of a file: any write, rename or replacement changes it.

@@ -1,0 +1,38 @@
+#pragma once
+
+// Small text helpers, header-only so that the thin CLI can use them without linking kb_util.
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kb::util {
+
+inline constexpr uint64_t k_fnv1a_basis = 14695981039346656037ull;
+
+// FNV-1a over `bytes`, continuing from `hash`: stable across builds and machines, for names
+// of state files and change fingerprints (not for security).
+inline uint64_t fnv1a(std::string_view bytes, uint64_t hash = k_fnv1a_basis) {
+  for (unsigned char c : bytes)
+    hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+// `in` with each %XX (two hex digits) replaced by its byte; anything else kept as it is.
+inline std::string percent_decoded(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    unsigned value = 0;
+    if (in[i] == '%' && i + 2 < in.size() &&
+        std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16).ptr == in.data() + i + 3) {
+      out += static_cast<char>(value);
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+} // namespace kb::util
