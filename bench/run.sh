@@ -3,7 +3,8 @@
 # 100, 1,000 and 10,000 artifacts, one-shot (--no-daemon) and warm (through the resident daemon,
 # process start of `kodebase` included), writes on the 1,000 tree both ways, the daemon's memory
 # and the time from a file edit to the daemon seeing it, then the MCP adapter (bench/mcp.py) and
-# the GitHub proxy (bench/github.py).
+# the GitHub proxy (bench/github.py) and the team relay (kb_bench_relay, against a
+# redis-server of its own).
 # Figures only; nothing is asserted.
 # usage: bench/run.sh [--quick] [bin-dir]   (default: build/release/bin, brought up to date)
 set -euo pipefail
@@ -97,3 +98,4 @@ if [ $quick -eq 0 ]; then
 fi
 python3 "$(dirname "$0")/mcp.py" "$bin" $([ $quick -eq 1 ] && echo --quick)
 python3 "$(dirname "$0")/github.py" "$bin" $([ $quick -eq 1 ] && echo --quick)
+"$bin/kb_bench_relay" $([ $quick -eq 1 ] && echo --quick)

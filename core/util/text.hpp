@@ -35,4 +35,16 @@ inline std::string percent_decoded(std::string_view in) {
   return out;
 }
 
+// Lower-case hexadecimal of `bytes`, two digits each.
+inline std::string to_hex(std::string_view bytes) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += k_digits[c >> 4];
+    out += k_digits[c & 15];
+  }
+  return out;
+}
+
 } // namespace kb::util

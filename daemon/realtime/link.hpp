@@ -43,6 +43,7 @@ public:
   void stop();
 
   LinkState state() const { return m_state; }
+  boost::asio::io_context& io() { return m_io; }
   // {state, url (without password), reason, attempt, retry_in_ms, live_seconds, pings,
   // reconnects}
   nlohmann::json status() const;

@@ -3,12 +3,18 @@
 #include "core/util/file.hpp"
 #include "core/util/text.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <unistd.h>
 
 namespace kb::daemon::realtime {
 
@@ -23,7 +29,8 @@ constexpr long long k_max_skew_ms = 5 * 60 * 1000; // envelope times accepted ar
 constexpr int k_page = 500;                        // stream entries read at a time
 
 // Next sequence, stream entry and publication in one step; a message id seen in the last day
-// gets its first sequence back instead of a second entry.
+// gets its first sequence back instead of a second entry. With a history TTL, the stream and
+// its sequence expire that long after the last update (the next one starts a new epoch).
 constexpr std::string_view k_publish_script = R"(
 local seen = redis.call('GET', KEYS[3])
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -35,6 +42,10 @@ if seen then return {epoch, tonumber(seen)} end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'e', epoch, 'p', ARGV[2])
 redis.call('SET', KEYS[3], seq, 'EX', 86400)
+if tonumber(ARGV[5]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
 redis.call('PUBLISH', ARGV[1], epoch .. ':' .. seq .. ':' .. ARGV[2])
 return {epoch, seq}
 )";
@@ -44,10 +55,7 @@ std::string random_hex(size_t bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
     for (auto& c : raw) // no entropy source: still unique enough within one run
       c = static_cast<char>(std::rand());
-  std::string out;
-  for (unsigned char c : raw)
-    out += fmt::format("{:02x}", c);
-  return out;
+  return util::to_hex(raw);
 }
 
 long long now_ms() {
@@ -107,48 +115,123 @@ std::string team_of_remote(std::string_view url) {
 
 Relay::Relay(Link& link, RelayOptions options, Deliver deliver, Link::Logger log)
     : m_link(link), m_options(std::move(options)), m_deliver(std::move(deliver)),
-      m_log(std::move(log)), m_instance(random_hex(8)) {}
-
-fs::path Relay::file_of(const std::string& team) const {
-  return m_options.state_dir / "teams" / fmt::format("{:016x}.json", util::fnv1a(team));
+      m_log(std::move(log)), m_instance(random_hex(8)), m_new_epoch(random_hex(8)),
+      m_save(link.io()) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(k_publish_script.data()), k_publish_script.size(),
+       digest);
+  m_script_sha =
+      util::to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-void Relay::save(const std::string& team) const {
-  const auto& t = m_teams.at(team);
-  std::error_code ec;
-  fs::create_directories(file_of(team).parent_path(), ec);
-  (void)util::write_file_atomic(
-      file_of(team),
-      json{{"team", team}, {"epoch", t.epoch}, {"last_seq", t.last_seq}, {"outbox", t.outbox}}
-              .dump() +
-          "\n");
+bool Relay::catching_up() const {
+  return std::any_of(m_teams.begin(), m_teams.end(),
+                     [](const auto& t) { return t.second.catching_up; });
+}
+
+Relay::~Relay() {
+  save_now();
+  for (auto& [team, t] : m_teams)
+    if (t.journal_fd >= 0)
+      ::close(t.journal_fd);
+}
+
+fs::path Relay::file_of(const std::string& team, std::string_view ext) const {
+  return m_options.state_dir / "teams" / fmt::format("{:016x}.{}", util::fnv1a(team), ext);
+}
+
+void Relay::save_soon() {
+  if (m_saving)
+    return;
+  m_saving = true;
+  m_save.expires_after(std::chrono::milliseconds(200));
+  m_save.async_wait([this](boost::system::error_code ec) {
+    m_saving = false;
+    if (!ec)
+      save_now();
+  });
+}
+
+void Relay::save_now() {
+  for (const auto& team : m_unsaved) {
+    const auto& t = m_teams.at(team);
+    std::error_code ec;
+    fs::create_directories(file_of(team, "json").parent_path(), ec);
+    (void)util::write_file_atomic(
+        file_of(team, "json"),
+        json{{"team", team}, {"epoch", t.epoch}, {"last_seq", t.last_seq}}.dump() + "\n");
+  }
+  m_unsaved.clear();
 }
 
 void Relay::load(const std::string& team, Team& t) const {
-  auto text = util::read_file(file_of(team));
-  if (!text)
-    return;
-  auto doc = json::parse(*text, nullptr, false);
-  if (!doc.is_object() || doc.value("team", "") != team)
-    return;
-  t.epoch = doc.value("epoch", "");
-  t.last_seq = doc.value("last_seq", 0LL);
-  for (auto& e : doc.value("outbox", json::array()))
-    t.outbox.push_back(e);
+  if (auto text = util::read_file(file_of(team, "json"))) {
+    auto doc = json::parse(*text, nullptr, false);
+    if (doc.is_object() && doc.value("team", "") == team) {
+      t.epoch = doc.value("epoch", "");
+      t.last_seq = doc.value("last_seq", 0LL);
+    }
+  }
+  // The outbox journal: one envelope per line; a line cut short by a crash is left out.
+  // Entries sent before the crash go again: the publish script knows their message ids.
+  if (auto text = util::read_file(file_of(team, "outbox"))) {
+    size_t start = 0;
+    for (size_t end; (end = text->find('\n', start)) != std::string::npos; start = end + 1) {
+      auto line = text->substr(start, end - start);
+      auto e = json::parse(line, nullptr, false);
+      if (e.is_object() && e.value("team", "") == team && e["msg"].is_string())
+        t.outbox.push_back({e["msg"].get<std::string>(), std::move(line)});
+      ++t.journal_lines;
+    }
+  }
+}
+
+void Relay::journal_append(const std::string& team, Team& t, const std::string& text) {
+  if (t.journal_fd < 0) {
+    auto path = file_of(team, "outbox");
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    t.journal_fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (t.journal_fd < 0) {
+      m_log(fmt::format("team relay: cannot write {}: {}", path.string(), std::strerror(errno)));
+      return;
+    }
+  }
+  auto line = text + "\n"; // one write: a reader never sees half of it
+  (void)!::write(t.journal_fd, line.data(), line.size());
+  ++t.journal_lines;
+}
+
+void Relay::journal_clear(const std::string& team, Team& t) {
+  if (t.journal_fd < 0)
+    t.journal_fd = ::open(file_of(team, "outbox").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (t.journal_fd >= 0 && ::ftruncate(t.journal_fd, 0) == 0)
+    t.journal_lines = 0;
+}
+
+void Relay::journal_rewrite(const std::string& team, Team& t) {
+  std::string text;
+  for (const auto& e : t.outbox)
+    text += e.text + "\n";
+  // The appending descriptor would keep the replaced file: opened again on the next append.
+  if (t.journal_fd >= 0)
+    ::close(std::exchange(t.journal_fd, -1));
+  (void)util::write_file_atomic(file_of(team, "outbox"), text, 0600);
+  t.journal_lines = t.outbox.size();
+}
+
+std::string Relay::mac(std::string_view body) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), m_options.secret.data(), static_cast<int>(m_options.secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  return util::to_hex(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 std::string Relay::sign(const json& envelope) const {
   json body = envelope;
   body.erase("sig");
-  auto text = body.dump(); // keys sorted: the same text on every side
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), m_options.secret.data(), static_cast<int>(m_options.secret.size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
-  std::string out;
-  for (unsigned i = 0; i < len; ++i)
-    out += fmt::format("{:02x}", mac[i]);
-  return out;
+  return mac(body.dump()); // keys sorted: the same text on every side
 }
 
 void Relay::follow(const std::string& team) {
@@ -173,14 +256,19 @@ void Relay::publish(const std::string& team, json change) {
   envelope["msg"] = random_hex(16);
   envelope["ts"] = now_ms();
   envelope["sig"] = sign(envelope);
-  m_teams[team].outbox.push_back(std::move(envelope));
-  save(team);
+  auto& t = m_teams[team];
+  auto text = envelope.dump();
+  journal_append(team, t, text);
+  t.outbox.push_back({envelope["msg"].get<std::string>(), std::move(text)});
   send_next(team);
 }
 
 void Relay::on_live() {
+  load_script();
   for (auto& [team, t] : m_teams) {
-    t.subscribed = t.sending = t.catching_up = false;
+    t.subscribed = t.catching_up = false;
+    t.in_flight = 0;
+    ++t.sends; // answers still due from the lost connection no longer count
     subscribe(team);
     send_next(team);
   }
@@ -191,37 +279,77 @@ void Relay::subscribe(const std::string& team) {
   if (!sub)
     return;
   sub->command({"SUBSCRIBE", key(team, "ev")}, [this, team](util::Result<Reply> r) {
-    if (!r || r->is_error())
-      return; // the link notices a lost connection by itself
-    m_teams[team].subscribed = true;
+    if (!r)
+      return;            // the link notices a lost connection by itself
+    if (r->is_error()) { // e.g. NOPERM: an ACL user without this channel
+      m_teams[team].error = "subscribing: " + r->str;
+      m_log(fmt::format("team relay: subscribing to {} refused: {}", team, r->str));
+      return;
+    }
+    auto& t = m_teams[team];
+    t.subscribed = true;
+    if (t.error.starts_with("subscribing"))
+      t.error.clear();
     catch_up(team); // after the confirmation: nothing published from now on is missed
   });
+}
+
+void Relay::load_script() {
+  // Sent ahead of the EVALSHAs on the same connection, so it is loaded before they run.
+  if (auto link = m_link.commands())
+    link->command({"SCRIPT", "LOAD", std::string(k_publish_script)}, [this](util::Result<Reply> r) {
+      if (r && r->is_error())
+        m_log(fmt::format("team relay: loading the publish script failed: {}", r->str));
+    });
 }
 
 void Relay::send_next(const std::string& team) {
   auto& queue = m_teams[team];
   auto link = m_link.commands();
-  if (queue.sending || queue.outbox.empty() || !link)
+  if (!link)
     return;
-  queue.sending = true;
-  const json& envelope = queue.outbox.front();
-  link->command({"EVAL", std::string(k_publish_script), "3", key(team, "meta"), key(team, "log"),
-                 key(team, "msg:" + envelope.value("msg", "")), key(team, "ev"), envelope.dump(),
-                 std::to_string(m_options.history), random_hex(8)},
-                [this, team](util::Result<Reply> r) {
-                  auto& t = m_teams[team];
-                  t.sending = false;
-                  if (!r)
-                    return; // sent again when the link is live again
-                  if (r->is_error()) {
-                    m_log(fmt::format("team relay: publishing to {} failed: {}", team, r->str));
-                    return;
-                  }
-                  t.outbox.pop_front();
-                  ++m_published;
-                  save(team);
-                  send_next(team);
-                });
+  // Pipelined: answers come back in the order sent, each one for the oldest entry in flight.
+  while (queue.in_flight < queue.outbox.size() && queue.in_flight < m_options.window) {
+    const auto& envelope = queue.outbox[queue.in_flight++];
+    link->command({"EVALSHA", m_script_sha, "3", key(team, "meta"), key(team, "log"),
+                   key(team, "msg:" + envelope.msg), key(team, "ev"), envelope.text,
+                   std::to_string(m_options.history), m_new_epoch,
+                   std::to_string(m_options.history_ttl.count())},
+                  [this, team, sends = queue.sends](util::Result<Reply> r) {
+                    auto& t = m_teams[team];
+                    if (sends != t.sends)
+                      return;
+                    if (!r)
+                      return; // the link is lost: sent again when it is live again
+                    if (r->is_error() && r->str.starts_with("NOSCRIPT")) { // flushed meanwhile
+                      t.in_flight = 0;
+                      ++t.sends;
+                      load_script();
+                      send_next(team);
+                      return;
+                    }
+                    if (r->is_error()) {
+                      // Refused (permissions, memory): the entries stay in the outbox and go again
+                      // with the next change or connection.
+                      if (t.error != r->str)
+                        m_log(
+                            fmt::format("team relay: publishing to {} refused: {}", team, r->str));
+                      t.error = "publishing: " + r->str;
+                      t.in_flight = 0;
+                      ++t.sends;
+                      return;
+                    }
+                    t.error.clear();
+                    t.outbox.pop_front();
+                    --t.in_flight;
+                    ++m_published;
+                    if (t.outbox.empty())
+                      journal_clear(team, t);
+                    else if (t.journal_lines > 4096 && t.journal_lines > 4 * t.outbox.size())
+                      journal_rewrite(team, t);
+                    send_next(team);
+                  });
+  }
 }
 
 void Relay::catch_up(const std::string& team) {
@@ -291,7 +419,8 @@ void Relay::catch_up(const std::string& team) {
                       }
                       pos.catching_up = false;
                       *page = nullptr;
-                      save(team);
+                      m_unsaved.insert(team);
+                      save_soon();
                       if (pos.seen_seq > pos.last_seq) // published while the last page was read
                         catch_up(team);
                     });
@@ -332,7 +461,8 @@ void Relay::on_push(const Reply& push) {
     return;
   }
   receive(team, epoch, seq, frame.substr(colon2 + 1), false);
-  save(team);
+  m_unsaved.insert(team);
+  save_soon();
 }
 
 void Relay::receive(const std::string& team, const std::string& epoch, long long seq,
@@ -385,7 +515,9 @@ json Relay::status() const {
                      {"epoch", t.epoch},
                      {"last_seq", t.last_seq},
                      {"outbox", t.outbox.size()},
-                     {"subscribed", t.subscribed}});
+                     {"subscribed", t.subscribed},
+                     {"catching_up", t.catching_up},
+                     {"error", t.error.empty() ? json(nullptr) : json(t.error)}});
   return {{"teams", teams},           {"signing", !m_options.secret.empty()},
           {"published", m_published}, {"received", m_received},
           {"echoes", m_echoes},       {"dropped", m_dropped},

@@ -39,6 +39,7 @@ struct Connection::Impl {
   };
   std::deque<Pending> pending;
   std::deque<std::string> outgoing;
+  std::string sending; // the write in progress
   bool writing = false;
   bool is_open = false;
   bool closed = false;
@@ -145,16 +146,22 @@ void write_next(const std::shared_ptr<Connection>& self, Connection::Impl& m);
 
 namespace {
 
+// One timer watches the oldest command's deadline. It is armed when a command is sent with
+// none running, and when it fires early (that command was answered) it moves on to the next
+// one's; answers themselves never touch it.
 void arm_deadline(const std::shared_ptr<Connection>& self, Connection::Impl& m) {
-  if (m.pending.empty() || m.closed) {
-    m.deadline_timer.cancel();
+  if (m.deadline_armed || m.pending.empty() || m.closed)
     return;
-  }
+  m.deadline_armed = true;
   m.deadline_timer.expires_at(m.pending.front().deadline);
   m.deadline_timer.async_wait([self, &m](boost::system::error_code ec) {
-    if (ec || m.closed || m.pending.empty() ||
-        std::chrono::steady_clock::now() < m.pending.front().deadline)
+    m.deadline_armed = false;
+    if (ec || m.closed || m.pending.empty())
       return;
+    if (std::chrono::steady_clock::now() < m.pending.front().deadline) {
+      arm_deadline(self, m);
+      return;
+    }
     fail_all(self, m,
              gone(fmt::format("Redis did not answer {} within {} ms", m.pending.front().name,
                               m.options.timeout.count())),
@@ -170,8 +177,7 @@ bool is_push(const Reply& r) {
   return kind == "message" || kind == "pmessage" || kind == "smessage";
 }
 
-void deliver(const std::shared_ptr<Connection>& self, Connection::Impl& m, Reply reply,
-             bool subscribed) {
+void deliver(Connection::Impl& m, Reply reply, bool subscribed) {
   if ((subscribed && is_push(reply)) || m.pending.empty()) {
     if (m.push_handler)
       m.push_handler(reply);
@@ -179,7 +185,6 @@ void deliver(const std::shared_ptr<Connection>& self, Connection::Impl& m, Reply
   }
   auto done = std::move(m.pending.front().done);
   m.pending.pop_front();
-  arm_deadline(self, m);
   if (done)
     done(std::move(reply));
 }
@@ -208,7 +213,7 @@ void read_more(const std::shared_ptr<Connection>& self, Connection::Impl& m) {
         }
         if (!*reply)
           break;
-        deliver(self, m, std::move(**reply), m.subscribed);
+        deliver(m, std::move(**reply), m.subscribed);
         if (m.closed)
           return;
       }
@@ -221,19 +226,22 @@ void write_next(const std::shared_ptr<Connection>& self, Connection::Impl& m) {
   if (m.writing || m.outgoing.empty() || m.closed)
     return;
   m.writing = true;
+  // Everything queued goes out in one write: a burst of commands costs one system call.
+  m.sending.clear();
+  for (auto& c : m.outgoing)
+    m.sending += c;
+  m.outgoing.clear();
   m.with_stream([&](auto& s) {
-    asio::async_write(s, asio::buffer(m.outgoing.front()),
-                      [self, &m](boost::system::error_code ec, size_t) {
-                        m.writing = false;
-                        if (m.closed)
-                          return;
-                        if (ec) {
-                          fail_all(self, m, gone("writing to Redis failed: " + ec.message()), true);
-                          return;
-                        }
-                        m.outgoing.pop_front();
-                        write_next(self, m);
-                      });
+    asio::async_write(s, asio::buffer(m.sending), [self, &m](boost::system::error_code ec, size_t) {
+      m.writing = false;
+      if (m.closed)
+        return;
+      if (ec) {
+        fail_all(self, m, gone("writing to Redis failed: " + ec.message()), true);
+        return;
+      }
+      write_next(self, m);
+    });
   });
 }
 
@@ -257,8 +265,7 @@ void Connection::command(std::vector<std::string> args, Callback done) {
   }
   m->outgoing.push_back(encode_command(args));
   auto self = shared_from_this();
-  if (m->pending.size() == 1)
-    arm_deadline(self, *m);
+  arm_deadline(self, *m);
   write_next(self, *m);
 }
 

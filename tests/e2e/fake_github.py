@@ -12,7 +12,7 @@ Listens on a free loopback port (written to PORT_FILE) and answers:
   GET  /flaky                 200 the first time, 500 afterwards
   GET  /gzip                  a gzip-encoded body when asked for gzip
   GET  /missing               404 with GitHub's error shape
-  GET  /limited/primary       403, quota spent (remaining 0, reset in 3 s)
+  GET  /limited/primary       403, quota spent (remaining 0, reset in 10 s)
   GET  /limited/secondary     403, a secondary limit with Retry-After: 2
   GET  /limited/bare         403, a secondary limit without Retry-After
   GET  /redirect              302 to another host
@@ -122,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps({"message": "API rate limit exceeded for user ID 1."}).encode()
             return self.send(403, body, {"Content-Type": "application/json",
                                          "X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0",
-                                         "X-RateLimit-Reset": str(int(time.time()) + 3),
+                                         "X-RateLimit-Reset": str(int(time.time()) + 10),
                                          "X-RateLimit-Resource": "core"}, quota=False)
         if path == "/limited/secondary":
             return self.json(403, {"message": "You have exceeded a secondary rate limit."},

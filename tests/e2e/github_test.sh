@@ -180,6 +180,7 @@ expect_exit 2 "bad repo for cache clear" -- "$kb" cache clear --repo nonsense
 # the primary limit: once GitHub says a token's quota is spent, nothing more goes upstream for
 # it until the reset; callers get a GitHub-shaped 403 with Retry-After at once
 token3="ghp_kodebaseTestTokenNumberThree0000000003"
+spent_at=$(date +%s) # the fake resets the quota 10 s later (room for a slow machine)
 expect_exit 1 "spent quota" -- env GH_TOKEN="$token3" "$kb" api limited/primary
 before=$(requests_to /gzip)
 expect_exit 1 "held while spent" -- env GH_TOKEN="$token3" "$kb" api gzip -i
@@ -187,7 +188,7 @@ expect_exit 1 "held while spent" -- env GH_TOKEN="$token3" "$kb" api gzip -i
 contains "$out" "Retry-After:" "a local refusal says when to retry"
 [ "$(requests_to /gzip)" = "$before" ] && pass || fail "a request went upstream while the quota was spent"
 expect_exit 0 "other tokens pass meanwhile" -- env GH_TOKEN="$token1" "$kb" api gzip -H "Cache-Control: no-cache"
-sleep 3.2
+while [ "$(date +%s)" -le $((spent_at + 11)) ]; do sleep 0.2; done
 expect_exit 0 "after the reset" -- env GH_TOKEN="$token3" "$kb" api gzip
 
 # a secondary limit with Retry-After: the token's next call waits that long, then goes
