@@ -59,8 +59,8 @@ int run(int argc, char** argv) {
     return k_exit_usage;
   }
   for (auto& [sub, command] : registry.commands) {
-    if (!sub->parsed())
-      continue;
+    if (!sub->parsed() || !sub->get_subcommands().empty())
+      continue; // not given, or a subcommand of it was (`team` vs `team status`)
     if (auto st = session.prepare(); !st)
       return session.fail(st.error());
     return command(session);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -127,6 +128,12 @@ void Session::print_json(const json& value) const {
   auto text = value.dump(indent, ' ', false, json::error_handler_t::replace);
   text += '\n';
   std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+json with_actor(json params) {
+  if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
+    params["actor"] = actor;
+  return params;
 }
 
 } // namespace kb::cli

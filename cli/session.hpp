@@ -82,6 +82,10 @@ int exit_code_for(util::ErrorKind kind);
 using CommandRun = std::function<int(Session&)>;
 
 // Registers every command on `app`; `run` receives the entry point of the parsed one.
+// `params` with the acting user from $KODEBASE_ACTOR, so a resident server acts for this
+// caller rather than for whoever started it.
+json with_actor(json params);
+
 struct CommandRegistry {
   std::vector<std::pair<CLI::App*, CommandRun>> commands;
   void add(CLI::App* sub, CommandRun run) { commands.emplace_back(sub, std::move(run)); }

@@ -6,6 +6,7 @@
 #include "daemon/server/oneshot.hpp"
 #include "daemon/server/server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -213,6 +214,14 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   if (auto v = kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file");
       v.is_string())
     options.realtime_secret_file = v.get<std::string>();
+  options.history = static_cast<size_t>(std::max(100L, whole("realtime.history", 10000)));
+  options.history_ttl = std::chrono::seconds(whole("realtime.history_ttl", 0));
+  options.claim_ttl = std::chrono::seconds(std::max(1L, whole("realtime.claim_ttl", 7200)));
+  if (const char* env = std::getenv("KODEBASE_REALTIME_PRESENCE_MS"); env && *env) {
+    long ms = 0;
+    if (parse_number(env, ms) && ms > 0)
+      options.presence_interval = std::chrono::milliseconds(ms);
+  }
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);

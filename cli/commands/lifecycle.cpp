@@ -1,5 +1,6 @@
 // `add` and the lifecycle commands: `ready`, `block`, `start`, `submit`, `complete`, `cancel`,
 // `archive`.
+#include "cli/commands/team.hpp"
 #include "cli/editor.hpp"
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
@@ -19,13 +20,6 @@ namespace kb::cli {
 namespace method = protocol::method;
 
 namespace {
-
-// Adds the acting user from the environment, so a resident server acts for this caller.
-json with_actor(json params) {
-  if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
-    params["actor"] = actor;
-  return params;
-}
 
 util::Result<json> read_json_file(const std::string& file) {
   std::string text;
@@ -87,6 +81,12 @@ int render_transition(Session& s, const json& r) {
   }
   if (r.value("committed", false))
     text += st.dim("committed\n");
+  if (auto claim = r.value("claim", json()); claim.is_object()) {
+    if (claim.contains("error"))
+      text += st.yellow(claim.value("error", "")) + "\n";
+    else
+      text += st.dim("claimed for the team: " + claim_line(s, claim)) + "\n";
+  }
   size_t files = r["files"].size();
   text += dry ? st.yellow(fmt::format("dry run: {} file{} would change, nothing written", files,
                                       files == 1 ? "" : "s"))
@@ -98,7 +98,7 @@ int render_transition(Session& s, const json& r) {
 struct TransitionOptions {
   std::string id, reason, from_file, result, outcome, next;
   std::vector<std::string> tags, insights, delivered, benefits;
-  bool dry_run = false, no_branch = false, commit = false;
+  bool dry_run = false, no_branch = false, commit = false, force = false;
 };
 
 // The completion block from the flags (or --from-file), shaped for the artifact's type.
@@ -129,8 +129,11 @@ util::Result<json> completion_from(const TransitionOptions& o) {
 
 int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
   json params = with_actor({{"id", o.id}, {"dry_run", o.dry_run}, {"commit", o.commit}});
-  if (m == method::artifacts_start)
+  if (m == method::artifacts_start) {
     params["branch"] = !o.no_branch;
+    if (o.force)
+      params["force"] = true;
+  }
   if (!o.reason.empty())
     params["reason"] = o.reason;
   if (m == method::artifacts_complete) {
@@ -274,9 +277,15 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
   sub->add_flag("--dry-run", o->dry_run, "Show what would change without writing");
   registry.add(sub, [o, m](Session& s) { return run_transition(s, m, *o); });
   sub->add_flag("--commit", o->commit, "Commit the artifact change (chore(artifacts): ...)");
-  if (m == method::artifacts_start)
+  if (m == method::artifacts_start) {
     sub->add_flag("--no-branch", o->no_branch,
                   "Stay on the current branch instead of the one named by the ID");
+    sub->add_flag("--force", o->force,
+                  "Start it even though a teammate has claimed it (the claim passes to you)");
+    sub->footer("With a team connected (`kodebase team connect`), the artifact is claimed for\n"
+                "you first; one claimed by someone else is refused, saying who holds it and\n"
+                "until when.");
+  }
   if (m == method::artifacts_cancel || m == method::artifacts_archive)
     sub->add_option("--reason", o->reason, "Why (recorded in the event)");
   if (m == method::artifacts_complete) {

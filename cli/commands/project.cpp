@@ -1,4 +1,5 @@
 // `init` and `status`.
+#include "cli/commands/team.hpp"
 #include "cli/render/table.hpp"
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
@@ -122,6 +123,14 @@ int run_status(Session& s) {
     for (const auto& p : problems)
       out += fmt::format("  {}:{}:{}: {}\n", p.value("path", ""), p.value("line", 0),
                          p.value("column", 0), s.style().red(p.value("message", "")));
+  }
+  if (r->contains("team")) {
+    const auto& team = (*r)["team"];
+    out += "\n" + section(s, "Team " + clean(team.value("name", "")));
+    for (const auto& m : team.value("members", json::array()))
+      out += "  " + member_line(s, m) + "\n";
+    if (team.value("members", json::array()).empty())
+      out += "  nobody is connected\n";
   }
   const auto& svc = (*r)["services"];
   out += fmt::format("\n{} daemon {} · GitHub {} · team {}\n", s.style().dim("Services:"),

@@ -1,6 +1,7 @@
 // `watch`: live changes of artifacts, as the daemon sees them.
 #include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
+#include "cli/commands/team.hpp"
 #include "cli/session.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
@@ -20,19 +21,12 @@ std::string clock_of(const std::string& time) {
   return time.size() >= 19 ? time.substr(11, 8) : time;
 }
 
-// Text from teammates without terminal control sequences.
-std::string clean(std::string text) {
-  for (auto& c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = ' ';
-  return text;
-}
-
 std::string human_line(const Session& s, const std::string& name, const json& p, bool all) {
   const auto& st = s.style();
   std::string where = all ? st.dim(p.value("project", "")) + "  " : "";
-  if (name == method::team_resync)
-    return fmt::format("team: {}", clean(p.value("reason", "")));
+  if (name == method::team_resync || name == method::team_presence || name == method::team_state ||
+      name == method::team_claim_lost)
+    return team_event_line(s, name, p, where);
   if (name == method::team_changed) {
     auto state = [&](const char* key) {
       return p[key].is_string() ? clean(p[key].get<std::string>()) : std::string("-");
@@ -110,8 +104,9 @@ void register_watch_command(CLI::App& app, CommandRegistry& registry) {
       "One line per change: time, ID, title, old → new state and cause (edit, commit,\n"
       "checkout, merge, kodebase <command>); HEAD moves too. With --json, one object\n"
       "per line: {\"event\": \"artifact.changed\" | \"repo.head\" | \"resync\" |\n"
-      "\"team.changed\" | \"team.resync\", \"data\": {...}}; team.* are teammates' changes\n"
-      "through the team relay (`kodebase team connect`).");
+      "\"team.changed\" | \"team.resync\" | \"team.presence\" | \"team.state\" |\n"
+      "\"team.claim_lost\", \"data\": {...}}; team.* come through the team relay\n"
+      "(`kodebase team connect`): teammates' changes, joins and leaves, the link's state.");
   registry.add(watch, [all](Session& s) { return run_watch(s, *all); });
 }
 

@@ -206,10 +206,11 @@ std::string Server::project_directory() {
 
 util::Result<json> Server::daemon(std::string_view method, json params, bool write) {
   params["directory"] = project_directory();
-  if (write) {
+  {
+    // The agent is named on reads too: the daemon shows it in the team's presence.
     std::lock_guard lock(m->mutex);
     params["agent"] = m->client_name.empty() ? "AI agent" : m->client_name;
-    if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
+    if (const char* actor = std::getenv("KODEBASE_ACTOR"); write && actor && *actor)
       params["actor"] = actor;
   }
   std::unique_ptr<client::Channel> channel;
@@ -291,8 +292,12 @@ void Server::follow_changes() {
           return;
         m->follower = channel;
       }
-      auto reply = channel->call(protocol::method::subscribe,
-                                 {{"topics", {"artifacts"}}, {"directory", directory}}, true);
+      json params{{"topics", {"artifacts"}}, {"directory", directory}};
+      {
+        std::lock_guard lock(m->mutex); // the agent shows in the team's presence
+        params["agent"] = m->client_name.empty() ? "AI agent" : m->client_name;
+      }
+      auto reply = channel->call(protocol::method::subscribe, params, true);
       auto subscribed = reply ? client::parse_reply(*reply) : util::Result<json>(reply.error());
       if (subscribed) {
         delay = 50ms;

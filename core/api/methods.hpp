@@ -32,6 +32,12 @@ protocol::Response dispatch(Context& ctx, const protocol::Request& request);
 // Handlers, one per method (grouped by file).
 util::Result<json> project_init(Context& ctx, const json& params);
 util::Result<json> project_status(Context& ctx, const json& params);
+// Who is working here, for the team's presence: {name, email, branch, working_on: [{id, title,
+// state}]} — the person acting (as writes resolve it; when there is none, empty with the
+// reason in `unknown`), the checked-out branch, and what is in progress or in review assigned
+// to them (or claimed by them: params.claimed), the branch's own artifact first. Not a
+// method.
+util::Result<json> presence_info(Context& ctx, const json& params);
 util::Result<std::string> artifacts_list(Context& ctx, const json& params);
 util::Result<json> artifacts_get(Context& ctx, const json& params);
 util::Result<json> artifacts_tree(Context& ctx, const json& params);

@@ -1,7 +1,10 @@
 #include "core/api/methods.hpp"
 #include "core/api/render_json.hpp"
+#include "core/api/write_session.hpp"
+#include "core/repo/git.hpp"
 
 #include <map>
+#include <set>
 
 namespace kb::api {
 
@@ -97,6 +100,46 @@ util::Result<json> project_status(Context& ctx, const json& params) {
                {{"daemon", ctx.server_mode == "daemon" ? "running" : "not running (one-shot)"},
                 {"github", "not configured"},
                 {"team", "off"}}}};
+}
+
+util::Result<json> presence_info(Context& ctx, const json& params) {
+  auto p = open_project(ctx, params);
+  if (!p)
+    return p.error();
+  const auto& project = (*p)->project;
+  // Nobody known (no actor setting, no git user) still shows, nameless, with the reason.
+  auto person = resolve_person(project, params);
+  std::string text = person ? *person : std::string();
+  auto open = text.rfind('(');
+  auto name = text.substr(0, open == std::string::npos ? text.size() : open);
+  while (!name.empty() && name.back() == ' ')
+    name.pop_back();
+  auto email =
+      open == std::string::npos ? std::string() : text.substr(open + 1, text.size() - open - 2);
+  auto branch = repo::current_branch(project);
+  std::set<std::string> claimed;
+  for (const auto& c : params.value("claimed", json::array()))
+    if (c.is_string())
+      claimed.insert(c.get<std::string>());
+  json working = json::array();
+  for (const auto& [_, a] : (*p)->index.all()) {
+    auto s = lifecycle::current_state(a);
+    bool on_branch = a.id.str() == branch;
+    bool theirs = !email.empty() && a.assignee.find(email) != std::string::npos;
+    bool active = s == State::in_progress || s == State::in_review;
+    if (!claimed.contains(a.id.str()) && !(active && (on_branch || theirs)))
+      continue;
+    json item{{"id", a.id.str()}, {"title", a.title}, {"state", lifecycle::state_name(a)}};
+    if (on_branch)
+      working.insert(working.begin(), std::move(item));
+    else
+      working.push_back(std::move(item));
+  }
+  json out{
+      {"name", name}, {"email", email}, {"branch", branch}, {"working_on", std::move(working)}};
+  if (!person)
+    out["unknown"] = person.error().message;
+  return out;
 }
 
 } // namespace kb::api

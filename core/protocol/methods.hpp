@@ -57,6 +57,10 @@ inline constexpr std::string_view cache_prune = "cache.prune";
 inline constexpr std::string_view team_status = "team.status";
 inline constexpr std::string_view team_connect = "team.connect";
 inline constexpr std::string_view team_disconnect = "team.disconnect";
+inline constexpr std::string_view team_members = "team.members";
+inline constexpr std::string_view team_claim = "team.claim";
+inline constexpr std::string_view team_release = "team.release";
+inline constexpr std::string_view team_claims = "team.claims";
 // Notifications the daemon sends to subscribers.
 inline constexpr std::string_view artifact_changed = "artifact.changed";
 inline constexpr std::string_view repo_head = "repo.head";
@@ -64,6 +68,9 @@ inline constexpr std::string_view shutting_down = "daemon.shutting_down";
 inline constexpr std::string_view resync = "resync";
 inline constexpr std::string_view team_changed = "team.changed";
 inline constexpr std::string_view team_resync = "team.resync";
+inline constexpr std::string_view team_presence = "team.presence"; // a join, update or leave
+inline constexpr std::string_view team_state = "team.state";       // the link's state changed
+inline constexpr std::string_view team_claim_lost = "team.claim_lost";
 
 inline constexpr std::array all = {
     project_init,     project_status,  artifacts_list,    artifacts_get,      artifacts_tree,

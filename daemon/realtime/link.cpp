@@ -8,6 +8,16 @@ namespace kb::daemon::realtime {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+std::string team_key(std::string_view team, std::string_view part) {
+  return fmt::format("kodebase:{{{}}}:{}", team, part);
+}
+
+long long wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string_view to_string(LinkState s) {
   switch (s) {
   case LinkState::disabled: return "disabled";
@@ -56,10 +66,13 @@ void Link::configure(LinkOptions options) {
 }
 
 void Link::set_state(LinkState s, std::string reason) {
-  if (s != m_state || reason != m_reason)
+  bool changed = s != m_state || reason != m_reason;
+  if (changed)
     m_log(fmt::format("team relay: {}{}{}", to_string(s), reason.empty() ? "" : ": ", reason));
   m_state = s;
   m_reason = std::move(reason);
+  if (changed && m_on_state)
+    m_on_state();
 }
 
 void Link::connect() {

@@ -28,6 +28,12 @@ struct LinkOptions {
   std::chrono::milliseconds stable_after{60000}; // live this long: the backoff starts over
 };
 
+// The Redis key (or channel) `part` of a team: kodebase:{owner/name}:part. The braces keep a
+// team's keys in one cluster slot, so its scripts may touch several.
+std::string team_key(std::string_view team, std::string_view part);
+// Wall-clock milliseconds since the epoch (envelopes, presence and claims carry them).
+long long wall_ms();
+
 enum class LinkState { disabled, connecting, live, backing_off, failed };
 std::string_view to_string(LinkState s);
 
@@ -58,6 +64,8 @@ public:
   // Called each time the link becomes live (subscribe and catch up there), and with pushes.
   void on_live(std::function<void()> f) { m_on_live = std::move(f); }
   void on_push(std::function<void(const Reply&)> f) { m_on_push = std::move(f); }
+  // Called after every change of state (or of its reason).
+  void on_state(std::function<void()> f) { m_on_state = std::move(f); }
 
 private:
   void connect();
@@ -80,6 +88,7 @@ private:
   std::mt19937_64 m_random{std::random_device{}()};
   std::function<void()> m_on_live;
   std::function<void(const Reply&)> m_on_push;
+  std::function<void()> m_on_state;
 };
 
 } // namespace kb::daemon::realtime

@@ -58,16 +58,6 @@ std::string random_hex(size_t bytes) {
   return util::to_hex(raw);
 }
 
-long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string key(const std::string& team, std::string_view part) {
-  return fmt::format("kodebase:{{{}}}:{}", team, part);
-}
-
 } // namespace
 
 std::string read_secret(const std::string& file) {
@@ -122,6 +112,13 @@ Relay::Relay(Link& link, RelayOptions options, Deliver deliver, Link::Logger log
        digest);
   m_script_sha =
       util::to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+void Relay::set_catching_up(const std::string& team, bool on) {
+  bool before = catching_up();
+  m_teams[team].catching_up = on;
+  if (before != catching_up() && m_on_catch_up)
+    m_on_catch_up();
 }
 
 bool Relay::catching_up() const {
@@ -254,7 +251,7 @@ void Relay::publish(const std::string& team, json change) {
   envelope["team"] = team;
   envelope["sender"] = m_instance;
   envelope["msg"] = random_hex(16);
-  envelope["ts"] = now_ms();
+  envelope["ts"] = wall_ms();
   envelope["sig"] = sign(envelope);
   auto& t = m_teams[team];
   auto text = envelope.dump();
@@ -278,7 +275,7 @@ void Relay::subscribe(const std::string& team) {
   auto sub = m_link.subscriber();
   if (!sub)
     return;
-  sub->command({"SUBSCRIBE", key(team, "ev")}, [this, team](util::Result<Reply> r) {
+  sub->command({"SUBSCRIBE", team_key(team, "ev")}, [this, team](util::Result<Reply> r) {
     if (!r)
       return;            // the link notices a lost connection by itself
     if (r->is_error()) { // e.g. NOPERM: an ACL user without this channel
@@ -311,8 +308,8 @@ void Relay::send_next(const std::string& team) {
   // Pipelined: answers come back in the order sent, each one for the oldest entry in flight.
   while (queue.in_flight < queue.outbox.size() && queue.in_flight < m_options.window) {
     const auto& envelope = queue.outbox[queue.in_flight++];
-    link->command({"EVALSHA", m_script_sha, "3", key(team, "meta"), key(team, "log"),
-                   key(team, "msg:" + envelope.msg), key(team, "ev"), envelope.text,
+    link->command({"EVALSHA", m_script_sha, "3", team_key(team, "meta"), team_key(team, "log"),
+                   team_key(team, "msg:" + envelope.msg), team_key(team, "ev"), envelope.text,
                    std::to_string(m_options.history), m_new_epoch,
                    std::to_string(m_options.history_ttl.count())},
                   [this, team, sends = queue.sends](util::Result<Reply> r) {
@@ -357,12 +354,12 @@ void Relay::catch_up(const std::string& team) {
   auto link = m_link.commands();
   if (reading.catching_up || !link)
     return;
-  reading.catching_up = true;
-  link->command({"HGET", key(team, "meta"), "epoch"}, [this, team](util::Result<Reply> epoch) {
+  set_catching_up(team, true);
+  link->command({"HGET", team_key(team, "meta"), "epoch"}, [this, team](util::Result<Reply> epoch) {
     auto& t = m_teams[team];
     auto cmd = m_link.commands();
     if (!epoch || !cmd) {
-      t.catching_up = false;
+      set_catching_up(team, false);
       return;
     }
     if (epoch->type == Reply::Type::string && !t.epoch.empty() && epoch->str != t.epoch) {
@@ -378,17 +375,17 @@ void Relay::catch_up(const std::string& team) {
     *page = [this, team, page] {
       auto conn = m_link.commands();
       if (!conn) {
-        m_teams[team].catching_up = false;
+        set_catching_up(team, false);
         *page = nullptr;
         return;
       }
       long long from = m_teams[team].last_seq;
-      conn->command({"XRANGE", key(team, "log"), fmt::format("({}-0", from), "+", "COUNT",
+      conn->command({"XRANGE", team_key(team, "log"), fmt::format("({}-0", from), "+", "COUNT",
                      std::to_string(k_page)},
                     [this, team, page, from](util::Result<Reply> r) {
                       auto& pos = m_teams[team];
                       if (!r || r->is_error()) {
-                        pos.catching_up = false;
+                        set_catching_up(team, false);
                         *page = nullptr;
                         return;
                       }
@@ -417,7 +414,7 @@ void Relay::catch_up(const std::string& team) {
                         (*page)();
                         return;
                       }
-                      pos.catching_up = false;
+                      set_catching_up(team, false);
                       *page = nullptr;
                       m_unsaved.insert(team);
                       save_soon();
@@ -479,7 +476,7 @@ void Relay::receive(const std::string& team, const std::string& epoch, long long
     auto given = envelope["sig"].get<std::string>();
     valid = given.size() == expected.size() &&
             CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0 &&
-            std::llabs(envelope["ts"].get<long long>() - now_ms()) <= k_max_skew_ms &&
+            std::llabs(envelope["ts"].get<long long>() - wall_ms()) <= k_max_skew_ms &&
             !m_recent.contains(envelope["msg"].get<std::string>());
   }
   // A stream entry holds its place whatever it carries; a pub/sub frame's sequence counts only

@@ -67,6 +67,8 @@ public:
   // HMAC-SHA-256 of `body` under the team secret, hex.
   std::string mac(std::string_view body) const;
 
+  // Called when catching up starts or ends.
+  void on_catch_up(std::function<void()> f) { m_on_catch_up = std::move(f); }
   // The link became live: subscribe, catch up, send the outboxes.
   void on_live();
   void on_push(const Reply& push);
@@ -91,6 +93,7 @@ private:
   };
   void subscribe(const std::string& team);
   void catch_up(const std::string& team);
+  void set_catching_up(const std::string& team, bool on);
   void send_next(const std::string& team);
   void load_script();
   void receive(const std::string& team, const std::string& epoch, long long seq,
@@ -114,6 +117,7 @@ private:
   std::string m_new_epoch; // the epoch a team's first update starts
   std::map<std::string, Team> m_teams;
   std::set<std::string> m_unsaved;
+  std::function<void()> m_on_catch_up;
   boost::asio::steady_timer m_save;
   bool m_saving = false;
   std::deque<std::string> m_recent_ids; // replay window, oldest first

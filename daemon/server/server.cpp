@@ -12,6 +12,8 @@
 #include "daemon/github/http_door.hpp"
 #include "daemon/github/proxy.hpp"
 #include "daemon/github/rpc.hpp"
+#include "daemon/realtime/claims.hpp"
+#include "daemon/realtime/presence.hpp"
 #include "daemon/realtime/relay.hpp"
 #include "daemon/server/peer.hpp"
 #include "daemon/server/private_socket.hpp"
@@ -76,6 +78,7 @@ public:
 
   std::set<std::string> topics; // subscribed topics; empty = not a subscriber
   std::string project;          // the project root it follows; empty = all projects
+  std::string agent;            // the AI agent it serves (the MCP adapter says), if any
 
 private:
   // Serves the frames already read, then reads more.
@@ -132,8 +135,9 @@ private:
   bool respond_here(Session& session, const protocol::Request& request,
                     protocol::Response& response);
   // Everything else: the core API, on the project's strand.
+  // `amend`, when given, sees the response before it is sent.
   void respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
-                       bool answer);
+                       bool answer, std::function<void(protocol::Response&)> amend = {});
   // github.request and github.batch, through the proxy; answered later (false), with the
   // session resumed then.
   bool github_request(const std::shared_ptr<Session>& session, const protocol::Request& request,
@@ -144,11 +148,25 @@ private:
   // (its status) once it is live or has failed.
   bool team_connect(const std::shared_ptr<Session>& session, const protocol::Request& request,
                     bool answer);
-  // The team of a project (its origin's owner/name), found on its strand, then followed.
-  void find_team(const fs::path& root);
+  // The team of a project (its origin's owner/name), found on its strand, then followed;
+  // `then` gets it ("" when the project has none) once known.
+  void find_team(const fs::path& root, std::function<void(const std::string&)> then = {});
   // A teammate's change (or a resync) to the subscribers of that team's projects.
   void team_update(const std::string& team, const json& envelope);
+  // A notification to the subscribers of every project of `team` ("" = of every project).
+  void notify_team(const std::string& team, std::string_view method, const json& params);
   json team_status() const;
+  // The link's state as users see it: catching_up while a team reads what it missed.
+  std::string team_state() const;
+  // team.members, team.claim, team.release, team.claims: answered once Redis has.
+  bool team_request(const std::shared_ptr<Session>& session, const protocol::Request& request,
+                    bool answer);
+  // artifacts.start in a project whose team is connected: the issue is claimed first, and a
+  // claim held by someone else refuses the start (unless params.force).
+  bool start_claimed(const std::shared_ptr<Session>& session, protocol::Request request,
+                     bool answer);
+  // What this daemon says in `team`'s presence (on the strand of one of its projects).
+  void describe(const std::string& team, std::function<void(json)> done);
   // `topics` of a subscribe/unsubscribe, or an error reply.
   std::optional<std::set<std::string>> topics_of(const protocol::Request& request,
                                                  protocol::Response& response);
@@ -200,7 +218,13 @@ private:
   std::unique_ptr<github::HttpDoor> m_github_door;
   std::unique_ptr<realtime::Link> m_link;
   std::unique_ptr<realtime::Relay> m_relay;
-  std::map<fs::path, std::string> m_teams; // project root → its team ("" none, or not known yet)
+  std::unique_ptr<realtime::Presence> m_presence;
+  std::unique_ptr<realtime::Claims> m_claims;
+  // project root → its team ("" none; nullopt while it is looked up), and who waits for it
+  std::map<fs::path, std::optional<std::string>> m_teams;
+  std::map<fs::path, std::vector<std::function<void(const std::string&)>>> m_team_waiters;
+  std::map<fs::path, std::map<std::string, Clock::time_point>> m_agents; // agents seen at work
+  std::string m_last_state; // the state last announced to subscribers
   asio::steady_timer m_team_wait{m_io};
 };
 
@@ -396,6 +420,8 @@ void Daemon::shutdown(const std::string& why) {
   m_tick.cancel();
   m_watch.cancel();
   remove_socket();
+  if (m_presence) // teammates see this member leave now, not when its entry expires
+    m_presence->leave();
   auto note = protocol::serialize(
       protocol::Notification{std::string(protocol::method::shutting_down), json{{"reason", why}}});
   std::vector<Session*> sessions(m_sessions.begin(), m_sessions.end());
@@ -487,6 +513,14 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
   if (request.method == protocol::method::team_connect ||
       request.method == protocol::method::team_disconnect)
     return team_connect(session, request, answer);
+  if (request.method == protocol::method::team_members ||
+      request.method == protocol::method::team_claim ||
+      request.method == protocol::method::team_release ||
+      request.method == protocol::method::team_claims)
+    return team_request(session, request, answer);
+  if (request.method == protocol::method::artifacts_start &&
+      m_link->state() != realtime::LinkState::disabled)
+    return start_claimed(session, std::move(request), answer);
   protocol::Response response{request.id, json::object(), std::nullopt};
   bool here = false;
   try {
@@ -554,9 +588,17 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
 }
 
 void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
-                             bool answer) {
+                             bool answer, std::function<void(protocol::Response&)> amend) {
   auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
   auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
+  if (auto agent = request.params.is_object() ? request.params.value("agent", "") : "";
+      !agent.empty() && !root.empty()) {
+    bool first = !m_agents[root].contains(agent);
+    m_agents[root][agent] = Clock::now();
+    if (first && m_presence)
+      if (auto it = m_teams.find(root); it != m_teams.end() && it->second && !it->second->empty())
+        m_presence->refresh(*it->second);
+  }
   auto work = [this, request, root]() -> protocol::Response {
     if (request.method == protocol::method::subscribe) {
       auto p = api::open_project(m_ctx, request.params);
@@ -575,14 +617,25 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
     return response;
   };
   in_lane(root, std::move(work),
-          [this, session, request, answer, root](protocol::Response response) {
+          [this, session, request, answer, root, amend](protocol::Response response) {
             if (request.method == protocol::method::subscribe && !response.error) {
               session->project = protocol::result_value(response).value("project", "");
+              session->agent = request.params.value("agent", "");
               protocol::Response reply{request.id, json::object(), std::nullopt};
               if (auto topics = topics_of(request, reply))
                 apply_topics(*session, request, *topics, reply);
               response = std::move(reply);
             }
+            if (request.method == protocol::method::project_status && !response.error &&
+                response.result)
+              if (auto it = m_teams.find(root);
+                  it != m_teams.end() && it->second && !it->second->empty()) {
+                auto& r = *response.result;
+                r["services"]["team"] = team_state();
+                r["team"] = {{"name", *it->second}, {"members", m_presence->roster(*it->second)}};
+              }
+            if (amend)
+              amend(response);
             if (answer)
               session->send(protocol::serialize(response));
             if (!root.empty() && !m_teams.contains(root))
@@ -592,8 +645,19 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
           });
 }
 
-void Daemon::find_team(const fs::path& root) {
-  m_teams[root] = "";
+void Daemon::find_team(const fs::path& root, std::function<void(const std::string&)> then) {
+  if (auto it = m_teams.find(root); it != m_teams.end()) {
+    if (!then)
+      return;
+    if (it->second)
+      then(*it->second);
+    else
+      m_team_waiters[root].push_back(std::move(then));
+    return;
+  }
+  m_teams[root] = std::nullopt;
+  if (then)
+    m_team_waiters[root].push_back(std::move(then));
   in_lane(
       root,
       [root] {
@@ -604,8 +668,64 @@ void Daemon::find_team(const fs::path& root) {
         m_teams[root] = team;
         if (!team.empty()) {
           m_relay->follow(team);
+          m_presence->follow(team);
           watch_changes();
         }
+        auto waiters = std::move(m_team_waiters[root]);
+        m_team_waiters.erase(root);
+        for (auto& w : waiters)
+          w(team);
+      });
+}
+
+void Daemon::notify_team(const std::string& team, std::string_view method, const json& params) {
+  std::set<std::string> roots;
+  for (const auto& [root, t] : m_teams)
+    if (team.empty() || (t && *t == team))
+      roots.insert(root.string());
+  for (const auto& root : roots) {
+    json p = params;
+    p["project"] = root;
+    auto line = protocol::serialize(protocol::Notification{std::string(method), p});
+    for (Session* s : m_sessions)
+      if (s->topics.contains("artifacts") && (s->project.empty() || s->project == root))
+        s->send(line, true);
+  }
+}
+
+void Daemon::describe(const std::string& team, std::function<void(json)> done) {
+  fs::path root;
+  for (const auto& [r, t] : m_teams)
+    if (t && *t == team) {
+      root = r;
+      break;
+    }
+  if (root.empty())
+    return;
+  std::set<std::string> agents;
+  auto now = Clock::now();
+  for (auto it = m_agents[root].begin(); it != m_agents[root].end();)
+    if (now - it->second > std::chrono::minutes(10))
+      it = m_agents[root].erase(it);
+    else
+      agents.insert((it++)->first);
+  for (const Session* s : m_sessions)
+    if (!s->agent.empty() && s->project == root.string())
+      agents.insert(s->agent);
+  json claimed = json::array();
+  for (const auto& h : m_claims->held())
+    if (h.value("team", "") == team)
+      claimed.push_back(h["id"]);
+  in_lane(
+      root,
+      [this, root, claimed] {
+        return api::presence_info(m_ctx, {{"directory", root.string()}, {"claimed", claimed}});
+      },
+      [done = std::move(done), agents](util::Result<json> info) {
+        if (!info)
+          return;
+        (*info)["agents"] = agents;
+        done(std::move(*info));
       });
 }
 
@@ -613,26 +733,30 @@ void Daemon::team_update(const std::string& team, const json& envelope) {
   bool resync = envelope.value("kind", "") == "resync";
   if (m_github)
     m_github->repository_changed(team);
-  for (const auto& [root, t] : m_teams) {
-    if (t != team)
-      continue;
-    json params = envelope;
-    params.erase("sig");
-    params["project"] = root.string();
-    auto line = protocol::serialize(protocol::Notification{
-        std::string(resync ? protocol::method::team_resync : protocol::method::team_changed),
-        params});
-    for (Session* s : m_sessions)
-      if (s->topics.contains("artifacts") && (s->project.empty() || s->project == root))
-        s->send(line, true);
-  }
+  json params = envelope;
+  params.erase("sig");
+  notify_team(team, resync ? protocol::method::team_resync : protocol::method::team_changed,
+              params);
 }
 
 json Daemon::team_status() const {
   json out = m_link ? m_link->status() : json{{"state", "disabled"}};
   if (m_relay)
     out.update(m_relay->status());
+  out["state"] = team_state();
+  if (m_claims)
+    out["claims_held"] = m_claims->held();
+  if (m_presence)
+    out["member"] = m_presence->member_id();
   return out;
+}
+
+std::string Daemon::team_state() const {
+  if (!m_link)
+    return "disabled";
+  if (m_link->state() == realtime::LinkState::live && m_relay && m_relay->catching_up())
+    return "catching_up";
+  return std::string(realtime::to_string(m_link->state()));
 }
 
 bool Daemon::github_request(const std::shared_ptr<Session>& session,
@@ -663,6 +787,188 @@ bool Daemon::github_request(const std::shared_ptr<Session>& session,
   }
   m_github->handle(std::move(*r), [finish = std::move(finish)](github::ProxyReply reply) mutable {
     finish(github::reply_to_json(reply));
+  });
+  return false;
+}
+
+namespace {
+
+// Sends the answer to a request served later (unless it was a notification) and lets its
+// session go on.
+void settle(const std::shared_ptr<Session>& session, const json& id, bool answer,
+            util::Result<json> result) {
+  if (answer)
+    session->send(protocol::serialize(result
+                                          ? protocol::Response{id, std::move(*result), std::nullopt}
+                                          : protocol::error_response(id, result.error())));
+  session->resume();
+}
+
+// "A.1.2 is claimed by Ada Lovelace <ada@example.com> until 16:05 (1h 59m from now)".
+util::Error claimed_by_someone_else(const std::string& id, const json& claim) {
+  auto expires = claim.value("expires", 0LL);
+  auto left = std::max(0LL, (expires - realtime::wall_ms()) / 60000);
+  std::time_t t = static_cast<std::time_t>(expires / 1000);
+  std::tm local{};
+  ::localtime_r(&t, &local);
+  return util::make_error(
+      util::ErrorKind::conflict,
+      fmt::format("{} is claimed by {} <{}> until {:02}:{:02} ({}h {:02}m from now)", id,
+                  claim.value("name", "someone"), claim.value("email", "?"), local.tm_hour,
+                  local.tm_min, left / 60, left % 60),
+      {{"claim", claim},
+       {"hint", "ask them, pick other work (`kodebase next`), or take it over with --force"}});
+}
+
+} // namespace
+
+bool Daemon::team_request(const std::shared_ptr<Session>& session, const protocol::Request& request,
+                          bool answer) {
+  auto finish = [session, id = request.id, answer](util::Result<json> r) {
+    settle(session, id, answer, std::move(r));
+  };
+  auto params = request.params.is_object() ? request.params : json::object();
+  auto directory = params.value("directory", "");
+  if (directory.empty()) {
+    finish(util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("{} needs the project's directory", request.method)));
+    return false;
+  }
+  auto root = WarmProjects::root_of(directory);
+  auto method = request.method;
+  find_team(root, [this, finish, params, root, method](const std::string& team) {
+    namespace m = protocol::method;
+    if (team.empty())
+      return finish(util::make_error(
+          util::ErrorKind::failed,
+          fmt::format("{} has no team: its `origin` remote names no GitHub repository",
+                      root.string()),
+          {{"hint", "git remote add origin https://github.com/OWNER/NAME.git"}}));
+    if (method == m::team_members) {
+      json out{{"team", team}, {"state", team_state()}, {"members", m_presence->roster(team)}};
+      if (!m_link->commands())
+        return finish(out);
+      m_claims->list(team, [finish, out](util::Result<json> claims) mutable {
+        out["claims"] = claims ? *claims : json::array();
+        finish(out);
+      });
+      return;
+    }
+    if (method == m::team_claims) {
+      m_claims->list(team, [finish, team](util::Result<json> claims) {
+        if (!claims)
+          return finish(claims.error());
+        finish(json{{"team", team}, {"claims", *claims}});
+      });
+      return;
+    }
+    auto id = params.value("id", "");
+    if (id.empty())
+      return finish(util::make_error(util::ErrorKind::invalid_argument,
+                                     "which artifact? give its ID, e.g. A.1.2"));
+    // The person asking, as writes resolve it; and the artifact must exist.
+    in_lane(
+        root,
+        [this, params]() -> util::Result<json> {
+          if (auto got = api::artifacts_get(m_ctx, params); !got)
+            return got.error();
+          return api::presence_info(m_ctx, params);
+        },
+        [this, finish, params, team, id, method](util::Result<json> person) {
+          if (!person)
+            return finish(person.error());
+          if (person->value("email", "").empty())
+            return finish(util::make_error(
+                util::ErrorKind::failed,
+                "a claim needs to know who you are: " + person->value("unknown", "no email"),
+                {{"hint", "set KODEBASE_ACTOR=\"Name (email@example.com)\", or git config "
+                          "user.name and user.email"}}));
+          bool force = params.value("force", false);
+          if (method == m::team_release)
+            return m_claims->release(team, id, *person, force,
+                                     [this, finish, team](util::Result<json> r) {
+                                       m_presence->refresh(team);
+                                       finish(std::move(r));
+                                     });
+          auto ttl = std::chrono::milliseconds(
+              params.value("ttl_ms", static_cast<long long>(m_options.claim_ttl.count()) * 1000));
+          if (ttl.count() <= 0)
+            return finish(util::make_error(util::ErrorKind::invalid_argument,
+                                           "a claim's ttl must be positive, e.g. 2h"));
+          m_claims->claim(team, id, *person, ttl, force,
+                          [this, finish, team, id](util::Result<json> r) {
+                            if (r && !r->value("taken", false))
+                              return finish(claimed_by_someone_else(id, (*r)["claim"]));
+                            m_presence->refresh(team);
+                            finish(std::move(r));
+                          });
+        });
+  });
+  return false;
+}
+
+bool Daemon::start_claimed(const std::shared_ptr<Session>& session, protocol::Request request,
+                           bool answer) {
+  auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
+  if (directory.empty()) {
+    respond_in_lane(session, std::move(request), answer);
+    return false;
+  }
+  bool force = request.params.value("force", false);
+  request.params.erase("force");
+  auto root = WarmProjects::root_of(directory);
+  find_team(root, [this, session, request, answer, root, force](const std::string& team) {
+    if (team.empty()) { // no team: nothing to claim
+      respond_in_lane(session, request, answer);
+      return;
+    }
+    if (!m_link->commands()) { // offline: the work starts, unclaimed, and the answer says so
+      auto note = fmt::format("not claimed: the team relay is {}", team_state());
+      respond_in_lane(session, request, answer, [note](protocol::Response& r) {
+        if (!r.error && r.result && r.result->is_object())
+          (*r.result)["claim"] = {{"error", note}};
+      });
+      return;
+    }
+    in_lane(
+        root, [this, params = request.params] { return api::presence_info(m_ctx, params); },
+        [this, session, request, answer, team, force](util::Result<json> person) {
+          auto id = request.params.value("id", "");
+          if (!person || id.empty() || person->value("email", "").empty()) {
+            // the start itself says what is wrong
+            respond_in_lane(session, request, answer);
+            return;
+          }
+          if (request.params.value("dry_run", false)) {
+            m_claims->holder(team, id, [=, this](util::Result<json> holder) {
+              if (holder && holder->is_object() &&
+                  holder->value("email", "") != person->value("email", "") && !force)
+                return settle(session, request.id, answer, claimed_by_someone_else(id, *holder));
+              respond_in_lane(session, request, answer);
+            });
+            return;
+          }
+          m_claims->claim(team, id, *person, m_options.claim_ttl, force,
+                          [this, session, request, answer, team, id](util::Result<json> r) {
+                            if (r && !r->value("taken", false))
+                              return settle(session, request.id, answer,
+                                            claimed_by_someone_else(id, (*r)["claim"]));
+                            json claim = r ? (*r)["claim"] : json{{"error", r.error().message}};
+                            bool fresh = r && !r->value("renewed", false);
+                            respond_in_lane(
+                                session, request, answer,
+                                [this, team, id, claim, fresh](protocol::Response& resp) {
+                                  if (resp.error) {
+                                    if (fresh) // the start failed: the claim goes back
+                                      m_claims->drop(team, id);
+                                    return;
+                                  }
+                                  if (resp.result && resp.result->is_object())
+                                    (*resp.result)["claim"] = claim;
+                                  m_presence->refresh(team);
+                                });
+                          });
+        });
   });
   return false;
 }
@@ -719,6 +1025,7 @@ bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protoco
   std::error_code ec;
   fs::permissions(api::user_config_file(), fs::perms::owner_read | fs::perms::owner_write,
                   fs::perm_options::replace, ec);
+  m_presence->leave(); // from the Redis being left (its connections are about to close)
   m_relay->set_secret(secret);
   m_link->configure(options);
   // Answered when the first attempt has an outcome (bounded by the connect timeout).
@@ -795,11 +1102,20 @@ void Daemon::broadcast() {
     if (n.method == protocol::method::artifact_changed && m_relay &&
         m_link->state() != realtime::LinkState::disabled)
       if (auto it = m_teams.find(n.params.value("project", ""));
-          it != m_teams.end() && !it->second.empty()) {
+          it != m_teams.end() && it->second && !it->second->empty()) {
+        const auto& team = *it->second;
         json change = n.params;
         change.erase("project");
         change.erase("path");
-        m_relay->publish(it->second, std::move(change));
+        m_relay->publish(team, std::move(change));
+        // Finished work gives its claim back; a change of what is in progress shows in the
+        // team's presence at once.
+        auto state = n.params.value("new_state", json(nullptr));
+        auto id = n.params.value("id", "");
+        if (state == "completed" || state == "cancelled")
+          m_claims->drop(team, id);
+        if (state != n.params.value("old_state", json(nullptr)))
+          m_presence->refresh(team);
       }
     auto line = protocol::serialize(protocol::Notification{n.method, n.params});
     auto project = n.params.value("project", "");
@@ -884,11 +1200,45 @@ int Daemon::run() {
   m_relay = std::make_unique<realtime::Relay>(
       *m_link,
       realtime::RelayOptions{protocol::state_dir() / "realtime",
-                             realtime::read_secret(m_options.realtime_secret_file), 10000},
+                             realtime::read_secret(m_options.realtime_secret_file),
+                             m_options.history, m_options.history_ttl},
       [this](const std::string& team, const json& envelope) { team_update(team, envelope); },
       logger);
-  m_link->on_live([this] { m_relay->on_live(); });
-  m_link->on_push([this](const realtime::Reply& push) { m_relay->on_push(push); });
+  m_presence = std::make_unique<realtime::Presence>(
+      *m_link, m_relay->instance(), m_options.presence_interval,
+      [this](const std::string& team, std::function<void(json)> done) {
+        describe(team, std::move(done));
+      },
+      [this](const std::string& team, const json& event) {
+        notify_team(team, protocol::method::team_presence, event);
+      },
+      logger);
+  m_claims = std::make_unique<realtime::Claims>(
+      *m_link, protocol::state_dir() / "realtime", m_relay->instance(),
+      [this](const std::string& team, const json& claim) {
+        notify_team(team, protocol::method::team_claim_lost, claim);
+      },
+      logger);
+  auto announce_state = [this] {
+    auto state = team_state();
+    if (state == m_last_state)
+      return;
+    m_last_state = state;
+    json params = m_link->status();
+    params["state"] = state;
+    notify_team("", protocol::method::team_state, params);
+  };
+  m_link->on_state(announce_state);
+  m_relay->on_catch_up(announce_state);
+  m_link->on_live([this] {
+    m_relay->on_live();
+    m_presence->on_live();
+    m_claims->on_live();
+  });
+  m_link->on_push([this](const realtime::Reply& push) {
+    if (!m_presence->on_push(push))
+      m_relay->on_push(push);
+  });
   m_link->configure(m_options.realtime);
   accept();
   on_tick();
@@ -897,6 +1247,8 @@ int Daemon::run() {
   remove_socket();
   m_github_door.reset();
   m_github.reset();
+  m_claims.reset();
+  m_presence.reset();
   m_relay.reset();
   m_link.reset();
   if (!drain_workers()) {

@@ -11,7 +11,8 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 kb="$1/kodebase" src=$2
 export KODEBASE_REALTIME_PING_MS=200 KODEBASE_REALTIME_BACKOFF_MS=50 \
-  KODEBASE_REALTIME_BACKOFF_CAP_MS=400 KODEBASE_REALTIME_TIMEOUT_MS=1000
+  KODEBASE_REALTIME_BACKOFF_CAP_MS=400 KODEBASE_REALTIME_TIMEOUT_MS=1000 \
+  KODEBASE_REALTIME_PRESENCE_MS=300
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis_pid=
 start_redis() { # start_redis [extra args...]: a server on $port (and a Unix socket), ready
@@ -162,6 +163,71 @@ grep -q '"A.3.1"' "$work/watchB" && pass || fail "a forged frame does not hide t
 grep -q 'owned' "$work/watchB" && fail "a forged envelope is delivered" || pass
 out=$(as B team status --json)
 python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["dropped"]>=1 and s["received"]>=3 else 1)' "$out" && pass || fail "B dropped the forgery: $out"
+
+# --- presence and claims ------------------------------------------------------------------------
+as A config set actor "Ada Lovelace (ada@example.com)" >/dev/null
+as B config set actor "Grace Hopper (grace@example.com)" >/dev/null
+members_of() { # members_of A|B: the names in that teammate's `team` listing
+  as "$1" -C "$work/shop$1" team --json |
+    python3 -c 'import json,sys; print(",".join(sorted(m["name"] for m in json.load(sys.stdin)["members"])))'
+}
+for _ in $(seq 200); do [ "$(members_of B)" = "Ada Lovelace,Grace Hopper" ] && break; sleep 0.05; done
+[ "$(members_of B)" = "Ada Lovelace,Grace Hopper" ] && pass || fail "B sees both teammates: $(members_of B)"
+claims_of() { # claims_of A|B ID: "ID=email" when the team's claims hold ID
+  as "$1" -C "$work/shop$1" claims --json |
+    python3 -c 'import json,sys; print(" ".join(c["id"] + "=" + c["email"] for c in json.load(sys.stdin)["claims"] if c["id"] == sys.argv[1]))' "$2"
+}
+# A's start of A.2.7 above claimed it for Ada.
+[ "$(claims_of B A.2.7)" = "A.2.7=ada@example.com" ] && pass || fail "start claimed A.2.7 for Ada: $(claims_of B A.2.7)"
+expect_exit 0 "A claims B.1.1" -- as A -C "$work/shopA" claim B.1.1 --ttl 1h
+contains "$out" "claimed B.1.1" "the claim is confirmed"
+contains "$out" "token" "with its fencing token"
+[ "$(claims_of B B.1.1)" = "B.1.1=ada@example.com" ] && pass || fail "B lists A's claim: $(claims_of B B.1.1)"
+expect_exit 1 "B's start of A's claim is refused" -- as B -C "$work/shopB" start B.1.1 --no-branch
+contains "$err" "B.1.1 is claimed by Ada Lovelace <ada@example.com> until" "the refusal says who and until when"
+contains "$err" "--force" "and how to take it over"
+expect_exit 1 "a dry run says so too" -- as B -C "$work/shopB" start B.1.1 --dry-run
+expect_exit 1 "B cannot release A's claim" -- as B -C "$work/shopB" release B.1.1
+contains "$err" "not by you" "only the holder releases"
+expect_exit 2 "a bad --ttl" -- as A -C "$work/shopA" claim B.2.2 --ttl soon
+contains "$err" "not a duration" "a malformed duration is explained"
+expect_exit 1 "no such artifact" -- as A -C "$work/shopA" claim Z.9.9
+[ "$(claims_of A B.1.1)" = "B.1.1=ada@example.com" ] && [ -z "$(claims_of A B.2.2)" ] && pass ||
+  fail "a refused claim changes nothing: $(claims_of A B.1.1) / $(claims_of A B.2.2)"
+for _ in $(seq 100); do
+  as B -C "$work/shopB" team --json | grep -q '"id":"B.1.1"' && break
+  sleep 0.05
+done
+as B -C "$work/shopB" team --json | python3 -c 'import json,sys
+r = json.load(sys.stdin)
+ada = [m for m in r["members"] if m["name"] == "Ada Lovelace"][0]
+assert "B.1.1" in [w["id"] for w in ada["working_on"]], ada
+assert "B.1.1" in [c["id"] for c in r["claims"]], r' && pass || fail "the roster shows what Ada works on, and the claims"
+expect_exit 0 "A releases" -- as A -C "$work/shopA" release B.1.1
+expect_exit 0 "B starts it now, claiming it" -- as B -C "$work/shopB" start B.1.1 --no-branch
+contains "$out" "claimed for the team" "start reports its claim"
+[ "$(claims_of A B.1.1)" = "B.1.1=grace@example.com" ] && pass || fail "start claimed for B: $(claims_of A B.1.1)"
+expect_exit 1 "A's start is refused now" -- as A -C "$work/shopA" start B.1.1 --no-branch
+contains "$err" "claimed by Grace Hopper" "names B"
+expect_exit 0 "the team listing" -- as B -C "$work/shopB" team
+contains "$out" "Ada Lovelace <ada@example.com>" "lists Ada"
+contains "$out" "Grace Hopper <grace@example.com>" "lists Grace"
+expect_exit 0 "status shows the team" -- as B -C "$work/shopB" status
+contains "$out" "Team acme/shop" "status has a team section"
+# A lease renews while its holder's daemon runs, and lapses once it stops.
+expect_exit 0 "A claims with a 1 s lease" -- as A -C "$work/shopA" claim A.3.4 --ttl 1s
+sleep 2.5
+[ "$(claims_of B A.3.4)" = "A.3.4=ada@example.com" ] && pass || fail "a running daemon renews its lease: $(claims_of B A.3.4)"
+as A daemon stop -q >/dev/null 2>&1
+for _ in $(seq 100); do grep -q '"kind":"leave"' "$work/watchB" && break; sleep 0.05; done
+grep '"team.presence"' "$work/watchB" | grep '"kind":"leave"' | grep -q 'Ada Lovelace' && pass ||
+  fail "B's watch shows Ada leaving: $(grep presence "$work/watchB" | tail -3)"
+sleep 1.5
+[ -z "$(claims_of B A.3.4)" ] && pass || fail "a lease outlives its daemon: $(claims_of B A.3.4)"
+as A -C "$work/shopA" list >/dev/null # A's daemon is back, and with it Ada
+for _ in $(seq 200); do grep '"kind":"join"' "$work/watchB" | grep -q 'Ada Lovelace' && break; sleep 0.05; done
+grep '"kind":"join"' "$work/watchB" | grep -q 'Ada Lovelace' && pass || fail "B's watch shows Ada joining again"
+for _ in $(seq 100); do following A && break; sleep 0.05; done
 
 # A server that stops answering for a while: the link notices (a PING without an answer within
 # the deadline) and comes back; the daemon answers other requests meanwhile; nothing is lost.
