@@ -671,12 +671,90 @@ Tool link_artifacts() {
   return t;
 }
 
+Tool team_status() {
+  Tool t;
+  t.name = "team_status";
+  t.title = "Who on the team works on what";
+  t.description = "The teammates connected through the team relay: who, on which branch, "
+                  "what each has in progress or claimed, with which agents; the claims held; "
+                  "the link's state. Check it before picking up work others may be on.";
+  t.input_schema = object_schema(json::object());
+  t.output_schema = out_schema(
+      {{"team", k_string}, {"state", k_string}, {"members", k_objects}, {"claims", k_objects}},
+      {"team", "state", "members"});
+  t.run = [](Server& s, Call&, const json&) {
+    auto r = s.daemon(method::team_members, json::object());
+    if (!r)
+      return api_failure(r.error(), "Without a team (`kodebase team connect`), nothing is "
+                                    "shared; work goes on locally.");
+    ToolResult out;
+    out.text = fmt::format("team {} ({})\n", r->value("team", ""), r->value("state", ""));
+    for (const auto& m : (*r)["members"]) {
+      std::string work;
+      for (const auto& a : m.value("working_on", json::array()))
+        work += fmt::format("{}{} ({})", work.empty() ? "" : ", ", a.value("id", ""),
+                            a.value("state", ""));
+      out.text += fmt::format("{} <{}>{}: {}\n", m.value("name", ""), m.value("email", ""),
+                              m.value("you", false) ? " (you)" : "",
+                              work.empty() ? "nothing in progress" : work);
+    }
+    for (const auto& c : r->value("claims", json::array()))
+      out.text += fmt::format("claim: {} held by {} <{}>\n", c.value("id", ""), c.value("name", ""),
+                              c.value("email", ""));
+    out.structured = *r;
+    if (!out.structured.contains("claims"))
+      out.structured["claims"] = json::array();
+    return out;
+  };
+  return t;
+}
+
+Tool claim_artifact() {
+  Tool t;
+  t.name = "claim_artifact";
+  t.title = "Claim or release an artifact";
+  t.description = "Take a lease on an artifact so teammates (and their agents) see it taken, "
+                  "or give it back. transition_artifact start claims by itself; claim first "
+                  "to reserve work before starting. Refused while someone else holds it.";
+  t.input_schema = object_schema(
+      {{"id", id_schema("The artifact")},
+       {"release", bool_schema("Give the claim back instead")},
+       {"ttl_minutes",
+        {{"type", "integer"},
+         {"minimum", 1},
+         {"maximum", 10080},
+         {"description", "How long the claim outlives this session's daemon (default 120)"}}}},
+      {"id"});
+  t.output_schema = out_schema({{"claim", k_object}}, {});
+  t.read_only = false;
+  t.run = [](Server& s, Call&, const json& args) {
+    bool release = args.value("release", false);
+    json params = forward(args, {"id"});
+    if (args.contains("ttl_minutes"))
+      params["ttl_ms"] = args["ttl_minutes"].get<long long>() * 60000;
+    auto r = s.daemon(release ? method::team_release : method::team_claim, params, true);
+    if (!r)
+      return api_failure(r.error(), release ? ""
+                                            : "team_status shows who holds what; "
+                                              "next_work suggests other issues.");
+    ToolResult out;
+    out.structured = *r;
+    const auto& c = (*r)["claim"];
+    out.text = release ? fmt::format("{} {}", args["id"].get<std::string>(),
+                                     r->value("released", false) ? "released" : "was not claimed")
+                       : fmt::format("{} claimed by {} (token {})", args["id"].get<std::string>(),
+                                     c.value("email", ""), c.value("token", 0LL));
+    return out;
+  };
+  return t;
+}
+
 } // namespace
 
 void add_kodebase_tools(Catalogue& c) {
-  for (auto make :
-       {list_artifacts, get_artifact, get_context, next_work, validate_artifacts, github_request,
-        create_artifact, update_artifact, transition_artifact, link_artifacts})
+  for (auto make : {list_artifacts, get_artifact, get_context, next_work, validate_artifacts,
+                    github_request, team_status, create_artifact, update_artifact,
+                    transition_artifact, link_artifacts, claim_artifact})
     c.tools.push_back(make());
 }
 

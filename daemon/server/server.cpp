@@ -165,6 +165,8 @@ private:
   // claim held by someone else refuses the start (unless params.force).
   bool start_claimed(const std::shared_ptr<Session>& session, protocol::Request request,
                      bool answer);
+  // An AI agent named by a request (the MCP adapter names it) is at work in that project.
+  void note_agent(const json& params);
   // What this daemon says in `team`'s presence (on the strand of one of its projects).
   void describe(const std::string& team, std::function<void(json)> done);
   // `topics` of a subscribe/unsubscribe, or an error reply.
@@ -507,6 +509,7 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
   } else {
     return true; // a client's response: nothing asked for one
   }
+  note_agent(request.params);
   if (request.method == protocol::method::github_request ||
       request.method == protocol::method::github_batch)
     return github_request(session, request, answer);
@@ -591,14 +594,6 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
                              bool answer, std::function<void(protocol::Response&)> amend) {
   auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
   auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
-  if (auto agent = request.params.is_object() ? request.params.value("agent", "") : "";
-      !agent.empty() && !root.empty()) {
-    bool first = !m_agents[root].contains(agent);
-    m_agents[root][agent] = Clock::now();
-    if (first && m_presence)
-      if (auto it = m_teams.find(root); it != m_teams.end() && it->second && !it->second->empty())
-        m_presence->refresh(*it->second);
-  }
   auto work = [this, request, root]() -> protocol::Response {
     if (request.method == protocol::method::subscribe) {
       auto p = api::open_project(m_ctx, request.params);
@@ -643,6 +638,19 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
             broadcast();
             session->resume();
           });
+}
+
+void Daemon::note_agent(const json& params) {
+  if (!params.is_object() || !params.contains("agent") || !params["agent"].is_string() ||
+      !params.contains("directory") || !params["directory"].is_string())
+    return;
+  auto agent = params["agent"].get<std::string>();
+  auto root = WarmProjects::root_of(params["directory"].get<std::string>());
+  bool first = !m_agents[root].contains(agent);
+  m_agents[root][agent] = Clock::now();
+  if (first && m_presence)
+    if (auto it = m_teams.find(root); it != m_teams.end() && it->second && !it->second->empty())
+      m_presence->refresh(*it->second);
 }
 
 void Daemon::find_team(const fs::path& root, std::function<void(const std::string&)> then) {

@@ -197,7 +197,7 @@ while pages < 10:
     if not cursor:
         break
 names = [t["name"] for t in tools]
-check(pages == 3 and len(names) == 10 and len(set(names)) == 10, f"tools paged 4 at a time: {pages} {names}")
+check(pages == 3 and len(names) == 12 and len(set(names)) == 12, f"tools paged 4 at a time: {pages} {names}")
 check(error_code(s2.request(120, "tools/list", {"cursor": "bogus"})) == -32602, "a bad cursor: -32602")
 for t in tools:
     schema = t.get("inputSchema", {})
@@ -211,7 +211,7 @@ for t in tools:
           f"{t['name']}: a portable name")
 read_only = {t["name"] for t in tools if t["annotations"]["readOnlyHint"]}
 check(read_only == {"list_artifacts", "get_artifact", "get_context", "next_work",
-                    "validate_artifacts", "github_request"}, f"read-only tools: {read_only}")
+                    "validate_artifacts", "github_request", "team_status"}, f"read-only tools: {read_only}")
 listing = json.dumps(result(s.request(13, "tools/list")))
 print(f"tools/list: {len(listing)} bytes, about {len(listing) // 4} tokens", flush=True)
 s2.close()
@@ -240,6 +240,11 @@ check(error_code(s.tool(233, "no_such_tool")) == -32602, "an unknown tool is -32
 r = s.tool(234, "get_artifact", {"id": "Z.9"})
 check(result(r).get("isError") is True and "not found" in result(r)["content"][0]["text"],
       f"an unknown artifact: {r}")
+r = s.tool(235, "team_status")
+check(result(r).get("isError") is True and "has no team" in result(r)["content"][0]["text"],
+      f"team_status without a team says why: {r}")
+r = s.tool(236, "claim_artifact", {"id": "A.2.7"})
+check(result(r).get("isError") is True, f"claim_artifact without a team: an isError result: {r}")
 
 # --- writes: progress, cascades, attribution, refusals ----------------------------------------
 r = s.tool(300, "transition_artifact", {"id": "A.2.7", "action": "start", "branch": False},

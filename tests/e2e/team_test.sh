@@ -214,6 +214,37 @@ contains "$out" "Ada Lovelace <ada@example.com>" "lists Ada"
 contains "$out" "Grace Hopper <grace@example.com>" "lists Grace"
 expect_exit 0 "status shows the team" -- as B -C "$work/shopB" status
 contains "$out" "Team acme/shop" "status has a team section"
+# An agent through MCP: claim_artifact and team_status, attributed to the person it works for.
+KODEBASE_RUNTIME_DIR="$work/runB" XDG_STATE_HOME="$work/stateB" XDG_CONFIG_HOME="$work/configB" \
+  python3 - "$kb" "$work/shopB" <<'PY' && pass || fail "MCP claim_artifact and team_status"
+import json, subprocess, sys
+p = subprocess.Popen([sys.argv[1], "mcp", "--project", sys.argv[2]], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, text=True)
+def ask(id, method, params):
+    p.stdin.write(json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params}) + "\n")
+    p.stdin.flush()
+    while True:
+        m = json.loads(p.stdout.readline())
+        if m.get("id") == id:
+            return m["result"]
+ask(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                      "clientInfo": {"name": "test-agent", "title": "Test Agent"}})
+r = ask(2, "tools/call", {"name": "claim_artifact", "arguments": {"id": "B.2.2", "ttl_minutes": 5}})
+assert not r.get("isError") and r["structuredContent"]["claim"]["email"] == "grace@example.com", r
+r = ask(3, "tools/call", {"name": "claim_artifact", "arguments": {"id": "A.2.7"}})
+assert r.get("isError") and "claimed by Ada Lovelace" in r["content"][0]["text"], r
+r = ask(4, "tools/call", {"name": "team_status", "arguments": {}})
+sc = r["structuredContent"]
+assert sc["team"] == "acme/shop" and "B.2.2" in [c["id"] for c in sc["claims"]], sc
+grace = [m for m in sc["members"] if m["you"]][0]
+assert "B.2.2" in [w["id"] for w in grace["working_on"]], grace
+r = ask(5, "tools/call", {"name": "claim_artifact", "arguments": {"id": "B.2.2", "release": True}})
+assert not r.get("isError") and r["structuredContent"]["released"], r
+p.stdin.close()
+p.wait(timeout=10)
+PY
+for _ in $(seq 100); do as B -C "$work/shopB" team --json | grep -q '"Test Agent"' && break; sleep 0.05; done
+as B -C "$work/shopB" team --json | grep -q '"Test Agent"' && pass || fail "the agent shows in B's presence"
 # A lease renews while its holder's daemon runs, and lapses once it stops.
 expect_exit 0 "A claims with a 1 s lease" -- as A -C "$work/shopA" claim A.3.4 --ttl 1s
 sleep 2.5

@@ -78,7 +78,7 @@ test("pages through the tools", async () => {
     cursor = r.nextCursor;
     if (!cursor) break;
   }
-  assert.equal(names.length, 10);
+  assert.equal(names.length, 12);
   assert.ok(names.includes("transition_artifact"));
 });
 
