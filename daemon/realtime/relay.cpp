@@ -337,6 +337,10 @@ void Relay::send_next(const std::string& team) {
                       return;
                     }
                     t.error.clear();
+                    // Our candidate started a history: should that history ever be lost, the
+                    // next must differ, or teammates would take new sequences for old ones.
+                    if (!r->elements.empty() && r->elements[0].str == m_new_epoch)
+                      m_new_epoch = random_hex(8);
                     t.outbox.pop_front();
                     --t.in_flight;
                     ++m_published;
@@ -367,7 +371,7 @@ void Relay::catch_up(const std::string& team) {
       m_deliver(team, {{"kind", "resync"},
                        {"team", team},
                        {"reason", "the team's history was reset; updates may have been missed"}});
-      t.last_seq = 0;
+      t.last_seq = t.seen_seq = 0; // positions in the old history mean nothing now
     }
     if (epoch->type == Reply::Type::string)
       t.epoch = epoch->str;
@@ -418,7 +422,8 @@ void Relay::catch_up(const std::string& team) {
                       *page = nullptr;
                       m_unsaved.insert(team);
                       save_soon();
-                      if (pos.seen_seq > pos.last_seq) // published while the last page was read
+                      // Published while the last page was read, or a new epoch announced.
+                      if (pos.seen_seq > pos.last_seq || std::exchange(pos.read_again, false))
                         catch_up(team);
                     });
     };
@@ -446,9 +451,13 @@ void Relay::on_push(const Reply& push) {
   long long seq = std::atoll(frame.substr(colon1 + 1, colon2 - colon1 - 1).c_str());
   auto& t = m_teams[team];
   auto epoch = frame.substr(0, colon1);
-  if (!t.epoch.empty() && epoch != t.epoch) { // a reset history: read it from its start
-    t.epoch.clear();
-    catch_up(team);
+  if (!t.epoch.empty() && epoch != t.epoch) {
+    // A reset history (the server lost it, or it expired): the catch-up sees the new epoch,
+    // reports the resync and reads the new history from its start.
+    if (t.catching_up)
+      t.read_again = true;
+    else
+      catch_up(team);
     return;
   }
   t.seen_seq = std::max(t.seen_seq, seq);

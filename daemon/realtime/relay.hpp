@@ -88,6 +88,7 @@ private:
     size_t journal_lines = 0;
     int journal_fd = -1; // the outbox journal, open for appending
     bool catching_up = false;
+    bool read_again = false; // something arrived during a catch-up that it may have missed
     bool subscribed = false;
     std::string error; // what Redis refused last (permissions, memory), until it works
   };

@@ -276,6 +276,78 @@ for _ in $(seq 200); do [ "$(state_of B)" = live ] && [ "$(state_of A)" = live ]
 KODEBASE_ACTOR="Ada Lovelace (ada@example.com)" as A -C "$work/shopA" ready A.2.6 -q
 seen_by_b A.2.6 ready && pass || fail "a change after the stall arrives"
 
+# A proxy between A and Redis that stalls, then cuts: A's changes wait in its outbox and arrive
+# once, in order; the daemon serves meanwhile.
+python3 "$src/tests/e2e/tcp_proxy.py" "$port" "$work/proxy.port" &
+proxy_pid=$!
+disown "$proxy_pid"
+pids+=("$proxy_pid")
+for _ in $(seq 100); do [ -s "$work/proxy.port" ] && break; sleep 0.05; done
+as A team connect "redis://127.0.0.1:$(cat "$work/proxy.port")" --secret-file "$work/secret" >/dev/null
+for _ in $(seq 200); do following A && break; sleep 0.05; done
+following A && pass || fail "A connects through the proxy: $(as A team status)"
+kill -USR1 "$proxy_pid" # stall
+as A -C "$work/shopA" edit A.3.1 --title "Saved carts, stalled" -q
+for _ in $(seq 200); do [ "$(state_of A)" != live ] && break; sleep 0.05; done
+[ "$(state_of A)" != live ] && pass || fail "a stalled connection is noticed ($(state_of A))"
+expect_exit 0 "the daemon answers while the link is stalled" -- as A -C "$work/shopA" list --format ids
+outbox=$(as A team status --json | python3 -c 'import json,sys; print(sum(t["outbox"] for t in json.load(sys.stdin)["teams"]))')
+[ "$outbox" -ge 1 ] && pass || fail "the change waits in the outbox: $outbox"
+grep -q 'Saved carts, stalled' "$work/watchB" && fail "nothing passes a stalled proxy" || pass
+kill -USR2 "$proxy_pid" # flowing again
+for _ in $(seq 200); do grep -q 'Saved carts, stalled' "$work/watchB" && break; sleep 0.05; done
+grep -q 'Saved carts, stalled' "$work/watchB" && pass || fail "the change held during the stall arrives"
+before=$(reconnects_of A)
+kill -HUP "$proxy_pid" # cut
+for _ in $(seq 200); do [ "$(reconnects_of A)" -gt "$before" ] && [ "$(state_of A)" = live ] && break; sleep 0.05; done
+[ "$(reconnects_of A)" -gt "$before" ] && pass || fail "a cut connection is made again"
+as A -C "$work/shopA" edit A.3.1 --title "Saved carts, after the cut" -q
+for _ in $(seq 200); do grep -q 'Saved carts, after the cut' "$work/watchB" && break; sleep 0.05; done
+grep -q 'Saved carts, after the cut' "$work/watchB" && pass || fail "a change after the cut arrives"
+[ "$(grep -c 'Saved carts, stalled' "$work/watchB")" = 1 ] && pass || fail "delivered once: $(grep -c 'Saved carts, stalled' "$work/watchB")"
+grep '"team.state"' "$work/watchB" >/dev/null && pass || fail "watch reports the link's state changes"
+
+# A slow watch client (subscribed, never reading) holds nobody up.
+KODEBASE_RUNTIME_DIR="$work/runB" python3 -c '
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "subscribe",
+                      "params": {"topics": ["artifacts"], "directory": sys.argv[2]}}).encode() + b"\n")
+time.sleep(60)' "$work/runB/daemon.sock" "$work/shopB" &
+slow_pid=$!
+disown "$slow_pid"
+pids+=("$slow_pid")
+for i in $(seq 12); do as A -C "$work/shopA" edit A.3.1 --title "Saved carts, round $i" -q; done
+for _ in $(seq 200); do grep -q 'Saved carts, round 12' "$work/watchB" && break; sleep 0.05; done
+[ "$(grep -c 'Saved carts, round' "$work/watchB")" = 12 ] && pass || fail "every change reaches the reading watch: $(grep -c 'Saved carts, round' "$work/watchB")"
+expect_exit 0 "B answers with a client that does not read" -- as B daemon status
+kill "$slow_pid" 2>/dev/null
+
+# Redis restarts. Without persistence the history is gone: the next update starts a new epoch,
+# reported as a resync. With an append-only file it comes back as it was: no resync, no repeats.
+resyncs() { grep -c '"team.resync"' "$work/watchB"; }
+before=$(resyncs)
+kill -9 "$redis_pid"
+start_redis --appendonly yes --appendfsync always
+for who in A B; do
+  expect_exit 0 "$who connects again" -- as $who team connect "unix://$work/r.sock" --secret-file "$work/secret"
+done
+for who in A B; do for _ in $(seq 100); do following $who && break; sleep 0.05; done; done
+as A -C "$work/shopA" edit A.3.1 --title "Saved carts, new history" -q
+for _ in $(seq 200); do grep -q 'Saved carts, new history' "$work/watchB" && break; sleep 0.05; done
+grep -q 'Saved carts, new history' "$work/watchB" && pass || fail "updates flow on a fresh server"
+[ "$(resyncs)" -gt "$before" ] && pass || fail "a lost history is reported as a resync"
+before=$(resyncs)
+kill -9 "$redis_pid"
+start_redis --appendonly yes --appendfsync always
+for who in A B; do for _ in $(seq 200); do [ "$(state_of $who)" = live ] && break; sleep 0.05; done; done
+as A -C "$work/shopA" edit A.3.1 --title "Saved carts, kept history" -q
+for _ in $(seq 200); do grep -q 'Saved carts, kept history' "$work/watchB" && break; sleep 0.05; done
+grep -q 'Saved carts, kept history' "$work/watchB" && pass || fail "updates flow after a persistent restart"
+[ "$(resyncs)" = "$before" ] && pass || fail "a kept history needs no resync"
+[ "$(grep -c 'Saved carts, new history' "$work/watchB")" = 1 ] && pass || fail "nothing is delivered twice after the restart"
+
 # A team ACL user, limited to kodebase's keys and channels.
 redis-cli -s "$work/r.sock" acl setuser kbteam on '>team-pw' '~kodebase:*' '&kodebase:*' '+@all' >/dev/null
 for who in A B; do

@@ -1,5 +1,7 @@
 // The realtime relay's Redis connection, against a real redis-server started per test (ended
 // by its pid), over a Unix socket, TCP and TLS.
+#include "daemon/realtime/claims.hpp"
+#include "daemon/realtime/relay.hpp"
 #include "daemon/realtime/resp.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <optional>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -355,4 +358,139 @@ TEST_CASE("TLS: the server's name is verified against a private CA", "[redis]") 
   CHECK(no_ca.error().message.find("cannot read the CA file") != std::string::npos);
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+namespace {
+
+// A daemon's side of a team: a link and its relay, on the test's loop.
+struct Teammate {
+  rt::Link link;
+  rt::Relay relay;
+  std::vector<nlohmann::json> got;
+
+  Teammate(boost::asio::io_context& io, const RedisServer& s, const std::string& name)
+      : link(io, [](const std::string&) {}),
+        relay(
+            link, rt::RelayOptions{s.dir / name, "0123456789abcdef0123456789abcdef"},
+            [this](const std::string&, const nlohmann::json& e) { got.push_back(e); },
+            [](const std::string&) {}) {
+    link.on_live([this] { relay.on_live(); });
+    link.on_push([this](const rt::Reply& p) { relay.on_push(p); });
+    rt::LinkOptions o;
+    o.url = "unix://" + s.socket;
+    link.configure(o);
+    relay.follow("acme/shop");
+  }
+  bool following() const {
+    auto teams = relay.status()["teams"];
+    return link.state() == rt::LinkState::live && !teams.empty() &&
+           teams[0].value("subscribed", false) && !relay.catching_up();
+  }
+};
+
+// Runs the loop until `ready()` or 10 s.
+template <class Ready> bool run_until(boost::asio::io_context& io, Ready ready) {
+  io.restart();
+  for (int i = 0; i < 1000 && !ready(); ++i)
+    io.run_for(10ms);
+  return ready();
+}
+
+} // namespace
+
+TEST_CASE("team relay: in order, forgeries dropped, a lost history reported and recovered",
+          "[redis]") {
+  RedisServer server;
+  boost::asio::io_context io;
+  Teammate a(io, server, "a"), b(io, server, "b");
+  REQUIRE(run_until(io, [&] { return a.following() && b.following(); }));
+  for (int n = 0; n < 3; ++n)
+    a.relay.publish("acme/shop", {{"kind", "changed"}, {"id", "A.1.1"}, {"n", n}});
+  REQUIRE(run_until(io, [&] { return b.got.size() == 3; }));
+  for (int n = 0; n < 3; ++n)
+    CHECK(b.got[static_cast<size_t>(n)].value("n", -1) == n);
+  CHECK(a.got.empty()); // its own echoes are not delivered
+
+  // A frame with the next sequence and no valid signature: dropped, and the next real one
+  // still arrives.
+  auto cmd = rt::Connection::create(io, unix_options(server));
+  REQUIRE(connect(io, cmd));
+  auto epoch = call(io, cmd, {"HGET", "kodebase:{acme/shop}:meta", "epoch"});
+  REQUIRE(epoch);
+  REQUIRE(call(io, cmd,
+               {"PUBLISH", "kodebase:{acme/shop}:ev",
+                epoch->str + ":4:{\"team\":\"acme/shop\",\"msg\":\"x\",\"sig\":\"00\",\"ts\":1}"}));
+  a.relay.publish("acme/shop", {{"kind", "changed"}, {"id", "A.1.1"}, {"n", 3}});
+  REQUIRE(run_until(io, [&] { return b.got.size() == 4; }));
+  CHECK(b.got[3].value("n", -1) == 3);
+  CHECK(b.relay.status().value("dropped", 0) == 1);
+
+  // The server loses everything: the next update starts a new history, which is reported as
+  // a resync, read from its start, and the catch-up ends.
+  REQUIRE(call(io, cmd, {"FLUSHALL"}));
+  a.relay.publish("acme/shop", {{"kind", "changed"}, {"id", "A.1.1"}, {"n", 4}});
+  REQUIRE(run_until(io, [&] { return b.got.size() == 6 && b.following(); }));
+  CHECK(b.got[4].value("kind", "") == "resync");
+  CHECK(b.got[5].value("n", -1) == 4);
+  a.relay.publish("acme/shop", {{"kind", "changed"}, {"id", "A.1.1"}, {"n", 5}});
+  REQUIRE(run_until(io, [&] { return b.got.size() == 7; }));
+  CHECK(b.got[6].value("n", -1) == 5);
+  cmd->close();
+}
+
+TEST_CASE("claims: one holder at a time, fencing tokens grow, a lost lease is reported",
+          "[redis]") {
+  RedisServer server;
+  boost::asio::io_context io;
+  rt::Link link(io, [](const std::string&) {});
+  rt::LinkOptions o;
+  o.url = "unix://" + server.socket;
+  link.configure(o);
+  REQUIRE(run_until(io, [&] { return link.state() == rt::LinkState::live; }));
+  std::vector<nlohmann::json> lost;
+  auto on_lost = [&](const std::string&, const nlohmann::json& c) { lost.push_back(c); };
+  rt::Claims ada(link, server.dir / "ada", "m1", on_lost, [](const std::string&) {});
+  rt::Claims grace(link, server.dir / "grace", "m2", on_lost, [](const std::string&) {});
+  const nlohmann::json ada_person{{"name", "Ada"}, {"email", "ada@example.com"}};
+  const nlohmann::json grace_person{{"name", "Grace"}, {"email", "grace@example.com"}};
+  auto ask = [&](auto f) {
+    std::optional<kb::util::Result<nlohmann::json>> out;
+    f([&](kb::util::Result<nlohmann::json> r) { out = std::move(r); });
+    REQUIRE(run_until(io, [&] { return out.has_value(); }));
+    return std::move(*out);
+  };
+  auto claim = [&](rt::Claims& c, const nlohmann::json& who, bool force) {
+    return ask([&](auto done) { c.claim("acme/shop", "A.1.1", who, 60s, force, done); });
+  };
+  auto first = claim(ada, ada_person, false);
+  REQUIRE(first);
+  CHECK((*first)["taken"] == true);
+  auto token = (*first)["claim"].value("token", 0LL);
+  CHECK(token >= 1);
+  auto refused = claim(grace, grace_person, false);
+  REQUIRE(refused);
+  CHECK((*refused)["taken"] == false);
+  CHECK((*refused)["claim"].value("email", "") == "ada@example.com");
+  auto again = claim(ada, ada_person, false); // the holder renews: same token
+  REQUIRE(again);
+  CHECK((*again)["renewed"] == true);
+  CHECK((*again)["claim"].value("token", 0LL) == token);
+  auto taken = claim(grace, grace_person, true);
+  REQUIRE(taken);
+  CHECK((*taken)["claim"].value("token", 0LL) > token);
+  ada.on_live(); // renewing finds the token changed: the lease is lost, not stolen back
+  REQUIRE(run_until(io, [&] { return !lost.empty(); }));
+  CHECK(lost[0].value("id", "") == "A.1.1");
+  CHECK(ada.held().empty());
+  auto not_theirs =
+      ask([&](auto done) { ada.release("acme/shop", "A.1.1", ada_person, false, done); });
+  REQUIRE_FALSE(not_theirs);
+  CHECK(not_theirs.error().kind == kb::util::ErrorKind::conflict);
+  auto released =
+      ask([&](auto done) { grace.release("acme/shop", "A.1.1", grace_person, false, done); });
+  REQUIRE(released);
+  CHECK((*released)["released"] == true);
+  auto listed = ask([&](auto done) { grace.list("acme/shop", done); });
+  REQUIRE(listed);
+  CHECK(listed->empty());
 }
