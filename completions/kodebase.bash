@@ -28,7 +28,7 @@ _kodebase() {
     --estimation) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache mcp team daemon version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache mcp team claim release claims daemon version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -44,7 +44,7 @@ _kodebase() {
     add|create) opts="--title --priority --estimation --assignee --summary --criterion --deliverable --validation --vision --in-scope --out-of-scope --success --blocked-by --note --from-file --edit --dry-run" ;;
     ready) opts="--dry-run --commit"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for ready 2>/dev/null | cut -f1)" ;;
-    start) opts="--dry-run --commit --no-branch"
+    start) opts="--dry-run --commit --no-branch --force"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for start 2>/dev/null | cut -f1)" ;;
     submit) opts="--dry-run --commit"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for submit 2>/dev/null | cut -f1)" ;;
@@ -77,6 +77,11 @@ _kodebase() {
     mcp) opts="--project --read-only" ;;
     team) opts=""
        opts="$opts status connect disconnect" ;;
+    claim) opts="--ttl --force"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for claim 2>/dev/null | cut -f1)" ;;
+    release) opts="--force"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for release 2>/dev/null | cut -f1)" ;;
+    claims) opts="" ;;
     daemon) opts=""
        opts="$opts start stop restart status log" ;;
     version) opts="" ;;
