@@ -150,7 +150,8 @@ int main(int argc, char** argv) {
   server.start();
   auto url = "unix://" + server.socket();
   {
-    Member a(server.dir / "a", url, burst + 1000), b(server.dir / "b", url, burst + 1000);
+    const size_t history = paced + burst + 1000; // the whole run stays in the stream
+    Member a(server.dir / "a", url, history), b(server.dir / "b", url, history);
     a.on_thread([&] {
       a.relay->follow(k_team);
       return true;
@@ -217,7 +218,7 @@ int main(int argc, char** argv) {
                in_order ? " in order" : " OUT OF ORDER", reconnects);
 
     // Catch-up: a relay that joins now reads the whole history from the stream.
-    Member c(server.dir / "c", url, burst + 1000);
+    Member c(server.dir / "c", url, history);
     std::atomic<size_t> caught{0};
     c.on_update = [&](const json&) { ++caught; };
     if (!c.wait_live())
@@ -227,8 +228,7 @@ int main(int argc, char** argv) {
       c.relay->follow(k_team);
       return true;
     });
-    size_t history = paced + burst;
-    for (int i = 0; i < 120000 && caught < history; ++i)
+    for (int i = 0; i < 120000 && caught < paced + burst; ++i)
       std::this_thread::sleep_for(1ms);
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
     fmt::print("relay catch-up                                  {:7.0f} msg/s   ({} updates in "
