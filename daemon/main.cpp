@@ -214,6 +214,9 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   if (auto v = kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file");
       v.is_string())
     options.realtime_secret_file = v.get<std::string>();
+  if (const char* env = std::getenv("KODEBASE_TEAM_SECRET"); env && *env)
+    options.realtime_secret = env;
+  ::unsetenv("KODEBASE_TEAM_SECRET"); // not handed on to anything the daemon runs
   options.history = static_cast<size_t>(std::max(100L, whole("realtime.history", 10000)));
   options.history_ttl = std::chrono::seconds(whole("realtime.history_ttl", 0));
   options.claim_ttl = std::chrono::seconds(std::max(1L, whole("realtime.claim_ttl", 7200)));

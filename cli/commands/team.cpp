@@ -107,10 +107,11 @@ std::string status_line(const Session& s, const json& r) {
   const auto& st = s.style();
   if (state == "disabled")
     return "team relay: disabled (`kodebase team connect URL` turns it on)\n";
-  if (state == "live") {
+  if (state == "live" || state == "catching_up") {
     auto text = fmt::format("team relay: {}  {}  (up {} s, {} pings, {} reconnects)\n",
-                            st.bold("live"), url, r.value("live_seconds", 0LL),
-                            r.value("pings", 0LL), r.value("reconnects", 0LL));
+                            st.bold(state == "live" ? "live" : "live, catching up"), url,
+                            r.value("live_seconds", 0LL), r.value("pings", 0LL),
+                            r.value("reconnects", 0LL));
     if (!r.value("signing", false))
       text += "  no team secret: updates are not shared (`kodebase team connect URL "
               "--secret-file FILE`)\n";
@@ -137,7 +138,7 @@ int report(Session& s, const util::Result<json>& r, bool want_live) {
   else
     print(status_line(s, *r));
   auto state = r->value("state", "");
-  if (want_live && state != "live")
+  if (want_live && state != "live" && state != "catching_up")
     return k_exit_failed;
   return k_exit_ok;
 }

@@ -111,6 +111,13 @@ const std::vector<Setting> k_settings = {
      "{agent} for {name} ({email})",
      {},
      "who an AI agent's changes through `kodebase mcp` are attributed to"},
+    {"team.id",
+     SettingScope::project,
+     SettingType::text,
+     "",
+     {},
+     "the team this project's updates, presence and claims belong to (default: the origin "
+     "remote's OWNER/NAME)"},
     {"hooks.post_merge_complete",
      SettingScope::project,
      SettingType::boolean,

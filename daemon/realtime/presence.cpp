@@ -163,6 +163,11 @@ void Presence::leave() {
   }
 }
 
+json Presence::self(const std::string& team) const {
+  auto it = m_said.find(team);
+  return it == m_said.end() ? json::object() : json::parse(it->second, nullptr, false);
+}
+
 json Presence::roster(const std::string& team) const {
   json out = json::array();
   auto it = m_rosters.find(team);

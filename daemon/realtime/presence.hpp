@@ -49,6 +49,8 @@ public:
   // The last roster seen, oldest member first, and this daemon's own member id.
   nlohmann::json roster(const std::string& team) const;
   const std::string& member_id() const { return m_member; }
+  // What this daemon last said about itself in `team` (name, email, ...), or {}.
+  nlohmann::json self(const std::string& team) const;
 
 private:
   void beat(const std::string& team);

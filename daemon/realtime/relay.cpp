@@ -93,13 +93,19 @@ std::string team_of_remote(std::string_view url) {
   if (last == std::string_view::npos || last == 0)
     return "";
   auto before = path.rfind('/', last - 1);
-  auto team = std::string(path.substr(before == std::string_view::npos ? 0 : before + 1));
-  for (auto& c : team)
+  return team_of_id(path.substr(before == std::string_view::npos ? 0 : before + 1));
+}
+
+std::string team_of_id(std::string_view id) {
+  if (id.empty() || id.size() > 200)
+    return "";
+  std::string team(id);
+  for (auto& c : team) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (char c : team)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' ||
           c == '.'))
       return "";
+  }
   return team;
 }
 

@@ -44,6 +44,9 @@ std::string read_secret(const std::string& file);
 // The team of a repository from its origin URL (https, ssh or scp-like; any host):
 // "owner/name", lower-cased; "" when it has none.
 std::string team_of_remote(std::string_view url);
+// A configured team id ("Owner/Name", or any name of letters, digits, '-', '_', '.' and '/'),
+// lower-cased; "" when it is not one.
+std::string team_of_id(std::string_view id);
 
 class Relay {
 public:

@@ -633,6 +633,9 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
               amend(response);
             if (answer)
               session->send(protocol::serialize(response));
+            if (request.method == protocol::method::config_set && !response.error &&
+                request.params.value("key", "") == "team.id")
+              m_teams.erase(root); // looked up again below, from the new setting
             if (!root.empty() && !m_teams.contains(root))
               find_team(root);
             broadcast();
@@ -669,7 +672,12 @@ void Daemon::find_team(const fs::path& root, std::function<void(const std::strin
   in_lane(
       root,
       [root] {
-        auto url = repo::git_output(repo::Project{root}, {"remote", "get-url", "origin"});
+        // The project's `team.id` setting, else the origin remote's OWNER/NAME.
+        repo::Project project{root};
+        if (auto id = api::written_value(project.settings_file(), "team.id"); id.is_string())
+          if (auto team = realtime::team_of_id(id.get<std::string>()); !team.empty())
+            return team;
+        auto url = repo::git_output(project, {"remote", "get-url", "origin"});
         return url ? realtime::team_of_remote(*url) : std::string();
       },
       [this, root](std::string team) {
@@ -849,9 +857,11 @@ bool Daemon::team_request(const std::shared_ptr<Session>& session, const protoco
     if (team.empty())
       return finish(util::make_error(
           util::ErrorKind::failed,
-          fmt::format("{} has no team: its `origin` remote names no GitHub repository",
+          fmt::format("{} has no team: no team.id setting, and its `origin` remote names no "
+                      "GitHub repository",
                       root.string()),
-          {{"hint", "git remote add origin https://github.com/OWNER/NAME.git"}}));
+          {{"hint", "git remote add origin https://github.com/OWNER/NAME.git, or `kodebase "
+                    "config set team.id OWNER/NAME`"}}));
     if (method == m::team_members) {
       json out{{"team", team}, {"state", team_state()}, {"members", m_presence->roster(team)}};
       if (!m_link->commands())
@@ -1034,7 +1044,7 @@ bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protoco
   fs::permissions(api::user_config_file(), fs::perms::owner_read | fs::perms::owner_write,
                   fs::perm_options::replace, ec);
   m_presence->leave(); // from the Redis being left (its connections are about to close)
-  m_relay->set_secret(secret);
+  m_relay->set_secret(secret.empty() ? m_options.realtime_secret : secret);
   m_link->configure(options);
   // Answered when the first attempt has an outcome (bounded by the connect timeout).
   auto deadline = Clock::now() + options.timeout + std::chrono::seconds(1);
@@ -1115,6 +1125,8 @@ void Daemon::broadcast() {
         json change = n.params;
         change.erase("project");
         change.erase("path");
+        if (auto me = m_presence->self(team); !me.value("email", "").empty())
+          change["actor"] = fmt::format("{} ({})", me.value("name", ""), me.value("email", ""));
         m_relay->publish(team, std::move(change));
         // Finished work gives its claim back; a change of what is in progress shows in the
         // team's presence at once.
@@ -1208,7 +1220,9 @@ int Daemon::run() {
   m_relay = std::make_unique<realtime::Relay>(
       *m_link,
       realtime::RelayOptions{protocol::state_dir() / "realtime",
-                             realtime::read_secret(m_options.realtime_secret_file),
+                             m_options.realtime_secret.empty()
+                                 ? realtime::read_secret(m_options.realtime_secret_file)
+                                 : m_options.realtime_secret,
                              m_options.history, m_options.history_ttl},
       [this](const std::string& team, const json& envelope) { team_update(team, envelope); },
       logger);

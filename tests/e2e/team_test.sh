@@ -306,6 +306,16 @@ for _ in $(seq 200); do grep -q 'Saved carts, after the cut' "$work/watchB" && b
 grep -q 'Saved carts, after the cut' "$work/watchB" && pass || fail "a change after the cut arrives"
 [ "$(grep -c 'Saved carts, stalled' "$work/watchB")" = 1 ] && pass || fail "delivered once: $(grep -c 'Saved carts, stalled' "$work/watchB")"
 grep '"team.state"' "$work/watchB" >/dev/null && pass || fail "watch reports the link's state changes"
+grep 'Saved carts, stalled' "$work/watchB" | grep -q '"actor":"Ada Lovelace (ada@example.com)"' && pass ||
+  fail "a teammate's change names who made it: $(grep 'Saved carts, stalled' "$work/watchB")"
+
+# A clone without a GitHub origin joins the team through the team.id setting.
+cp -r "$src/examples/webshop" "$work/shopC" && git -C "$work/shopC" init -q -b main
+expect_exit 1 "no team without an origin" -- as B -C "$work/shopC" team
+contains "$err" "team.id" "the error says how to name the team"
+expect_exit 0 "team.id set" -- as B -C "$work/shopC" config set team.id Acme/Shop
+expect_exit 0 "the team by its id" -- as B -C "$work/shopC" team --json
+contains "$out" '"team":"acme/shop"' "the configured team is used"
 
 # A slow watch client (subscribed, never reading) holds nobody up.
 KODEBASE_RUNTIME_DIR="$work/runB" python3 -c '

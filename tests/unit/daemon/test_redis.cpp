@@ -425,6 +425,26 @@ TEST_CASE("team relay: in order, forgeries dropped, a lost history reported and 
   CHECK(b.got[3].value("n", -1) == 3);
   CHECK(b.relay.status().value("dropped", 0) == 1);
 
+  // A genuine envelope sent again under the next sequence (a replay), and one too large: both
+  // dropped, neither delivered.
+  auto entry = call(io, cmd, {"XRANGE", "kodebase:{acme/shop}:log", "-", "+", "COUNT", "1"});
+  REQUIRE(entry);
+  REQUIRE(entry->elements.size() == 1);
+  auto genuine = entry->elements[0].elements[1].elements[3].str; // fields e, <epoch>, p, <payload>
+  REQUIRE(call(io, cmd, {"HINCRBY", "kodebase:{acme/shop}:meta", "seq", "1"}));
+  REQUIRE(call(io, cmd, {"PUBLISH", "kodebase:{acme/shop}:ev", epoch->str + ":5:" + genuine}));
+  REQUIRE(
+      call(io, cmd, {"XADD", "kodebase:{acme/shop}:log", "5-0", "e", epoch->str, "p", genuine}));
+  REQUIRE(call(io, cmd, {"HINCRBY", "kodebase:{acme/shop}:meta", "seq", "1"}));
+  std::string huge = "{\"team\":\"acme/shop\",\"pad\":\"" + std::string(70000, 'x') + "\"}";
+  REQUIRE(call(io, cmd, {"XADD", "kodebase:{acme/shop}:log", "6-0", "e", epoch->str, "p", huge}));
+  REQUIRE(call(io, cmd, {"PUBLISH", "kodebase:{acme/shop}:ev", epoch->str + ":6:" + huge}));
+  a.relay.publish("acme/shop", {{"kind", "changed"}, {"id", "A.1.1"}, {"n", 33}});
+  REQUIRE(run_until(io, [&] { return b.got.size() == 5; }));
+  CHECK(b.got[4].value("n", -1) == 33);
+  CHECK(b.relay.status().value("dropped", 0) >= 3); // a copy read again from the stream counts too
+  b.got.pop_back();
+
   // The server loses everything: the next update starts a new history, which is reported as
   // a resync, read from its start, and the catch-up ends.
   REQUIRE(call(io, cmd, {"FLUSHALL"}));
@@ -436,6 +456,17 @@ TEST_CASE("team relay: in order, forgeries dropped, a lost history reported and 
   REQUIRE(run_until(io, [&] { return b.got.size() == 7; }));
   CHECK(b.got[6].value("n", -1) == 5);
   cmd->close();
+}
+
+TEST_CASE("teams are named by the origin remote or a configured id", "[redis]") {
+  CHECK(rt::team_of_remote("https://github.com/Acme/Shop.git") == "acme/shop");
+  CHECK(rt::team_of_remote("git@github.com:acme/shop.git") == "acme/shop");
+  CHECK(rt::team_of_remote("ssh://git@ghe.example.com/prefix/acme/shop/") == "acme/shop");
+  CHECK(rt::team_of_remote("/srv/git/shop.git").empty());
+  CHECK(rt::team_of_id("Acme/Shop-2") == "acme/shop-2");
+  CHECK(rt::team_of_id("a b").empty());
+  CHECK(rt::team_of_id("evil}:x\n").empty());
+  CHECK(rt::team_of_id("").empty());
 }
 
 TEST_CASE("claims: one holder at a time, fencing tokens grow, a lost lease is reported",
