@@ -1264,7 +1264,16 @@ int Daemon::run() {
   m_link->configure(m_options.realtime);
   accept();
   on_tick();
-  m_io.run();
+  // A handler that throws is a bug; it is logged and the daemon serves on (Asio lets run()
+  // resume after an exception) rather than taking every client's session down with it.
+  for (;;) {
+    try {
+      m_io.run();
+      break;
+    } catch (const std::exception& e) {
+      m_log.info("internal error, serving on: {}", e.what());
+    }
+  }
   m_finished = true;
   remove_socket();
   m_github_door.reset();
