@@ -127,10 +127,7 @@ int run_status(Session& s) {
   if (r->contains("team")) {
     const auto& team = (*r)["team"];
     out += "\n" + section(s, "Team " + clean(team.value("name", "")));
-    for (const auto& m : team.value("members", json::array()))
-      out += "  " + member_line(s, m) + "\n";
-    if (team.value("members", json::array()).empty())
-      out += "  nobody is connected\n";
+    out += roster_lines(s, team.value("members", json::array()), "  ");
   }
   const auto& svc = (*r)["services"];
   out += fmt::format("\n{} daemon {} · GitHub {} · team {}\n", s.style().dim("Services:"),

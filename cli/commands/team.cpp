@@ -70,6 +70,15 @@ std::string member_line(const Session& s, const json& m) {
                      agents.empty() ? "" : "  · " + agents);
 }
 
+std::string roster_lines(const Session& s, const json& members, std::string_view indent) {
+  if (!members.is_array() || members.empty())
+    return fmt::format("{}nobody is connected\n", indent);
+  std::string out;
+  for (const auto& m : members)
+    out += fmt::format("{}{}\n", indent, member_line(s, m));
+  return out;
+}
+
 std::string claim_line(const Session& s, const json& c) {
   return fmt::format("{}  {}  until {}  token {}", s.style().bold(text_of(c, "id")), who(c),
                      until(c.value("expires", 0LL)), c.value("token", 0LL));
@@ -264,11 +273,7 @@ void register_team_commands(CLI::App& app, CommandRegistry& registry) {
     }
     std::string out =
         fmt::format("{}  ({})\n", s.style().bold(r->value("team", "")), r->value("state", ""));
-    const auto& members = (*r)["members"];
-    if (members.empty())
-      out += "  nobody is connected\n";
-    for (const auto& m : members)
-      out += "  " + member_line(s, m) + "\n";
+    out += roster_lines(s, (*r)["members"], "  ");
     if (r->contains("claims") && !(*r)["claims"].empty()) {
       out += "claims\n";
       for (const auto& c : (*r)["claims"])

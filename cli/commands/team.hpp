@@ -6,6 +6,7 @@
 #include "cli/session.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace kb::cli {
 
@@ -13,6 +14,8 @@ namespace kb::cli {
 std::string clean(std::string text);
 // "Ada Lovelace <ada@example.com>  A.1.2 Fix the login (in_progress)  on A.1.2  · Claude Code"
 std::string member_line(const Session& s, const json& member);
+// One member_line per member, each after `indent`; "nobody is connected" when there are none.
+std::string roster_lines(const Session& s, const json& members, std::string_view indent);
 // "A.1.2  Ada Lovelace <ada@example.com>  until 16:05 (1h 59m left)  token 7"
 std::string claim_line(const Session& s, const json& claim);
 // A team.* notification as one line for `watch`.

@@ -17,23 +17,22 @@ namespace {
 constexpr std::string_view k_claim_script = R"(
 local cur = redis.call('GET', KEYS[1])
 local v = cjson.decode(ARGV[3])
+local outcome = 2
 if cur then
   local c = cjson.decode(cur)
   if c.email == ARGV[2] then
     v.token = c.token
     v.since = c.since
-    local s = cjson.encode(v)
-    redis.call('SET', KEYS[1], s, 'PX', ARGV[4])
-    redis.call('ZADD', KEYS[3], v.expires, ARGV[1])
-    return {1, s}
+    outcome = 1
+  elseif ARGV[5] ~= '1' then
+    return {0, cur}
   end
-  if ARGV[5] ~= '1' then return {0, cur} end
 end
-v.token = redis.call('INCR', KEYS[2])
+if outcome == 2 then v.token = redis.call('INCR', KEYS[2]) end
 local s = cjson.encode(v)
 redis.call('SET', KEYS[1], s, 'PX', ARGV[4])
 redis.call('ZADD', KEYS[3], v.expires, ARGV[1])
-return {2, s}
+return {outcome, s}
 )";
 
 // KEYS: claim, index. ARGV: token, ttl ms, new expiry, id. 1 renewed, 0 lost.

@@ -156,6 +156,10 @@ private:
   // A notification to the subscribers of every project of `team` ("" = of every project).
   void notify_team(const std::string& team, std::string_view method, const json& params);
   json team_status() const;
+  // The team of a project whose team is known; "" when it has none or is still looked up.
+  std::string team_of(const fs::path& root) const;
+  // Sends a notification line to the sessions subscribed to `root` (or to every project).
+  void send_to_followers(const std::string& root, const std::string& line);
   // The link's state as users see it: catching_up while a team reads what it missed.
   std::string team_state() const;
   // team.members, team.claim, team.release, team.claims: answered once Redis has.
@@ -623,11 +627,10 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
             }
             if (request.method == protocol::method::project_status && !response.error &&
                 response.result)
-              if (auto it = m_teams.find(root);
-                  it != m_teams.end() && it->second && !it->second->empty()) {
+              if (auto team = team_of(root); !team.empty()) {
                 auto& r = *response.result;
                 r["services"]["team"] = team_state();
-                r["team"] = {{"name", *it->second}, {"members", m_presence->roster(*it->second)}};
+                r["team"] = {{"name", team}, {"members", m_presence->roster(team)}};
               }
             if (amend)
               amend(response);
@@ -651,9 +654,19 @@ void Daemon::note_agent(const json& params) {
   auto root = WarmProjects::root_of(params["directory"].get<std::string>());
   bool first = !m_agents[root].contains(agent);
   m_agents[root][agent] = Clock::now();
-  if (first && m_presence)
-    if (auto it = m_teams.find(root); it != m_teams.end() && it->second && !it->second->empty())
-      m_presence->refresh(*it->second);
+  if (auto team = team_of(root); first && m_presence && !team.empty())
+    m_presence->refresh(team);
+}
+
+std::string Daemon::team_of(const fs::path& root) const {
+  auto it = m_teams.find(root);
+  return it != m_teams.end() && it->second ? *it->second : std::string();
+}
+
+void Daemon::send_to_followers(const std::string& root, const std::string& line) {
+  for (Session* s : m_sessions)
+    if (s->topics.contains("artifacts") && (s->project.empty() || s->project == root))
+      s->send(line, true);
 }
 
 void Daemon::find_team(const fs::path& root, std::function<void(const std::string&)> then) {
@@ -702,10 +715,7 @@ void Daemon::notify_team(const std::string& team, std::string_view method, const
   for (const auto& root : roots) {
     json p = params;
     p["project"] = root;
-    auto line = protocol::serialize(protocol::Notification{std::string(method), p});
-    for (Session* s : m_sessions)
-      if (s->topics.contains("artifacts") && (s->project.empty() || s->project == root))
-        s->send(line, true);
+    send_to_followers(root, protocol::serialize(protocol::Notification{std::string(method), p}));
   }
 }
 
@@ -1116,12 +1126,11 @@ void Daemon::apply_topics(Session& session, const protocol::Request& request,
 
 void Daemon::broadcast() {
   auto notices = m_projects.take_notices();
+  std::set<std::string> moved; // teams whose presence changes: told once, after the loop
   for (const auto& n : notices) {
     if (n.method == protocol::method::artifact_changed && m_relay &&
         m_link->state() != realtime::LinkState::disabled)
-      if (auto it = m_teams.find(n.params.value("project", ""));
-          it != m_teams.end() && it->second && !it->second->empty()) {
-        const auto& team = *it->second;
+      if (auto team = team_of(n.params.value("project", "")); !team.empty()) {
         json change = n.params;
         change.erase("project");
         change.erase("path");
@@ -1135,14 +1144,13 @@ void Daemon::broadcast() {
         if (state == "completed" || state == "cancelled")
           m_claims->drop(team, id);
         if (state != n.params.value("old_state", json(nullptr)))
-          m_presence->refresh(team);
+          moved.insert(team);
       }
-    auto line = protocol::serialize(protocol::Notification{n.method, n.params});
-    auto project = n.params.value("project", "");
-    for (Session* s : m_sessions)
-      if (s->topics.contains("artifacts") && (s->project.empty() || s->project == project))
-        s->send(line, true);
+    send_to_followers(n.params.value("project", ""),
+                      protocol::serialize(protocol::Notification{n.method, n.params}));
   }
+  for (const auto& team : moved) // a merge that moves many artifacts is one new heartbeat
+    m_presence->refresh(team);
 }
 
 void Daemon::watch_changes() {

@@ -21,12 +21,12 @@ struct ServerOptions {
   bool poll = false; // notice changes by polling instead of inotify (network file systems)
   github::ProxyOptions github;
   int github_port = -1; // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
-  realtime::LinkOptions realtime;                     // the team's Redis (url "" = off)
-  std::string realtime_secret_file;                   // the team secret that signs updates
-  std::string realtime_secret;      // ... or the secret itself ($KODEBASE_TEAM_SECRET)
-  std::size_t history = 10000;                        // team updates kept in the stream
-  std::chrono::seconds history_ttl{0};                // the stream's life after its last update
-  std::chrono::seconds claim_ttl{7200};               // a claim's default lease
+  realtime::LinkOptions realtime;       // the team's Redis (url "" = off)
+  std::string realtime_secret_file;     // the team secret that signs updates
+  std::string realtime_secret;          // ... or the secret itself ($KODEBASE_TEAM_SECRET)
+  std::size_t history = 10000;          // team updates kept in the stream
+  std::chrono::seconds history_ttl{0};  // the stream's life after its last update
+  std::chrono::seconds claim_ttl{7200}; // a claim's default lease
   std::chrono::milliseconds presence_interval{15000}; // heartbeats (entries live 3 of them)
 };
 
