@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
   register_github_commands(app, registry);
   register_mcp_command(app, registry);
   register_team_commands(app, registry);
+  register_pull_request_commands(app, registry);
   register_daemon_commands(app, registry);
   register_misc_commands(app, registry);
   try {

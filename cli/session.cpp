@@ -136,4 +136,12 @@ json with_actor(json params) {
   return params;
 }
 
+void with_token(json& params) {
+  for (const char* name : {"GH_TOKEN", "GITHUB_TOKEN"})
+    if (const char* token = std::getenv(name); token && *token) {
+      params["token"] = token;
+      return;
+    }
+}
+
 } // namespace kb::cli

@@ -85,6 +85,9 @@ using CommandRun = std::function<int(Session&)>;
 // `params` with the acting user from $KODEBASE_ACTOR, so a resident server acts for this
 // caller rather than for whoever started it.
 json with_actor(json params);
+// `params` with the caller's GitHub token ($GH_TOKEN, else $GITHUB_TOKEN) when it has one: the
+// daemon's GitHub calls are made with it, never stored.
+void with_token(json& params);
 
 struct CommandRegistry {
   std::vector<std::pair<CLI::App*, CommandRun>> commands;
@@ -104,5 +107,6 @@ void register_watch_command(CLI::App& app, CommandRegistry& registry);
 void register_github_commands(CLI::App& app, CommandRegistry& registry);
 void register_mcp_command(CLI::App& app, CommandRegistry& registry);
 void register_team_commands(CLI::App& app, CommandRegistry& registry);
+void register_pull_request_commands(CLI::App& app, CommandRegistry& registry);
 
 } // namespace kb::cli

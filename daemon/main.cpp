@@ -3,6 +3,7 @@
 #include "core/api/methods.hpp"
 #include "core/api/settings.hpp"
 #include "core/protocol/runtime.hpp"
+#include "daemon/realtime/relay.hpp"
 #include "daemon/server/oneshot.hpp"
 #include "daemon/server/server.hpp"
 
@@ -24,6 +25,8 @@ namespace {
 
 constexpr const char* k_usage =
     R"(usage: kodebased [--foreground] [--idle-timeout SECONDS] [--ready-fd FD]
+                 [--webhook-listen ADDR [--webhook-secret-file FILE] [--webhook-max-body BYTES]
+                  [--no-socket]]
        kodebased --oneshot
        kodebased --version
 
@@ -38,6 +41,19 @@ JSON-RPC 2.0) on $KODEBASE_RUNTIME_DIR/daemon.sock (default $XDG_RUNTIME_DIR/kod
   --idle-timeout SECS   exit after this long with no clients (default 1800, or
                         $KODEBASE_DAEMON_IDLE_TIMEOUT; 0 = never)
   --ready-fd FD         write "OK" (or the reason it cannot serve) to FD once listening
+  --webhook-listen ADDR receive GitHub webhooks on ADDR (PORT, or HOST:PORT; PORT alone is
+                        127.0.0.1 - put a TLS reverse proxy in front for the internet): a
+                        push touching .kodebase/artifacts/ and pull requests opened, ready or
+                        merged are shared with the team through the relay (Redis and team
+                        secret as for `kodebase team connect`); GET /healthz answers 200
+  --webhook-secret-file FILE
+                        the webhook's secret (else $KODEBASE_WEBHOOK_SECRET); deliveries
+                        whose X-Hub-Signature-256 does not match get 401
+  --webhook-max-body BYTES
+                        larger deliveries get 413 (default 26214400, GitHub's cap)
+  --no-socket           serve no daemon.sock and never exit idle: the hosted relay, with no
+                        local repository (use with --foreground under systemd or in a
+                        container; run it as its own user)
   --oneshot             read one request from standard input, write the reply to standard
                         output and exit (what `kodebase --no-daemon` uses)
   --version             print the version and build id
@@ -100,16 +116,45 @@ kb::daemon::realtime::LinkOptions realtime_options() {
   return o;
 }
 
-int run_resident(bool foreground, long idle_timeout, int ready_fd) {
+struct WebhookFlags {
+  std::string listen, secret_file;
+  long max_body = 25L << 20;
+  bool no_socket = false;
+};
+
+int run_resident(bool foreground, long idle_timeout, int ready_fd, const WebhookFlags& webhook) {
   std::string error;
   auto paths = kb::protocol::runtime_paths(true, error);
   if (!paths)
     return fail(ready_fd, error, 3);
-  // The lock is held for the daemon's whole life: one daemon per user.
-  int lock = ::open(paths->lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock < 0)
+  kb::daemon::server::ServerOptions options;
+  if (!webhook.listen.empty()) {
+    if (auto at = kb::daemon::server::parse_listen_address(webhook.listen); !at)
+      return fail(ready_fd, at.error().message, 2);
+    options.webhook.listen = webhook.listen;
+    options.webhook.max_body = static_cast<size_t>(webhook.max_body);
+    if (!webhook.secret_file.empty())
+      options.webhook.secret = kb::daemon::realtime::read_secret(webhook.secret_file);
+    else if (const char* env = std::getenv("KODEBASE_WEBHOOK_SECRET"); env && *env)
+      options.webhook.secret = env;
+    if (options.webhook.secret.empty())
+      return fail(ready_fd,
+                  "--webhook-listen needs the webhook's secret: --webhook-secret-file FILE or "
+                  "$KODEBASE_WEBHOOK_SECRET (the one set on GitHub's webhook page)",
+                  2);
+    if (const char* env = std::getenv("KODEBASE_WEBHOOK_GITHUB_TOKEN"); env && *env)
+      options.webhook.token = env;
+  }
+  ::unsetenv("KODEBASE_WEBHOOK_SECRET");
+  ::unsetenv("KODEBASE_WEBHOOK_GITHUB_TOKEN");
+  options.no_socket = webhook.no_socket;
+  // The lock is held for the daemon's whole life: one daemon per user (a hosted relay serves
+  // no socket and takes none).
+  int lock =
+      webhook.no_socket ? -2 : ::open(paths->lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock == -1)
     return fail(ready_fd, "cannot open " + paths->lock.string() + ": " + std::strerror(errno), 3);
-  if (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+  if (lock >= 0 && ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK)
       return fail(ready_fd, "cannot lock " + paths->lock.string() + ": " + std::strerror(errno), 3);
     std::fputs("kodebased: already running\n", stderr);
@@ -120,12 +165,11 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
     return 0;
   }
   auto pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(lock, 0) == 0)
+  if (lock >= 0 && ::ftruncate(lock, 0) == 0)
     (void)!::pwrite(lock, pid.data(), pid.size(), 0);
 
   kb::daemon::server::Log log(foreground ? std::filesystem::path()
                                          : kb::protocol::state_dir() / "daemon.log");
-  kb::daemon::server::ServerOptions options;
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);
   if (const char* env = std::getenv("KODEBASE_DAEMON_MAX_FRAME"); env && *env) {
@@ -210,6 +254,12 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
           options.github.fresh_repository = options.github.fresh_default =
               std::chrono::seconds(seconds);
   }
+  options.sync_interval = std::chrono::seconds(whole("github.sync_interval", 300));
+  if (const char* env = std::getenv("KODEBASE_GITHUB_SYNC_INTERVAL"); env && *env) {
+    long seconds = 0;
+    if (parse_number(env, seconds))
+      options.sync_interval = std::chrono::seconds(seconds);
+  }
   options.realtime = realtime_options();
   if (auto v = kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file");
       v.is_string())
@@ -228,8 +278,10 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd) {
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);
-  ::unlink(paths->lock.c_str()); // we still hold it: nobody else can be using it
-  ::close(lock);
+  if (lock >= 0) {
+    ::unlink(paths->lock.c_str()); // we still hold it: nobody else can be using it
+    ::close(lock);
+  }
   return code;
 }
 
@@ -243,6 +295,7 @@ int main(int argc, char** argv) {
        {"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"})
     ::unsetenv(name);
   bool oneshot = false, foreground = false;
+  WebhookFlags webhook;
   long idle_timeout = 1800, ready_fd = -1;
   // The idle timeout: --idle-timeout, else $KODEBASE_DAEMON_IDLE_TIMEOUT, else the user's
   // `daemon.idle_timeout` setting, else 30 minutes.
@@ -272,6 +325,16 @@ int main(int argc, char** argv) {
       value(idle_timeout);
     } else if (arg == "--ready-fd") {
       value(ready_fd);
+    } else if (arg == "--webhook-listen" || arg == "--webhook-secret-file") {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "kodebased: %s needs a value\n%s", argv[i], k_usage);
+        return 2;
+      }
+      (arg == "--webhook-listen" ? webhook.listen : webhook.secret_file) = argv[++i];
+    } else if (arg == "--webhook-max-body") {
+      value(webhook.max_body);
+    } else if (arg == "--no-socket") {
+      webhook.no_socket = true;
     } else if (arg == "--version") {
       std::printf("kodebased %.*s (build %.*s)\n", static_cast<int>(kb::api::version().size()),
                   kb::api::version().data(), static_cast<int>(kb::api::build_id().size()),
@@ -285,11 +348,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (webhook.no_socket && webhook.listen.empty()) {
+    std::fputs("kodebased: --no-socket is for the hosted webhook relay; give --webhook-listen ADDR "
+               "too\n",
+               stderr);
+    return 2;
+  }
   if (ready_fd >= 0)
     ::fcntl(static_cast<int>(ready_fd), F_SETFD, FD_CLOEXEC);
   try {
     if (!oneshot)
-      return run_resident(foreground, idle_timeout, static_cast<int>(ready_fd));
+      return run_resident(foreground, idle_timeout, static_cast<int>(ready_fd), webhook);
     // A one-shot process lives for one request that may allocate ~100 MB in small blocks (a
     // 10,000-artifact project): growing the heap in large steps and never trimming it saves
     // most of the page-fault and brk cost, which dominates such a request.

@@ -144,14 +144,6 @@ std::string next_page(const std::string& link) {
   return {};
 }
 
-void with_token(json& params) {
-  for (const char* name : {"GH_TOKEN", "GITHUB_TOKEN"})
-    if (const char* token = std::getenv(name); token && *token) {
-      params["token"] = token;
-      return;
-    }
-}
-
 // --batch: many requests in one call, each settled on its own.
 int run_batch(Session& s, const std::string& file) {
   auto text = read_all(file);

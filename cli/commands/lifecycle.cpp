@@ -39,6 +39,35 @@ util::Result<json> read_json_file(const std::string& file) {
   return j;
 }
 
+// The pull request a start opened or found, or a submit marked ready; a failure goes to
+// stderr as a warning (the transition itself is done).
+std::string pull_request_lines(const Session& s, const json& r) {
+  auto pr = r.value("pull_request", json());
+  if (!pr.is_object() || pr.contains("skipped"))
+    return "";
+  const auto& st = s.style();
+  if (pr.contains("error")) {
+    std::fprintf(stderr, "kodebase: warning: no pull request: %s\n", pr.value("error", "").c_str());
+    if (!pr.value("output", "").empty())
+      std::fprintf(stderr, "%s\n", pr.value("output", "").c_str());
+    if (!pr.value("hint", "").empty())
+      std::fprintf(stderr, "hint: %s\n", pr.value("hint", "").c_str());
+    return "";
+  }
+  std::string what =
+      pr.contains("readied")
+          ? (pr.value("readied", false) ? "marked ready for review" : "ready for review")
+      : pr.value("created", false) ? "opened"
+                                   : "already open";
+  std::string text =
+      fmt::format("pull request #{} {}{}: {}\n", pr.value("number", 0),
+                  pr.value("draft", false) ? "(draft) " : "", what, pr.value("url", ""));
+  if (pr.contains("push_error"))
+    std::fprintf(stderr, "kodebase: warning: %s; push the branch yourself\n",
+                 pr.value("push_error", "").c_str());
+  return st.dim(text);
+}
+
 int render_transition(Session& s, const json& r) {
   if (s.globals.json) {
     s.print_json(r);
@@ -55,7 +84,7 @@ int render_transition(Session& s, const json& r) {
         branch.value("current", "") != branch.value("name", ""))
       text += st.dim(fmt::format("you are on {}; `git switch {}` to work on it\n",
                                  branch.value("current", ""), branch.value("name", "")));
-    print(text);
+    print(text + pull_request_lines(s, r));
     return k_exit_ok;
   }
   for (const auto& e : r["events"]) {
@@ -87,6 +116,7 @@ int render_transition(Session& s, const json& r) {
     else
       text += st.dim("claimed for the team: " + claim_line(s, claim)) + "\n";
   }
+  text += pull_request_lines(s, r);
   size_t files = r["files"].size();
   text += dry ? st.yellow(fmt::format("dry run: {} file{} would change, nothing written", files,
                                       files == 1 ? "" : "s"))
@@ -134,6 +164,8 @@ int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
     if (o.force)
       params["force"] = true;
   }
+  if (m == method::artifacts_start || m == method::artifacts_submit)
+    with_token(params); // the pull request is opened or marked ready with it
   if (!o.reason.empty())
     params["reason"] = o.reason;
   if (m == method::artifacts_complete) {
@@ -284,8 +316,16 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
                   "Start it even though a teammate has claimed it (the claim passes to you)");
     sub->footer("With a team connected (`kodebase team connect`), the artifact is claimed for\n"
                 "you first; one claimed by someone else is refused, saying who holds it and\n"
-                "until when.");
+                "until when.\n"
+                "With pull requests on (github.pull_requests: auto, draft or ready; auto = draft\n"
+                "when origin is on GitHub and a token is at hand), the start is committed, the\n"
+                "branch pushed and a draft pull request `<id>: <title>` opened with the context\n"
+                "pack as its body (an open one for the branch is reused).");
   }
+  if (m == method::artifacts_submit)
+    sub->footer("With pull requests on, submit runs on the artifact's branch with its artifact\n"
+                "files committed: the pull request is marked ready for review, the in_review\n"
+                "event records pr_number, pr_branch and pr_head_sha, and the branch is pushed.");
   if (m == method::artifacts_cancel || m == method::artifacts_archive)
     sub->add_option("--reason", o->reason, "Why (recorded in the event)");
   if (m == method::artifacts_complete) {

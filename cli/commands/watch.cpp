@@ -27,6 +27,12 @@ std::string human_line(const Session& s, const std::string& name, const json& p,
   if (name == method::team_resync || name == method::team_presence || name == method::team_state ||
       name == method::team_claim_lost)
     return team_event_line(s, name, p, where);
+  if (name == method::team_changed && p.value("kind", "") == "pull_request") {
+    auto id = clean(p.value("id", ""));
+    return fmt::format("{}  {}team  {}  {}  ({})", clock_of(clean(p.value("time", ""))), where,
+                       st.bold(id.empty() ? clean(p.value("branch", "")) : id),
+                       clean(p.value("title", "")), clean(p.value("cause", "")));
+  }
   if (name == method::team_changed) {
     auto state = [&](const char* key) {
       return p[key].is_string() ? clean(p[key].get<std::string>()) : std::string("-");

@@ -36,41 +36,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// The artifact changes of a hook's own transitions, handled as gitOps.post_merge.strategy
-// says: committed on the current branch (direct_commit), or staged for the user to commit
-// (manual; cascade_pr until pull requests are part of kodebase).
-void settle_changes(const repo::Project& p, const json& files, const std::string& what, json& out) {
-  if (files.empty())
-    return;
-  std::vector<std::filesystem::path> paths;
-  std::vector<std::string> args{"add", "--"};
-  for (const auto& f : files) {
-    paths.push_back(p.root / f.get<std::string>());
-    args.push_back(paths.back().string());
-  }
-  auto strategy = setting_value(p, "gitOps.post_merge.strategy").get<std::string>();
-  if (strategy == "direct_commit") {
-    auto message =
-        setting_value(p, "gitOps.post_merge.direct_commit.commit_prefix").get<std::string>() + what;
-    auto name = repo::git_output(p, {"config", "user.name"}).value_or("");
-    auto email = repo::git_output(p, {"config", "user.email"}).value_or("");
-    if (auto st = repo::commit_paths(p, paths, message, name.empty() ? "kodebase" : name,
-                                     email.empty() ? "kodebase@localhost" : email);
-        !st)
-      out["warnings"].push_back("could not commit the artifact changes: " + st.error().message);
-    else
-      out["actions"].push_back(fmt::format("committed \"{}\"", message));
-    return;
-  }
-  if (!repo::git_output(p, args))
-    out["warnings"].push_back("could not stage the artifact changes; commit them yourself");
-  else
-    out["actions"].push_back(fmt::format(
-        "staged the artifact changes (gitOps.post_merge.strategy: {}); commit them, or set the "
-        "strategy to direct_commit",
-        strategy));
-}
-
 void no_artifact(const artifact::ArtifactId& id, json& out) {
   out["actions"].push_back(fmt::format("no artifact {}", id.str()));
 }
@@ -130,28 +95,18 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
     return;
   }
   auto loaded = ctx.projects.open(p.root);
-  const artifact::Artifact* a = loaded ? (*loaded)->index.find(*id) : nullptr;
-  if (!a)
+  if (!loaded || !(*loaded)->index.find(*id))
     return no_artifact(*id, out);
-  json files = json::array();
-  if (lifecycle::state_name(*a) == "in_progress") {
-    auto r = artifacts_submit(ctx, base_params(params, id->str()));
-    if (!r) {
-      out["warnings"].push_back(r.error().message);
-      return;
-    }
-    files = (*r)["files"];
-  }
-  auto r = artifacts_complete(ctx, base_params(params, id->str()));
+  json asked = base_params(params, id->str());
+  asked.erase("branch");
+  auto r = complete_merged(ctx, asked);
   if (!r) {
     out["warnings"].push_back(r.error().message);
     return;
   }
-  out["actions"].push_back(fmt::format("completed {}", id->str()));
-  for (const auto& f : (*r)["files"])
-    if (std::find(files.begin(), files.end(), f) == files.end())
-      files.push_back(f);
-  settle_changes(p, files, fmt::format("complete {} (merged)", id->str()), out);
+  for (const auto& key : {"actions", "warnings"})
+    for (const auto& line : (*r)[key])
+      out[key].push_back(line);
 }
 
 void pre_commit(const repo::Project& p, json& out) {

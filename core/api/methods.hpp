@@ -58,6 +58,26 @@ util::Result<json> artifacts_edit(Context& ctx, const json& params);
 util::Result<json> artifacts_link(Context& ctx, const json& params);
 util::Result<json> artifacts_unlink(Context& ctx, const json& params);
 util::Result<json> hooks_install(Context& ctx, const json& params);
+
+// The pull-request workflow's local half (the daemon makes the GitHub calls).
+// A project's GitHub repository (from origin), the github.pull_requests mode, default and
+// current branch, HEAD, uncommitted artifact files; with params.id the artifact's title,
+// type, state and the pull request its in_review event records.
+util::Result<json> pull_request_facts(Context& ctx, const json& params);
+// The in_review artifacts of a project, with the pull requests they record.
+util::Result<json> artifacts_in_review(Context& ctx, const json& params);
+// `git push --set-upstream origin BRANCH` with the user's credentials and no prompt.
+util::Result<json> push_branch(Context& ctx, const json& params);
+// The artifact of a merged pull request (params.number, params.title) completed, submitted
+// first when still in progress, with the readiness cascade; its changes settled as
+// settle_merge_changes says. An artifact already completed (or in another state) is left
+// alone, so a merge noticed twice completes it once.
+util::Result<json> complete_merged(Context& ctx, const json& params);
+// Changes made because of a merge: committed when gitOps.post_merge.strategy is
+// direct_commit and the default branch is checked out, else staged, with out.actions saying
+// which (and out.warnings what failed).
+void settle_merge_changes(const repo::Project& p, const json& files, const std::string& what,
+                          json& out);
 util::Result<json> hooks_uninstall(Context& ctx, const json& params);
 util::Result<json> hooks_status(Context& ctx, const json& params);
 util::Result<json> hooks_run(Context& ctx, const json& params);

@@ -77,6 +77,20 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
                                        util::format_utc(util::now_seconds()),
                                        params.value("reason", ""),
                                        params.value("completion", json(nullptr))};
+  if (auto meta = params.find("metadata"); meta != params.end() && !meta->is_null()) {
+    // Only submit records metadata: the pull request under review (never its URL).
+    if (action != lifecycle::Action::submit || !meta->is_object() ||
+        !meta->value("pr_number", json()).is_number_integer() || (*meta)["pr_number"] <= 0)
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              "metadata is for submit: {pr_number, pr_branch, pr_head_sha}");
+    for (const auto& [key, value] : meta->items())
+      if (key != "pr_number" && key != "pr_branch" && key != "pr_head_sha")
+        return util::make_error(util::ErrorKind::invalid_argument,
+                                fmt::format("unknown metadata field '{}' (pr_number, pr_branch, "
+                                            "pr_head_sha)",
+                                            key));
+    request.metadata = *meta;
+  }
   auto plan = lifecycle::plan_transition(session->index(), request);
   if (!plan)
     return plan.error();

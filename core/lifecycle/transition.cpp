@@ -238,7 +238,8 @@ util::Status plan_submit(Planner& p, const Artifact& a) {
     return refuse(
         fmt::format("cannot submit {}: it is {}, not in_progress", a.id.str(), p.state_of(a)),
         fmt::format("start it first: kodebase start {}", a.id.str()));
-  return p.append(a, State::in_review, Trigger::pr_ready, p.request().actor, nullptr, false);
+  return p.append(a, State::in_review, Trigger::pr_ready, p.request().actor, p.request().metadata,
+                  false);
 }
 
 // Archival cascade: the cancelled descendants of `root` (completed or just archived) become

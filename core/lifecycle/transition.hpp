@@ -27,6 +27,7 @@ struct TransitionRequest {
   std::string timestamp;               // YYYY-MM-DDTHH:MM:SSZ
   std::string reason;                  // cancel, archive
   nlohmann::json completion = nullptr; // complete: the completion block to add, when missing
+  nlohmann::json metadata = nullptr;   // the event's metadata (submit: pr_number, pr_branch…)
 };
 
 // One event the plan appends.

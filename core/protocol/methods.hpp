@@ -50,6 +50,9 @@ inline constexpr std::string_view unsubscribe = "unsubscribe";
 inline constexpr std::string_view github_request = "github.request";
 inline constexpr std::string_view github_batch = "github.batch";
 inline constexpr std::string_view github_status = "github.status";
+// Pull requests of artifacts: merged ones of in-review artifacts completed; one shown.
+inline constexpr std::string_view github_sync = "github.sync";
+inline constexpr std::string_view github_pr = "github.pr";
 inline constexpr std::string_view cache_stats = "cache.stats";
 inline constexpr std::string_view cache_clear = "cache.clear";
 inline constexpr std::string_view cache_prune = "cache.prune";

@@ -12,7 +12,7 @@ extern char** environ;
 
 namespace kb::util {
 
-Result<ProcessOutput> run_capture(const std::vector<std::string>& argv) {
+Result<ProcessOutput> run_capture(const std::vector<std::string>& argv, bool with_stderr) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return make_error(ErrorKind::io, fmt::format("cannot create a pipe: {}", std::strerror(errno)));
@@ -20,7 +20,10 @@ Result<ProcessOutput> run_capture(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  if (with_stderr)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  else
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::vector<char*> args;
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));

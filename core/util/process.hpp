@@ -13,8 +13,8 @@ struct ProcessOutput {
   std::string out;
 };
 
-// Runs `argv` (looked up on PATH) with stdin from /dev/null and stderr discarded, capturing
-// stdout. Fails only when the program cannot be started.
-Result<ProcessOutput> run_capture(const std::vector<std::string>& argv);
+// Runs `argv` (looked up on PATH) with stdin from /dev/null, capturing stdout (and stderr
+// with it when `with_stderr`, else discarded). Fails only when the program cannot be started.
+Result<ProcessOutput> run_capture(const std::vector<std::string>& argv, bool with_stderr = false);
 
 } // namespace kb::util

@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace kb::daemon::github {
@@ -116,20 +117,25 @@ util::Status HttpDoor::listen(const std::filesystem::path& socket) {
   return util::ok_status();
 }
 
-util::Status HttpDoor::listen_loopback(unsigned short port) {
+util::Status listen_tcp(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& at) {
   boost::system::error_code ec;
-  asio::ip::tcp::endpoint at(asio::ip::address_v4::loopback(), port);
-  m_tcp.open(at.protocol(), ec);
+  acceptor.open(at.protocol(), ec);
   if (!ec)
-    m_tcp.set_option(asio::socket_base::reuse_address(true), ec);
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec)
-    m_tcp.bind(at, ec);
+    acceptor.bind(at, ec);
   if (!ec)
-    m_tcp.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     return util::make_error(util::ErrorKind::unavailable,
-                            "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
-                                ec.message());
+                            fmt::format("cannot listen on {}:{}: {}", at.address().to_string(),
+                                        at.port(), ec.message()));
+  return util::ok_status();
+}
+
+util::Status HttpDoor::listen_loopback(unsigned short port) {
+  if (auto st = listen_tcp(m_tcp, {asio::ip::address_v4::loopback(), port}); !st)
+    return st;
   accept_loopback();
   return util::ok_status();
 }

@@ -19,6 +19,10 @@ namespace kb::daemon::github {
 // the origin form (`/repos/o/r`), the absolute form (`https://api.github.com/repos/o/r`) or
 // GitHub Enterprise paths (`/api/v3/…`); keep-alive is honoured. Optionally also on a loopback
 // TCP port, for tools that need a base URL; requests there must bring their own token.
+// Opens, binds (SO_REUSEADDR) and listens on `at`; the error names the address.
+util::Status listen_tcp(boost::asio::ip::tcp::acceptor& acceptor,
+                        const boost::asio::ip::tcp::endpoint& at);
+
 class HttpDoor {
 public:
   HttpDoor(boost::asio::io_context& io, Proxy& proxy, size_t max_body);

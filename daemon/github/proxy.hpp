@@ -90,6 +90,14 @@ public:
   size_t prune() { return m_cache.prune(); }
   nlohmann::json cache_stats();
 
+  // Whether a request bringing `token` goes out with one: it is not empty, or gh has a stored
+  // login (`then` runs on the event loop).
+  void has_credentials(const std::string& token, std::function<void(bool)> then) {
+    if (!token.empty())
+      return then(true);
+    with_stored_login([then = std::move(then)](const std::string& login) { then(!login.empty()); });
+  }
+
   // The partition name of `token` (short, not reversible without the secret).
   std::string partition_of(const std::string& token) const;
 

@@ -1,6 +1,7 @@
 #include "daemon/realtime/relay.hpp"
 
 #include "core/util/file.hpp"
+#include "core/util/remote.hpp"
 #include "core/util/text.hpp"
 
 #include <algorithm>
@@ -72,28 +73,7 @@ std::string read_secret(const std::string& file) {
 }
 
 std::string team_of_remote(std::string_view url) {
-  std::string_view path;
-  if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
-    auto rest = url.substr(scheme + 3);
-    auto slash = rest.find('/');
-    if (slash == std::string_view::npos)
-      return "";
-    path = rest.substr(slash + 1);
-  } else if (auto colon = url.find(':'); colon != std::string_view::npos) {
-    path = url.substr(colon + 1); // git@host:owner/name.git
-  } else {
-    return "";
-  }
-  while (!path.empty() && path.back() == '/')
-    path.remove_suffix(1);
-  if (path.ends_with(".git"))
-    path.remove_suffix(4);
-  // The last two segments (GitHub Enterprise paths may carry a prefix).
-  auto last = path.rfind('/');
-  if (last == std::string_view::npos || last == 0)
-    return "";
-  auto before = path.rfind('/', last - 1);
-  return team_of_id(path.substr(before == std::string_view::npos ? 0 : before + 1));
+  return team_of_id(util::remote_repository(url));
 }
 
 std::string team_of_id(std::string_view id) {

@@ -17,6 +17,7 @@
 #include "daemon/realtime/relay.hpp"
 #include "daemon/server/peer.hpp"
 #include "daemon/server/private_socket.hpp"
+#include "daemon/server/pull_requests.hpp"
 #include "daemon/server/warm_projects.hpp"
 
 #include <boost/asio.hpp>
@@ -135,9 +136,12 @@ private:
   bool respond_here(Session& session, const protocol::Request& request,
                     protocol::Response& response);
   // Everything else: the core API, on the project's strand.
-  // `amend`, when given, sees the response before it is sent.
+  // `amend`, when given, sees the response before it is sent, and hands it on (perhaps
+  // changed, perhaps later) to be sent.
+  using Send = std::function<void(protocol::Response)>;
+  using Amend = std::function<void(protocol::Response, Send)>;
   void respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
-                       bool answer, std::function<void(protocol::Response&)> amend = {});
+                       bool answer, Amend amend = {});
   // github.request and github.batch, through the proxy; answered later (false), with the
   // session resumed then.
   bool github_request(const std::shared_ptr<Session>& session, const protocol::Request& request,
@@ -168,7 +172,17 @@ private:
   // artifacts.start in a project whose team is connected: the issue is claimed first, and a
   // claim held by someone else refuses the start (unless params.force).
   bool start_claimed(const std::shared_ptr<Session>& session, protocol::Request request,
-                     bool answer);
+                     bool answer, Amend then = {});
+  // artifacts.start and artifacts.submit with github.pull_requests on: the branch pushed and
+  // its pull request opened after a start; submit through PullRequests::submit.
+  bool with_pull_request(const std::shared_ptr<Session>& session, protocol::Request request,
+                         bool answer);
+  // github.sync and github.pr.
+  bool pull_request_request(const std::shared_ptr<Session>& session,
+                            const protocol::Request& request, bool answer);
+  // Every warm project with in-review artifacts asks GitHub for merges (background calls).
+  void sync_in_background();
+  void sync_project(const fs::path& root, json params);
   // An AI agent named by a request (the MCP adapter names it) is at work in that project.
   void note_agent(const json& params);
   // What this daemon says in `team`'s presence (on the strand of one of its projects).
@@ -222,16 +236,21 @@ private:
   // Destroyed by run() before the io_context, whose objects they hold.
   std::unique_ptr<github::Proxy> m_github;
   std::unique_ptr<github::HttpDoor> m_github_door;
+  std::unique_ptr<PullRequests> m_pulls;
+  std::map<fs::path, std::string> m_tokens; // the last token a client brought, per project
+  std::set<fs::path> m_syncing;             // projects being checked for merges
   std::unique_ptr<realtime::Link> m_link;
   std::unique_ptr<realtime::Relay> m_relay;
   std::unique_ptr<realtime::Presence> m_presence;
   std::unique_ptr<realtime::Claims> m_claims;
+  std::unique_ptr<WebhookDoor> m_webhooks;
   // project root → its team ("" none; nullopt while it is looked up), and who waits for it
   std::map<fs::path, std::optional<std::string>> m_teams;
   std::map<fs::path, std::vector<std::function<void(const std::string&)>>> m_team_waiters;
   std::map<fs::path, std::map<std::string, Clock::time_point>> m_agents; // agents seen at work
   std::string m_last_state; // the state last announced to subscribers
   asio::steady_timer m_team_wait{m_io};
+  asio::steady_timer m_sync{m_io};
 };
 
 Session::Session(Daemon& daemon, local::socket socket, size_t max_frame)
@@ -406,7 +425,8 @@ void Daemon::on_tick() {
               m_lanes.erase(it);
           });
     auto idle = m_options.idle_timeout;
-    if (idle.count() > 0 && m_sessions.empty() && Clock::now() - m_last_activity >= idle) {
+    if (idle.count() > 0 && !m_options.no_socket && !m_webhooks && m_sessions.empty() &&
+        Clock::now() - m_last_activity >= idle) {
       shutdown(fmt::format("idle for {} s", idle.count()));
       return;
     }
@@ -490,6 +510,7 @@ json Daemon::status() const {
       {"requests", m_requests},
       {"requests_in_progress", m_running.load()},
       {"realtime", team_status()},
+      {"webhooks", m_webhooks ? m_webhooks->status() : json(nullptr)},
       {"projects", projects}};
 }
 
@@ -525,9 +546,12 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
       request.method == protocol::method::team_release ||
       request.method == protocol::method::team_claims)
     return team_request(session, request, answer);
-  if (request.method == protocol::method::artifacts_start &&
-      m_link->state() != realtime::LinkState::disabled)
-    return start_claimed(session, std::move(request), answer);
+  if (request.method == protocol::method::artifacts_start ||
+      request.method == protocol::method::artifacts_submit)
+    return with_pull_request(session, std::move(request), answer);
+  if (request.method == protocol::method::github_sync ||
+      request.method == protocol::method::github_pr)
+    return pull_request_request(session, request, answer);
   protocol::Response response{request.id, json::object(), std::nullopt};
   bool here = false;
   try {
@@ -595,7 +619,7 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
 }
 
 void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
-                             bool answer, std::function<void(protocol::Response&)> amend) {
+                             bool answer, Amend amend) {
   auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
   auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
   auto work = [this, request, root]() -> protocol::Response {
@@ -632,17 +656,21 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
                 r["services"]["team"] = team_state();
                 r["team"] = {{"name", team}, {"members", m_presence->roster(team)}};
               }
+            auto send = [this, session, request, answer, root](protocol::Response r) {
+              if (answer)
+                session->send(protocol::serialize(r));
+              if (request.method == protocol::method::config_set && !r.error &&
+                  request.params.value("key", "") == "team.id")
+                m_teams.erase(root); // looked up again below, from the new setting
+              if (!root.empty() && !m_teams.contains(root))
+                find_team(root);
+              broadcast();
+              session->resume();
+            };
             if (amend)
-              amend(response);
-            if (answer)
-              session->send(protocol::serialize(response));
-            if (request.method == protocol::method::config_set && !response.error &&
-                request.params.value("key", "") == "team.id")
-              m_teams.erase(root); // looked up again below, from the new setting
-            if (!root.empty() && !m_teams.contains(root))
-              find_team(root);
-            broadcast();
-            session->resume();
+              amend(std::move(response), send);
+            else
+              send(std::move(response));
           });
 }
 
@@ -763,6 +791,12 @@ void Daemon::team_update(const std::string& team, const json& envelope) {
   params.erase("sig");
   notify_team(team, resync ? protocol::method::team_resync : protocol::method::team_changed,
               params);
+  // A merge the webhook relay saw: this team's projects check that artifact's pull request
+  // (through the cache, which the relay's push made stale) and complete it once.
+  if (envelope.value("kind", "") == "pull_request" && envelope.value("merged", false))
+    for (const auto& [root, t] : m_teams)
+      if (t && *t == team && !envelope.value("id", "").empty())
+        sync_project(root, {{"ids", {envelope["id"]}}});
 }
 
 json Daemon::team_status() const {
@@ -936,35 +970,47 @@ bool Daemon::team_request(const std::shared_ptr<Session>& session, const protoco
 }
 
 bool Daemon::start_claimed(const std::shared_ptr<Session>& session, protocol::Request request,
-                           bool answer) {
+                           bool answer, Amend then) {
   auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
-  if (directory.empty()) {
-    respond_in_lane(session, std::move(request), answer);
+  if (directory.empty() || m_link->state() == realtime::LinkState::disabled) {
+    respond_in_lane(session, std::move(request), answer, std::move(then));
     return false;
   }
   bool force = request.params.value("force", false);
   request.params.erase("force");
+  // `then` after this step's own change of the answer.
+  auto and_then = [then](Amend first) -> Amend {
+    return [first, then](protocol::Response r, Send send) {
+      first(std::move(r), [then, send](protocol::Response changed) {
+        if (then)
+          then(std::move(changed), send);
+        else
+          send(std::move(changed));
+      });
+    };
+  };
   auto root = WarmProjects::root_of(directory);
-  find_team(root, [this, session, request, answer, root, force](const std::string& team) {
+  find_team(root, [=, this](const std::string& team) {
     if (team.empty()) { // no team: nothing to claim
-      respond_in_lane(session, request, answer);
+      respond_in_lane(session, request, answer, then);
       return;
     }
     if (!m_link->commands()) { // offline: the work starts, unclaimed, and the answer says so
       auto note = fmt::format("not claimed: the team relay is {}", team_state());
-      respond_in_lane(session, request, answer, [note](protocol::Response& r) {
-        if (!r.error && r.result && r.result->is_object())
-          (*r.result)["claim"] = {{"error", note}};
-      });
+      respond_in_lane(session, request, answer, and_then([note](protocol::Response r, Send send) {
+                        if (!r.error && r.result && r.result->is_object())
+                          (*r.result)["claim"] = {{"error", note}};
+                        send(std::move(r));
+                      }));
       return;
     }
     in_lane(
         root, [this, params = request.params] { return api::presence_info(m_ctx, params); },
-        [this, session, request, answer, team, force](util::Result<json> person) {
+        [=, this](util::Result<json> person) {
           auto id = request.params.value("id", "");
           if (!person || id.empty() || person->value("email", "").empty()) {
             // the start itself says what is wrong
-            respond_in_lane(session, request, answer);
+            respond_in_lane(session, request, answer, then);
             return;
           }
           if (request.params.value("dry_run", false)) {
@@ -972,33 +1018,167 @@ bool Daemon::start_claimed(const std::shared_ptr<Session>& session, protocol::Re
               if (holder && holder->is_object() &&
                   holder->value("email", "") != person->value("email", "") && !force)
                 return settle(session, request.id, answer, claimed_by_someone_else(id, *holder));
-              respond_in_lane(session, request, answer);
+              respond_in_lane(session, request, answer, then);
             });
             return;
           }
-          m_claims->claim(team, id, *person, m_options.claim_ttl, force,
-                          [this, session, request, answer, team, id](util::Result<json> r) {
-                            if (r && !r->value("taken", false))
-                              return settle(session, request.id, answer,
-                                            claimed_by_someone_else(id, (*r)["claim"]));
-                            json claim = r ? (*r)["claim"] : json{{"error", r.error().message}};
-                            bool fresh = r && !r->value("renewed", false);
-                            respond_in_lane(
-                                session, request, answer,
-                                [this, team, id, claim, fresh](protocol::Response& resp) {
-                                  if (resp.error) {
-                                    if (fresh) // the start failed: the claim goes back
-                                      m_claims->drop(team, id);
-                                    return;
-                                  }
-                                  if (resp.result && resp.result->is_object())
-                                    (*resp.result)["claim"] = claim;
-                                  m_presence->refresh(team);
-                                });
-                          });
+          m_claims->claim(
+              team, id, *person, m_options.claim_ttl, force, [=, this](util::Result<json> r) {
+                if (r && !r->value("taken", false))
+                  return settle(session, request.id, answer,
+                                claimed_by_someone_else(id, (*r)["claim"]));
+                json claim = r ? (*r)["claim"] : json{{"error", r.error().message}};
+                bool fresh = r && !r->value("renewed", false);
+                respond_in_lane(
+                    session, request, answer,
+                    and_then([this, team, id, claim, fresh](protocol::Response resp, Send send) {
+                      if (resp.error) {
+                        if (fresh) // the start failed: the claim goes back
+                          m_claims->drop(team, id);
+                      } else {
+                        if (resp.result && resp.result->is_object())
+                          (*resp.result)["claim"] = claim;
+                        m_presence->refresh(team);
+                      }
+                      send(std::move(resp));
+                    }));
+              });
         });
   });
   return false;
+}
+
+bool Daemon::with_pull_request(const std::shared_ptr<Session>& session, protocol::Request request,
+                               bool answer) {
+  auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
+  bool start = request.method == protocol::method::artifacts_start;
+  // Without pull requests: the plain transition (a start claimed first when a team is on).
+  auto plain = [this, session, answer, start](protocol::Request r, Amend then) {
+    if (start)
+      start_claimed(session, std::move(r), answer, std::move(then));
+    else
+      respond_in_lane(session, std::move(r), answer, std::move(then));
+  };
+  if (directory.empty() || !m_pulls || request.params.value("dry_run", false) ||
+      (start && !request.params.value("branch", true))) {
+    plain(std::move(request), {});
+    return false;
+  }
+  auto root = WarmProjects::root_of(directory);
+  if (auto token = request.params.value("token", ""); !token.empty())
+    m_tokens[root] = token; // for the background checks for merges (memory only)
+  m_pulls->plan(root, request.params, [=, this](util::Result<json> facts) {
+    if (!facts)
+      return settle(session, request.id, answer, facts.error());
+    if (!(*facts)["on"].get<bool>()) {
+      auto why = facts->value("why", "");
+      plain(request, [why](protocol::Response r, Send send) {
+        if (!r.error && r.result && r.result->is_object())
+          (*r.result)["pull_request"] = {{"skipped", why}};
+        send(std::move(r));
+      });
+      return;
+    }
+    if (!start) {
+      m_projects.note_cause(root, "kodebase submit");
+      m_pulls->submit(*facts, request.params, [=, this](util::Result<json> r) {
+        settle(session, request.id, answer, std::move(r));
+        broadcast();
+      });
+      return;
+    }
+    auto asked = request;
+    asked.params["commit"] = true; // the pull request needs a commit to show
+    plain(asked, [this, facts = *facts, params = asked.params](protocol::Response r, Send send) {
+      if (r.error || !r.result || !r.result->is_object())
+        return send(std::move(r));
+      auto branch = (*r.result)["branch"];
+      if (branch.is_object() && branch.contains("current") &&
+          branch.value("current", "") != branch.value("name", "")) {
+        (*r.result)["pull_request"] = {
+            {"skipped", fmt::format("not on branch {}; `git switch {}` and start it again",
+                                    branch.value("name", ""), branch.value("name", ""))}};
+        return send(std::move(r));
+      }
+      auto shared = std::make_shared<protocol::Response>(std::move(r));
+      m_pulls->after_start(facts, params, [shared, send](util::Result<json> pr) {
+        (*shared->result)["pull_request"] = pr ? *pr : json{{"error", pr.error().message}};
+        send(std::move(*shared));
+      });
+    });
+  });
+  return false;
+}
+
+bool Daemon::pull_request_request(const std::shared_ptr<Session>& session,
+                                  const protocol::Request& request, bool answer) {
+  auto finish = [session, id = request.id, answer](util::Result<json> r) {
+    settle(session, id, answer, std::move(r));
+  };
+  auto params = request.params.is_object() ? request.params : json::object();
+  auto directory = params.value("directory", "");
+  if (!m_pulls) {
+    finish(util::make_error(util::ErrorKind::unavailable,
+                            "the GitHub proxy is not running; see `kodebase daemon log`"));
+    return false;
+  }
+  if (directory.empty()) {
+    finish(util::make_error(util::ErrorKind::invalid_argument,
+                            fmt::format("{} needs the project's directory", request.method)));
+    return false;
+  }
+  auto root = WarmProjects::root_of(directory);
+  if (auto token = params.value("token", ""); !token.empty())
+    m_tokens[root] = token;
+  if (request.method == protocol::method::github_pr) {
+    if (params.value("id", "").empty()) {
+      finish(util::make_error(util::ErrorKind::invalid_argument,
+                              "which artifact? give its ID, e.g. A.1.2"));
+      return false;
+    }
+    m_pulls->show(root, params, finish);
+    return false;
+  }
+  m_projects.note_cause(root, "kodebase sync");
+  m_pulls->sync(root, params, [this, finish](util::Result<json> r) {
+    finish(std::move(r));
+    broadcast();
+  });
+  return false;
+}
+
+void Daemon::sync_project(const fs::path& root, json params) {
+  if (!m_pulls || !m_syncing.insert(root).second)
+    return; // one check per project at a time
+  if (auto it = m_tokens.find(root); it != m_tokens.end() && !params.contains("token"))
+    params["token"] = it->second;
+  params["background"] = true; // yields to the rate-limit reserve
+  m_projects.note_cause(root, "merge noticed");
+  m_pulls->sync(root, params, [this, root](util::Result<json> r) {
+    m_syncing.erase(root);
+    if (!r) {
+      m_log.info("checking {} for merged pull requests: {}", root.string(), r.error().message);
+      return;
+    }
+    for (const auto& c : (*r)["completed"])
+      m_log.info("{}: pull request #{} merged; {} completed", root.string(),
+                 c["pull_request"].value("number", 0), c.value("id", ""));
+    broadcast();
+  });
+}
+
+void Daemon::sync_in_background() {
+  if (m_options.sync_interval.count() <= 0 || m_stopping)
+    return;
+  m_sync.expires_after(m_options.sync_interval);
+  m_sync.async_wait([this](boost::system::error_code ec) {
+    if (ec || m_stopping)
+      return;
+    for (const auto& [root, lane] : m_lanes)
+      if (!root.empty())
+        sync_project(root, json::object());
+    sync_in_background();
+  });
 }
 
 bool Daemon::team_connect(const std::shared_ptr<Session>& session, const protocol::Request& request,
@@ -1079,6 +1259,12 @@ void Daemon::start_github() {
   m_github = std::make_unique<github::Proxy>(m_io, m_options.github);
   if (auto st = m_github->open(); !st)
     m_log.info("GitHub cache unavailable ({}); answers are not kept", st.error().message);
+  m_pulls = std::make_unique<PullRequests>(
+      *m_github, m_ctx,
+      [this](const fs::path& root, std::function<JsonResult()> work, Finish done) {
+        in_lane(root, std::move(work), std::move(done));
+      });
+  sync_in_background();
   m_github_door = std::make_unique<github::HttpDoor>(m_io, *m_github, m_options.max_frame);
   if (auto st = m_github_door->listen(m_options.paths.github); !st) {
     m_log.info("{}", st.error().message);
@@ -1207,22 +1393,41 @@ int Daemon::run() {
     });
   };
   wait_signal();
-  if (auto st = listen(); !st) {
-    m_log.info("{}", st.error().message);
+  auto refuse = [this](const std::string& why) {
+    m_log.info("{}", why);
     if (m_options.ready_fd >= 0) {
-      auto line = st.error().message + "\n";
+      auto line = why + "\n";
       (void)!::write(m_options.ready_fd, line.data(), line.size());
       ::close(m_options.ready_fd);
     }
     return 3;
+  };
+  if (m_options.no_socket) {
+    m_log.info("kodebased {} (build {}) serving no socket (hosted relay)", api::version(),
+               api::build_id());
+  } else if (auto st = listen(); !st) {
+    return refuse(st.error().message);
+  } else {
+    m_log.info("kodebased {} (build {}) serving {}", api::version(), api::build_id(),
+               m_options.paths.socket.string());
   }
-  m_log.info("kodebased {} (build {}) serving {}", api::version(), api::build_id(),
-             m_options.paths.socket.string());
+  start_github();
+  if (!m_options.webhook.listen.empty()) {
+    m_webhooks = std::make_unique<WebhookDoor>(
+        m_io, *m_github, m_options.webhook,
+        [this](const std::string& team, json envelope) {
+          m_relay->follow(team);
+          m_relay->publish(team, std::move(envelope));
+        },
+        [this](const std::string& s) { m_log.info("{}", s); });
+    if (auto st = m_webhooks->listen(); !st)
+      return refuse(st.error().message);
+    m_log.info("GitHub webhooks on {} (port {})", m_options.webhook.listen, m_webhooks->port());
+  }
   if (m_options.ready_fd >= 0) {
     (void)!::write(m_options.ready_fd, "OK\n", 3);
     ::close(m_options.ready_fd);
   }
-  start_github();
   auto logger = [this](const std::string& s) { m_log.info("{}", s); };
   m_link = std::make_unique<realtime::Link>(m_io, logger);
   m_relay = std::make_unique<realtime::Relay>(
@@ -1284,7 +1489,9 @@ int Daemon::run() {
   }
   m_finished = true;
   remove_socket();
+  m_webhooks.reset();
   m_github_door.reset();
+  m_pulls.reset();
   m_github.reset();
   m_claims.reset();
   m_presence.reset();

@@ -4,6 +4,7 @@
 #include "daemon/github/proxy.hpp"
 #include "daemon/realtime/link.hpp"
 #include "daemon/server/log.hpp"
+#include "daemon/server/webhook_door.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -28,6 +29,9 @@ struct ServerOptions {
   std::chrono::seconds history_ttl{0};  // the stream's life after its last update
   std::chrono::seconds claim_ttl{7200}; // a claim's default lease
   std::chrono::milliseconds presence_interval{15000}; // heartbeats (entries live 3 of them)
+  std::chrono::seconds sync_interval{300};            // checks for merged pull requests (0 = never)
+  WebhookOptions webhook;                             // GitHub webhooks (listen "" = off)
+  bool no_socket = false; // the hosted relay: no daemon.sock, no idle exit
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until

@@ -1,0 +1,223 @@
+// The local half of the pull-request workflow: what the daemon needs to know of a project and an
+// artifact before it asks GitHub, pushing a branch, and completing an artifact whose pull request
+// was merged. The GitHub calls themselves go through the daemon's proxy.
+#include "core/api/methods.hpp"
+#include "core/api/settings.hpp"
+#include "core/lifecycle/readiness.hpp"
+#include "core/query/context_pack.hpp"
+#include "core/repo/git.hpp"
+#include "core/util/process.hpp"
+#include "core/util/remote.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace kb::api {
+
+namespace {
+
+// The pull request the artifact's latest in_review event records, or null.
+json recorded_pull(const artifact::Artifact& a) {
+  for (auto it = a.events.rbegin(); it != a.events.rend(); ++it)
+    if (it->event == "in_review" && it->metadata.is_object() &&
+        it->metadata.value("pr_number", json()).is_number_integer())
+      return it->metadata;
+  return nullptr;
+}
+
+std::vector<std::string> dirty_artifact_files(const repo::Project& p) {
+  std::vector<std::string> out;
+  auto text =
+      repo::git_output(
+          p, {"status", "--porcelain", "--untracked-files=all", "--", p.artifacts_dir().string()},
+          false)
+          .value_or("");
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    auto line = text.substr(pos, nl - pos);
+    if (line.size() > 3)
+      out.push_back(line.substr(3));
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+util::Result<json> pull_request_facts(Context& ctx, const json& params) {
+  auto loaded = open_project(ctx, params);
+  if (!loaded)
+    return loaded.error();
+  const auto& p = (*loaded)->project;
+  auto url = repo::git_output(p, {"remote", "get-url", "origin"}).value_or("");
+  json out{
+      {"root", p.root.string()},
+      {"remote", url},
+      {"repository", util::remote_repository(url)},
+      {"host", util::remote_host(url)},
+      {"mode", setting_value(p, "github.pull_requests")},
+      {"default_branch",
+       repo::default_branch(p, setting_value(p, "gitOps.branches.mainBranch").get<std::string>())},
+      {"branch", repo::current_branch(p)},
+      {"head", repo::git_output(p, {"rev-parse", "HEAD"}).value_or("")},
+      {"dirty", dirty_artifact_files(p)}};
+  if (!params.contains("id"))
+    return out;
+  auto a = artifact_param(**loaded, params);
+  if (!a)
+    return a.error();
+  out["id"] = (*a)->id.str();
+  out["title"] = (*a)->title;
+  out["type"] = std::string(artifact::to_string((*a)->type()));
+  out["state"] = lifecycle::state_name(**a);
+  out["recorded"] = recorded_pull(**a);
+  if (params.value("context", false)) // the pull request's body
+    out["context"] = query::context_pack((*loaded)->index, **a, query::ContextFormat::standard);
+  return out;
+}
+
+util::Result<json> artifacts_in_review(Context& ctx, const json& params) {
+  auto loaded = open_project(ctx, params);
+  if (!loaded)
+    return loaded.error();
+  const auto& p = (*loaded)->project;
+  auto url = repo::git_output(p, {"remote", "get-url", "origin"}).value_or("");
+  json list = json::array();
+  for (const auto& [id, a] : (*loaded)->index.all())
+    if (lifecycle::state_name(a) == "in_review")
+      list.push_back({{"id", id.str()}, {"title", a.title}, {"recorded", recorded_pull(a)}});
+  return json{{"root", p.root.string()},
+              {"repository", util::remote_repository(url)},
+              {"mode", setting_value(p, "github.pull_requests")},
+              {"artifacts", std::move(list)}};
+}
+
+util::Result<json> push_branch(Context&, const json& params) {
+  auto p = project_param(params);
+  if (!p)
+    return p.error();
+  auto branch = string_param(params, "branch");
+  if (!branch)
+    return branch.error();
+  // No prompt can be answered here: git fails at once when it would need one, and a push that
+  // hangs on the network is given up after two minutes.
+  auto run = util::run_capture({"env", "GIT_TERMINAL_PROMPT=0",
+                                "GIT_ASKPASS=", "SSH_ASKPASS=", "timeout", "120", "git", "-C",
+                                p->root.string(), "push", "--porcelain", "--set-upstream", "origin",
+                                fmt::format("refs/heads/{0}:refs/heads/{0}", *branch)},
+                               true);
+  if (!run)
+    return run.error();
+  if (run->exit_code != 0) {
+    auto text = run->out;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+      text.pop_back();
+    return util::make_error(
+        util::ErrorKind::failed,
+        fmt::format("git push origin {} failed{}", *branch,
+                    run->exit_code == 124 ? " (no answer in 2 minutes)" : ""),
+        {{"output", text},
+         {"hint", fmt::format("push it yourself (`git push -u origin {}`), check your "
+                              "credentials, then run the command again",
+                              *branch)}});
+  }
+  return json{{"pushed", *branch},
+              {"head", repo::git_output(*p, {"rev-parse", *branch}).value_or("")}};
+}
+
+void settle_merge_changes(const repo::Project& p, const json& files, const std::string& what,
+                          json& out) {
+  if (files.empty())
+    return;
+  std::vector<std::filesystem::path> paths;
+  std::vector<std::string> args{"add", "--"};
+  for (const auto& f : files) {
+    paths.push_back(p.root / f.get<std::string>());
+    args.push_back(paths.back().string());
+  }
+  auto strategy = setting_value(p, "gitOps.post_merge.strategy").get<std::string>();
+  auto main =
+      repo::default_branch(p, setting_value(p, "gitOps.branches.mainBranch").get<std::string>());
+  auto branch = repo::current_branch(p);
+  if (strategy == "direct_commit" && branch == main) {
+    auto message =
+        setting_value(p, "gitOps.post_merge.direct_commit.commit_prefix").get<std::string>() + what;
+    auto name = repo::git_output(p, {"config", "user.name"}).value_or("");
+    auto email = repo::git_output(p, {"config", "user.email"}).value_or("");
+    if (auto st = repo::commit_paths(p, paths, message, name.empty() ? "kodebase" : name,
+                                     email.empty() ? "kodebase@localhost" : email);
+        !st)
+      out["warnings"].push_back("could not commit the artifact changes: " + st.error().message);
+    else
+      out["actions"].push_back(fmt::format("committed \"{}\" on {}", message, branch));
+    return;
+  }
+  if (!repo::git_output(p, args)) {
+    out["warnings"].push_back("could not stage the artifact changes; commit them yourself");
+    return;
+  }
+  out["actions"].push_back(
+      strategy == "direct_commit"
+          ? fmt::format("staged the artifact changes on {} (they are committed directly only on "
+                        "the default branch, {}); commit them",
+                        branch.empty() ? "a detached HEAD" : branch, main)
+          : fmt::format("staged the artifact changes (gitOps.post_merge.strategy: {}); commit "
+                        "them, or set the strategy to direct_commit",
+                        strategy));
+}
+
+util::Result<json> complete_merged(Context& ctx, const json& params) {
+  auto loaded = open_project(ctx, params);
+  if (!loaded)
+    return loaded.error();
+  auto a = artifact_param(**loaded, params);
+  if (!a)
+    return a.error();
+  auto id = (*a)->id.str();
+  auto state = lifecycle::state_name(**a);
+  auto p = (*loaded)->project;
+  json out{{"id", id},
+           {"completed", false},
+           {"state", state},
+           {"actions", json::array()},
+           {"warnings", json::array()}};
+  if (state != "in_progress" && state != "in_review") {
+    out["actions"].push_back(fmt::format("{} is {}; nothing to do", id, state));
+    return out;
+  }
+  json base{{"directory", p.root.string()}, {"id", id}, {"actor", params.value("actor", "")}};
+  if (base["actor"] == "")
+    base.erase("actor");
+  json files = json::array();
+  if (state == "in_progress") {
+    auto submitted = artifacts_submit(ctx, base);
+    if (!submitted)
+      return submitted.error();
+    files = (*submitted)["files"];
+  }
+  json complete = base;
+  if ((*a)->type() == artifact::ArtifactType::issue && !(*a)->implementation_notes) {
+    auto number = params.value("number", 0LL);
+    auto title = params.value("title", "");
+    complete["completion"] = {{"result", number > 0
+                                             ? fmt::format("Merged in pull request #{}{}", number,
+                                                           title.empty() ? "" : ": " + title)
+                                             : "Merged"}};
+  }
+  auto done = artifacts_complete(ctx, complete);
+  if (!done)
+    return done.error();
+  for (const auto& f : (*done)["files"])
+    if (std::find(files.begin(), files.end(), f) == files.end())
+      files.push_back(f);
+  out["completed"] = true;
+  out["state"] = "completed";
+  out["events"] = (*done)["events"];
+  out["files"] = files;
+  out["actions"].push_back(fmt::format("completed {}", id));
+  settle_merge_changes(p, files, fmt::format("complete {} (merged)", id), out);
+  return out;
+}
+
+} // namespace kb::api
