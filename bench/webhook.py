@@ -188,6 +188,12 @@ try:
           f"{sum(done) / accepted_s:,.0f} webhooks/s (4 keep-alive clients); all {burst} in the "
           f"teammate's watch after {all_s:.2f} s = {burst / all_s:,.0f}/s end to end")
 finally:
+    # the teammate's daemon, started by its first command, holds its pid in its lock file
+    for lock in [f"{work}/{d}/run/daemon.lock" for d in os.listdir(work)]:
+        try:
+            os.kill(int(open(lock).read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
     for p in procs:
         try:
             os.kill(p.pid, signal.SIGKILL)

@@ -104,6 +104,13 @@ int run_status(Session& s) {
                         team["url"].is_string() ? "  " + team["url"].get<std::string>() : "",
                         reason.empty() ? "" : "  (" + reason + ")");
   }
+  if (auto hooks = r->value("webhooks", json()); hooks.is_object())
+    text += fmt::format("  webhooks     {} (port {}): {} accepted, {} refused, {} redelivered, {} "
+                        "ignored, {} malformed, {} updates published\n",
+                        hooks.value("listening", ""), hooks.value("port", 0),
+                        hooks.value("accepted", 0LL), hooks.value("rejected", 0LL),
+                        hooks.value("duplicates", 0LL), hooks.value("ignored", 0LL),
+                        hooks.value("malformed", 0LL), hooks.value("published", 0LL));
   const auto& projects = (*r)["projects"];
   text += fmt::format("  projects     {}\n", projects.size());
   for (const auto& p : projects)

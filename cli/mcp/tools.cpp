@@ -1,6 +1,7 @@
 // kodebase's MCP tools: each one checks nothing the API checks itself, calls one API method
 // through the daemon, and shapes the answer small for an agent.
 #include "cli/mcp/server.hpp"
+#include "cli/session.hpp"
 
 #include "core/protocol/methods.hpp"
 
@@ -583,7 +584,8 @@ Tool transition_artifact() {
                                 {"action", k_string},
                                 {"noop", k_boolean},
                                 {"changed", {{"type", "array"}, {"items", k_string}}},
-                                {"events", k_objects}},
+                                {"events", k_objects},
+                                {"pull_request", k_object}},
                                {"id", "action", "changed", "events"});
   t.read_only = false;
   t.destructive = true; // cancel and archive end work
@@ -598,6 +600,8 @@ Tool transition_artifact() {
     auto id = args["id"].get<std::string>();
     s.progress(call, 0, 2, fmt::format("{} {}: checking the lifecycle rules", action, id));
     json params = forward(args, {"id", "reason", "completion", "branch", "commit", "dry_run"});
+    if (action == "start" || action == "submit")
+      with_token(params); // the pull request is opened or marked ready with it
     auto r = s.daemon(k_methods.at(action), params, true);
     if (!r) {
       std::string next;
@@ -613,8 +617,8 @@ Tool transition_artifact() {
     json changed = changed_ids(*r);
     s.progress(call, 1, 2, fmt::format("{} artifact(s) changed", changed.size()));
     ToolResult out;
-    out.structured = pick(
-        *r, {"id", "action", "noop", "events", "notes", "branch", "committed", "dry_run", "files"});
+    out.structured = pick(*r, {"id", "action", "noop", "events", "notes", "branch", "committed",
+                               "dry_run", "files", "pull_request"});
     out.structured["changed"] = changed;
     out.text = r->value("noop", false)
                    ? fmt::format("{} is already there; nothing changed", id)

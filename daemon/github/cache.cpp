@@ -193,6 +193,7 @@ std::optional<Entry> Cache::find(const std::string& key) {
 }
 
 void Cache::put(const Entry& stored) {
+  m_all_stale.clear(); // something may be fresh again
   Entry e = stored;
   e.used_at = now_seconds();
   remember(e);
@@ -218,6 +219,8 @@ void Cache::put(const Entry& stored) {
 }
 
 void Cache::touch(const std::string& key, int64_t when) {
+  if (when != 0)
+    m_all_stale.clear();
   if (auto it = m_hot_index.find(key); it != m_hot_index.end())
     it->second->checked_at = when;
   if (m_db)
@@ -242,6 +245,10 @@ void Cache::mark_stale(const std::string& partition, const std::string& prefix) 
 }
 
 void Cache::mark_stale_everywhere(const std::string& prefix) {
+  // A burst of changes to one repository (a webhook relay's pushes, a teammate's updates)
+  // marks it once: until something is stored or revalidated, it is all stale already.
+  if (!m_all_stale.insert(prefix).second)
+    return;
   for (auto& e : m_hot) {
     std::string url = e.url;
     for (auto& c : url)

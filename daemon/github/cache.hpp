@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <list>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -79,6 +80,7 @@ private:
   size_t m_puts_since_prune = 0;
   // In-memory tier: most recently used first.
   std::list<Entry> m_hot;
+  std::set<std::string> m_all_stale; // prefixes with nothing fresh since they were marked
   std::unordered_map<std::string, std::list<Entry>::iterator> m_hot_index;
 };
 

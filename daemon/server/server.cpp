@@ -251,6 +251,7 @@ private:
   std::string m_last_state; // the state last announced to subscribers
   asio::steady_timer m_team_wait{m_io};
   asio::steady_timer m_sync{m_io};
+  asio::steady_timer m_accept_retry{m_io};
 };
 
 Session::Session(Daemon& daemon, local::socket socket, size_t max_frame)
@@ -376,9 +377,14 @@ void Daemon::remove_socket() {
 void Daemon::accept() {
   m_acceptor.async_accept([this](boost::system::error_code ec, local::socket socket) {
     if (ec) {
-      if (!m_stopping && ec != asio::error::operation_aborted) {
-        m_log.info("accept failed: {}", ec.message());
-        accept();
+      if (!m_stopping && ec != asio::error::operation_aborted && m_acceptor.is_open()) {
+        // Out of descriptors or memory: try again a little later, not in a tight loop.
+        m_log.info("accept failed: {}; trying again in 100 ms", ec.message());
+        m_accept_retry.expires_after(std::chrono::milliseconds(100));
+        m_accept_retry.async_wait([this](boost::system::error_code e) {
+          if (!e && !m_stopping)
+            accept();
+        });
       }
       return;
     }
@@ -1475,7 +1481,8 @@ int Daemon::run() {
       m_relay->on_push(push);
   });
   m_link->configure(m_options.realtime);
-  accept();
+  if (!m_options.no_socket)
+    accept();
   on_tick();
   // A handler that throws is a bug; it is logged and the daemon serves on (Asio lets run()
   // resume after an exception) rather than taking every client's session down with it.

@@ -240,14 +240,12 @@ WebhookDoor::Answer WebhookDoor::receive(const std::string& event, const std::st
     envelope["cause"] =
         fmt::format("pull request #{} {} by {}", envelope.value("number", 0LL), what, m.sender);
     // The merge shows in the cache at once for everyone reading this repository.
-    m_proxy.repository_changed(m.repository);
     m_proxy.repository_changed(team);
     ++m_published;
     m_publish(team, std::move(envelope));
     return {200, json{{"ok", true}, {"event", "pull_request"}}.dump()};
   }
-  m_proxy.repository_changed(m.repository);
-  m_proxy.repository_changed(team);
+  m_proxy.repository_changed(team); // (cached URLs are compared lower-cased)
   json base{
       {"source", "webhook"},
       {"branch", m.branch},
