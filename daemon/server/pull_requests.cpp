@@ -256,7 +256,11 @@ void PullRequests::submit(const json& facts, const json& params, Finish done) {
                            {"pr_branch", id},
                            {"pr_head_sha", facts.value("head", "")}};
       m_lane(
-          root, [this, asked] { return api::artifacts_submit(m_ctx, asked); },
+          root,
+          [this, root, asked] {
+            m_note(root, "kodebase submit");
+            return api::artifacts_submit(m_ctx, asked);
+          },
           [=, this](JsonResult submitted) {
             if (!submitted)
               return done(submitted);
@@ -364,7 +368,11 @@ void PullRequests::sync(const fs::path& root, const json& params, Finish done) {
                        {"title", s["title"]},
                        {"actor", k_merge_actor}};
             m_lane(
-                root, [this, asked] { return api::complete_merged(m_ctx, asked); },
+                root,
+                [this, root, asked] {
+                  m_note(root, fmt::format("pull request #{} merged", asked.value("number", 0)));
+                  return api::complete_merged(m_ctx, asked);
+                },
                 [=](JsonResult completed) {
                   if (!completed)
                     state->out["errors"].push_back(

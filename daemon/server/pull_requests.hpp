@@ -24,8 +24,11 @@ using LaneRunner = std::function<void(const std::filesystem::path& root,
 
 class PullRequests {
 public:
-  PullRequests(github::Proxy& proxy, api::Context& ctx, LaneRunner lane)
-      : m_proxy(proxy), m_ctx(ctx), m_lane(std::move(lane)) {}
+  // `note(root, cause)` is called on the project's lane right before a write, so that
+  // subscribers see the change as caused by it.
+  using CauseNote = std::function<void(const std::filesystem::path&, const std::string&)>;
+  PullRequests(github::Proxy& proxy, api::Context& ctx, LaneRunner lane, CauseNote note)
+      : m_proxy(proxy), m_ctx(ctx), m_lane(std::move(lane)), m_note(std::move(note)) {}
 
   // Whether pull requests are on for `params` (directory, id, token): `done` gets the
   // project's facts with `on` (bool) and, when off, `why`; an error when github.pull_requests
@@ -61,6 +64,7 @@ private:
   github::Proxy& m_proxy;
   api::Context& m_ctx;
   LaneRunner m_lane;
+  CauseNote m_note;
 };
 
 } // namespace kb::daemon::server

@@ -1086,7 +1086,6 @@ bool Daemon::with_pull_request(const std::shared_ptr<Session>& session, protocol
       return;
     }
     if (!start) {
-      m_projects.note_cause(root, "kodebase submit");
       m_pulls->submit(*facts, request.params, [=, this](util::Result<json> r) {
         settle(session, request.id, answer, std::move(r));
         broadcast();
@@ -1145,7 +1144,6 @@ bool Daemon::pull_request_request(const std::shared_ptr<Session>& session,
     m_pulls->show(root, params, finish);
     return false;
   }
-  m_projects.note_cause(root, "kodebase sync");
   m_pulls->sync(root, params, [this, finish](util::Result<json> r) {
     finish(std::move(r));
     broadcast();
@@ -1159,7 +1157,6 @@ void Daemon::sync_project(const fs::path& root, json params) {
   if (auto it = m_tokens.find(root); it != m_tokens.end() && !params.contains("token"))
     params["token"] = it->second;
   params["background"] = true; // yields to the rate-limit reserve
-  m_projects.note_cause(root, "merge noticed");
   m_pulls->sync(root, params, [this, root](util::Result<json> r) {
     m_syncing.erase(root);
     if (!r) {
@@ -1269,6 +1266,9 @@ void Daemon::start_github() {
       *m_github, m_ctx,
       [this](const fs::path& root, std::function<JsonResult()> work, Finish done) {
         in_lane(root, std::move(work), std::move(done));
+      },
+      [this](const fs::path& root, const std::string& cause) {
+        m_projects.note_cause(root, cause);
       });
   sync_in_background();
   m_github_door = std::make_unique<github::HttpDoor>(m_io, *m_github, m_options.max_frame);

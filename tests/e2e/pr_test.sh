@@ -171,6 +171,12 @@ contains "$err" "there is no GitHub token" "draft without a token refuses"
 expect_exit 0 "start with pull requests off" -- "$kb" -C "$r4" start A.2.1 --json
 [ "$(jq_ "$out" 'd["pull_request"]["skipped"]')" = "github.pull_requests is off" ] && pass || fail "off: $out"
 expect_exit 2 "a bad mode is refused" -- "$kb" -C "$r4" config set github.pull_requests sometimes
+"$kb" -C "$r4" config set github.pull_requests draft >/dev/null
+git -C "$r4" add -A && git -C "$r4" commit -qm "work so far"
+expect_exit 1 "submit without a pull request" -- "$kb" -C "$r4" submit A.2.1
+contains "$err" "has no open pull request from branch A.2.1" "no-PR refusal says why"
+contains "$err" "kodebase start A.2.1" "no-PR refusal says what to do"
+[ "$("$kb" -C "$r4" show A.2.1 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['state'])")" = in_progress ] && pass || fail "a refused submit changed the state"
 
 # a push that fails is reported with git's words; the start stands
 r5="$work/repo5"
