@@ -4,7 +4,8 @@ package.json): every push and pull_request example is accepted when signed with 
 secret and refused (401, nothing else) when the signature is wrong, missing or the body was
 altered; pings are answered, other events ignored (202), redeliveries taken once, oversized
 and malformed bodies refused. Then a push touching .kodebase/ and a merged pull request reach a
-teammate's `watch` through a real redis-server.
+teammate's `watch` through a real redis-server, and the merge's update makes the teammate's
+daemon complete the artifact, once.
 
 usage: webhooks_examples.py BIN_DIR SOURCE_DIR
 """
@@ -202,6 +203,17 @@ try:
                     os.path.join(repo, ".kodebase/artifacts"))
     mate = env_for("mate")
     kb = os.path.join(bin_dir, "kodebase")
+    # gh's stored login, which the teammate's daemon uses for its own GitHub reads
+    os.makedirs(os.path.join(work, "mate/config/gh"), exist_ok=True)
+    with open(os.path.join(work, "mate/config/gh/hosts.yml"), "w") as f:
+        f.write("github.com:\n    oauth_token: ghp_teammateStoredLogin00000000000000001\n"
+                "    user: grace\n    git_protocol: https\n")
+    # A.2.2 in review on the teammate's side (moved there without the daemon, so without pull
+    # requests of its own: the merge is the one someone else's relay reports)
+    for args in (["start", "A.2.2", "--no-branch"], ["submit", "A.2.2"]):
+        r = subprocess.run([kb, "--no-daemon", "-C", repo] + args, env=dict(mate, KODEBASE_ACTOR="Grace Hopper (grace@example.com)"),
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"teammate's {args}: {r.stderr}")
     watch = subprocess.Popen([kb, "-C", repo, "watch", "--json"], env=mate,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     procs.append(watch)
@@ -228,7 +240,8 @@ try:
         return next((e for e in seen if predicate(e)), None)
 
     path = ".kodebase/artifacts/A.cascade-initiative/A.2.operations-phase/A.2.2.deployment.yml"
-    before_text = open(os.path.join(repo, path)).read()
+    before_text = open(os.path.join(src, "tests/fixtures/kodebase-core/loader-tree",
+                                    path.split("/", 2)[2])).read()
     after_text = before_text.replace(
         "content:\n",
         '    - event: in_progress\n      timestamp: "2026-11-29T12:00:00Z"\n'
@@ -261,6 +274,14 @@ try:
     status, answer = post("push", body, delivery="push-with-an-artifact")
     check(status == 200 and b"duplicate" in answer, f"redelivery: {status} {answer!r}")
 
+    # GitHub has the pull request of branch A.2.2, merged
+    def fake(method, path, body=None):
+        urllib.request.urlopen(urllib.request.Request(
+            upstream + path, method=method, headers={"Authorization": "token x"},
+            data=json.dumps(body).encode() if body is not None else None))
+    fake("POST", "/repos/acme/widgets/pulls", {"title": "A.2.2: Production Deployment Setup",
+                                                "head": "A.2.2", "base": "main", "draft": False})
+    fake("PUT", "/repos/acme/widgets/pulls/1/merge", {})
     merged = dict(next(e for e in examples["pull_request"] if e.get("action") == "closed"))
     merged["repository"] = dict(merged["repository"], full_name="acme/widgets")
     merged["pull_request"] = dict(merged["pull_request"], merged=True, number=7,
@@ -272,6 +293,20 @@ try:
                                         and e["data"].get("kind") == "pull_request"))
     check(event and event["data"].get("merged") and event["data"].get("id") == "A.2.2"
           and event["data"].get("number") == 7, f"the merge did not reach the watch: {seen}")
+
+    def state_of(artifact):
+        out = subprocess.run([kb, "-C", repo, "show", artifact, "--json"], env=mate,
+                             capture_output=True, text=True).stdout
+        return json.loads(out or "{}").get("state")
+    check(wait_for(lambda: state_of("A.2.2") == "completed"),
+          f"the teammate's daemon did not complete A.2.2 on the relayed merge: {state_of('A.2.2')}")
+    text = open(os.path.join(repo, path)).read()
+    check(text.count("event: completed") == 1 and "trigger: pr_merged" in text,
+          "the relayed merge completed A.2.2 once, trigger pr_merged")
+    status, _ = post("pull_request", json.dumps(merged).encode())  # a second delivery
+    time.sleep(0.5)
+    check(open(os.path.join(repo, path)).read().count("event: completed") == 1,
+          "a second merged delivery completed it again")
     time.sleep(0.3)
     line_about(lambda e: False)
     check(sum(1 for e in seen if e["event"] == "team.changed" and e["data"].get("id") == "A.2.2"
