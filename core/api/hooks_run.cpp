@@ -8,6 +8,7 @@
 #include "core/repo/git.hpp"
 #include "core/util/file.hpp"
 #include "core/util/process.hpp"
+#include "core/util/text.hpp"
 #include "core/validate/validator.hpp"
 
 #include <algorithm>
@@ -21,19 +22,6 @@ namespace {
 
 std::string git_text(const repo::Project& p, std::vector<std::string> args) {
   return repo::git_output(p, std::move(args), false).value_or("");
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    auto line = text.substr(pos, nl - pos);
-    if (!line.empty())
-      out.push_back(line);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-  }
-  return out;
 }
 
 void no_artifact(const artifact::ArtifactId& id, json& out) {
@@ -110,7 +98,7 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
 }
 
 void pre_commit(const repo::Project& p, json& out) {
-  auto staged = lines_of(git_text(
+  auto staged = util::lines_of(git_text(
       p, {"diff", "--cached", "--name-only", "--diff-filter=ACMR", "--", ".kodebase/artifacts"}));
   if (staged.empty()) {
     out["actions"].push_back("no staged artifacts");
@@ -154,7 +142,7 @@ void pre_push(const repo::Project& p, const json& params, json& out) {
   auto main_branch =
       repo::default_branch(p, setting_value(p, "gitOps.branches.mainBranch").get<std::string>());
   std::vector<std::string> commits;
-  for (const auto& line : lines_of(params.value("stdin", ""))) {
+  for (const auto& line : util::lines_of(params.value("stdin", ""))) {
     std::vector<std::string> f;
     for (size_t pos = 0; pos <= line.size();) {
       auto sp = line.find(' ', pos);

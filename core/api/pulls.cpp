@@ -8,6 +8,7 @@
 #include "core/repo/git.hpp"
 #include "core/util/process.hpp"
 #include "core/util/remote.hpp"
+#include "core/util/text.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -25,21 +26,17 @@ json recorded_pull(const artifact::Artifact& a) {
   return nullptr;
 }
 
+// The artifact files `git status` lists as changed, staged or new.
 std::vector<std::string> dirty_artifact_files(const repo::Project& p) {
   std::vector<std::string> out;
-  auto text =
-      repo::git_output(
-          p, {"status", "--porcelain", "--untracked-files=all", "--", p.artifacts_dir().string()},
-          false)
-          .value_or("");
-  size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    auto line = text.substr(pos, nl - pos);
+  for (auto& line :
+       util::lines_of(repo::git_output(p,
+                                       {"status", "--porcelain", "--untracked-files=all", "--",
+                                        p.artifacts_dir().string()},
+                                       false)
+                          .value_or("")))
     if (line.size() > 3)
-      out.push_back(line.substr(3));
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-  }
+      out.push_back(line.substr(3)); // "XY path"
   return out;
 }
 

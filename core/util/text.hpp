@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kb::util {
 
@@ -43,6 +44,20 @@ inline std::string to_hex(std::string_view bytes) {
   for (unsigned char c : bytes) {
     out += k_digits[c >> 4];
     out += k_digits[c & 15];
+  }
+  return out;
+}
+
+// The non-empty lines of `text` (without their newlines).
+inline std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    auto line = text.substr(pos, nl - pos);
+    if (!line.empty())
+      out.emplace_back(line);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
   }
   return out;
 }

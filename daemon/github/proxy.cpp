@@ -4,13 +4,14 @@
 #include "daemon/github/proxy.hpp"
 
 #include "core/util/file.hpp"
+#include "core/util/hmac.hpp"
 #include "core/util/process.hpp"
+#include "core/util/text.hpp"
 #include "core/util/time.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <fmt/format.h>
@@ -31,22 +32,11 @@ int64_t now_seconds() {
       .count();
 }
 
-std::string hex(const unsigned char* data, size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
-}
-
 std::string sha256(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned size = 0;
   EVP_Digest(data.data(), data.size(), md.data(), &size, EVP_sha256(), nullptr);
-  return hex(md.data(), size);
+  return util::to_hex(std::string_view(reinterpret_cast<const char*>(md.data()), size));
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -160,7 +150,8 @@ util::Status Proxy::open() {
     std::array<unsigned char, 32> bytes{};
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
       return util::make_error(util::ErrorKind::internal, "no randomness for the cache secret");
-    m_secret = hex(bytes.data(), bytes.size());
+    m_secret =
+        util::to_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     if (!m_options.secret_file.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(m_options.secret_file.parent_path(), ec);
@@ -176,11 +167,8 @@ util::Status Proxy::open() {
 std::string Proxy::partition_of(const std::string& token) const {
   if (token.empty())
     return "anonymous";
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned size = 0;
-  HMAC(EVP_sha256(), m_secret.data(), static_cast<int>(m_secret.size()),
-       reinterpret_cast<const unsigned char*>(token.data()), token.size(), md.data(), &size);
-  return hex(md.data(), 8); // 64 bits: tells tokens apart, says nothing about them
+  // 64 bits: tells tokens apart, says nothing about them
+  return util::hmac_sha256_hex(m_secret, token).substr(0, 16);
 }
 
 std::chrono::seconds Proxy::fresh_window(const std::string& target) const {

@@ -1,8 +1,8 @@
 #include "daemon/github/webhook.hpp"
 
+#include "core/util/hmac.hpp"
+
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cctype>
 #include <map>
@@ -38,17 +38,7 @@ std::string artifact_of_branch(std::string_view branch) {
 } // namespace
 
 std::string webhook_signature(std::string_view secret, std::string_view body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &size);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out = "sha256=";
-  for (unsigned int i = 0; i < size; ++i) {
-    out += k_hex[mac[i] >> 4];
-    out += k_hex[mac[i] & 15];
-  }
-  return out;
+  return "sha256=" + util::hmac_sha256_hex(secret, body);
 }
 
 bool webhook_signature_valid(std::string_view secret, std::string_view body,

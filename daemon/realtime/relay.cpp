@@ -1,6 +1,7 @@
 #include "daemon/realtime/relay.hpp"
 
 #include "core/util/file.hpp"
+#include "core/util/hmac.hpp"
 #include "core/util/remote.hpp"
 #include "core/util/text.hpp"
 
@@ -12,7 +13,6 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <unistd.h>
@@ -204,11 +204,7 @@ void Relay::journal_rewrite(const std::string& team, Team& t) {
 }
 
 std::string Relay::mac(std::string_view body) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), m_options.secret.data(), static_cast<int>(m_options.secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  return util::to_hex(std::string_view(reinterpret_cast<const char*>(mac), len));
+  return util::hmac_sha256_hex(m_options.secret, body);
 }
 
 std::string Relay::sign(const json& envelope) const {
