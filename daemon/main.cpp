@@ -3,6 +3,8 @@
 #include "core/api/methods.hpp"
 #include "core/api/settings.hpp"
 #include "core/protocol/runtime.hpp"
+#include "core/util/file.hpp"
+#include "core/util/log.hpp"
 #include "daemon/realtime/relay.hpp"
 #include "daemon/server/oneshot.hpp"
 #include "daemon/server/server.hpp"
@@ -19,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -79,6 +82,56 @@ int fail(int ready_fd, const std::string& message, int code) {
   return code;
 }
 
+// A whole number of the user's settings, else `fallback`.
+long user_number(std::string_view key, long fallback) {
+  auto v = kb::api::written_value(kb::api::user_config_file(), key, true);
+  long out = fallback;
+  if (v.is_number_integer() && v.get<long>() >= 0)
+    out = v.get<long>();
+  else if (v.is_string() && !parse_number(v.get<std::string>(), out))
+    out = fallback;
+  return out;
+}
+
+// What stat says of the user's settings file: it changed when this does.
+std::string settings_signature() {
+  struct stat st {};
+  auto file = kb::api::user_config_file();
+  if (::stat(file.c_str(), &st) != 0)
+    return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+// The GitHub proxy's settings: $KODEBASE_GITHUB_API_URL, else the `github.api_url` setting;
+// cache size and fresh windows from the user's settings, else the defaults. The reason they
+// cannot be used, or "" when they were applied to `o`.
+std::string github_settings(kb::daemon::github::ProxyOptions& o) {
+  auto api_url = kb::api::written_value(kb::api::user_config_file(), "github.api_url", true);
+  std::string url = kb::daemon::github::ProxyOptions{}.api_url;
+  if (api_url.is_string() && !api_url.get<std::string>().empty())
+    url = api_url.get<std::string>();
+  if (const char* env = std::getenv("KODEBASE_GITHUB_API_URL"); env && *env)
+    url = env;
+  if (!url.starts_with("https://") && !url.starts_with("http://"))
+    return "github.api_url must be an http(s) URL such as https://api.github.com, not `" + url +
+           "`";
+  o.api_url = url;
+  auto whole = user_number;
+  o.cache_bytes = static_cast<size_t>(whole("github.cache_mb", 256)) << 20;
+  o.fresh_default = std::chrono::seconds(user_number("github.fresh.default", 60));
+  o.fresh_contents = std::chrono::seconds(user_number("github.fresh.contents", 60));
+  o.fresh_commits = std::chrono::seconds(user_number("github.fresh.commits", 300));
+  o.fresh_repository = std::chrono::seconds(user_number("github.fresh.repository", 1800));
+  if (const char* env = std::getenv("KODEBASE_GITHUB_FRESH"); env && *env) {
+    long seconds = 0;
+    if (parse_number(env, seconds) && seconds >= 0)
+      o.fresh_contents = o.fresh_commits = o.fresh_repository = o.fresh_default =
+          std::chrono::seconds(seconds);
+  }
+  return "";
+}
+
 // A listening socket handed over by systemd (LISTEN_PID/LISTEN_FDS), or -1.
 int inherited_socket() {
   const char* pid = std::getenv("LISTEN_PID");
@@ -97,7 +150,7 @@ int inherited_socket() {
 kb::daemon::realtime::LinkOptions realtime_options() {
   kb::daemon::realtime::LinkOptions o;
   auto text = [](const char* key) {
-    auto v = kb::api::written_value(kb::api::user_config_file(), key);
+    auto v = kb::api::written_value(kb::api::user_config_file(), key, true);
     return v.is_string() ? v.get<std::string>() : std::string();
   };
   o.url = text("realtime.redis_url");
@@ -148,6 +201,20 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
   ::unsetenv("KODEBASE_WEBHOOK_SECRET");
   ::unsetenv("KODEBASE_WEBHOOK_GITHUB_TOKEN");
   options.no_socket = webhook.no_socket;
+  // Deadlines and connection caps of the HTTP doors (tests shorten them).
+  if (const char* env = std::getenv("KODEBASE_HTTP_TIMEOUT"); env && *env) {
+    long seconds = 0;
+    if (parse_number(env, seconds) && seconds > 0)
+      for (auto* limits : {&options.http, &options.webhook.limits})
+        limits->request_timeout = limits->idle_timeout = limits->write_timeout =
+            std::chrono::seconds(seconds);
+  }
+  if (const char* env = std::getenv("KODEBASE_HTTP_MAX_CONNECTIONS"); env && *env) {
+    long n = 0;
+    if (parse_number(env, n) && n > 0)
+      options.http.max_connections = options.webhook.limits.max_connections =
+          static_cast<size_t>(n);
+  }
   // The lock is held for the daemon's whole life: one daemon per user (a hosted relay serves
   // no socket and takes none).
   int lock =
@@ -168,8 +235,12 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
   if (lock >= 0 && ::ftruncate(lock, 0) == 0)
     (void)!::pwrite(lock, pid.data(), pid.size(), 0);
 
+  // The daemon's state and cache are private, also when an older version made them wider.
+  kb::util::create_private_directories(kb::protocol::state_dir());
+  kb::util::create_private_directories(kb::protocol::cache_dir());
   kb::daemon::server::Log log(foreground ? std::filesystem::path()
                                          : kb::protocol::state_dir() / "daemon.log");
+  kb::util::set_warning_sink([&log](std::string_view w) { log.info("{}", w); });
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);
   if (const char* env = std::getenv("KODEBASE_DAEMON_MAX_FRAME"); env && *env) {
@@ -183,7 +254,7 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
       options.subscriber_queue = static_cast<size_t>(queue);
   }
   // How changes are noticed: $KODEBASE_DAEMON_WATCH, else the `daemon.watch` setting.
-  auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.watch");
+  auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.watch", true);
   std::string watch = setting.is_string() ? setting.get<std::string>() : "inotify";
   if (const char* env = std::getenv("KODEBASE_DAEMON_WATCH"); env && *env)
     watch = env;
@@ -192,34 +263,18 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
         ready_fd,
         "KODEBASE_DAEMON_WATCH / daemon.watch must be `inotify` or `poll`, not `" + watch + "`", 2);
   options.poll = watch == "poll";
-  // The GitHub proxy: $KODEBASE_GITHUB_API_URL, else the `github.api_url` setting.
-  auto api_url = kb::api::written_value(kb::api::user_config_file(), "github.api_url");
-  if (api_url.is_string() && !api_url.get<std::string>().empty())
-    options.github.api_url = api_url.get<std::string>();
-  if (const char* env = std::getenv("KODEBASE_GITHUB_API_URL"); env && *env)
-    options.github.api_url = env;
-  if (!options.github.api_url.starts_with("https://") &&
-      !options.github.api_url.starts_with("http://"))
-    return fail(ready_fd,
-                "github.api_url must be an http(s) URL such as https://api.github.com, not `" +
-                    options.github.api_url + "`",
-                2);
+  if (auto why = github_settings(options.github); !why.empty())
+    return fail(ready_fd, why, 2);
   options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
-  // Cache size and fresh windows: the user's settings, else the defaults.
-  auto whole = [](std::string_view key, long fallback) {
-    auto v = kb::api::written_value(kb::api::user_config_file(), key);
-    long out = fallback;
-    if (v.is_number_integer() && v.get<long>() >= 0)
-      out = v.get<long>();
-    else if (v.is_string() && !parse_number(v.get<std::string>(), out))
-      out = fallback;
-    return out;
+  // `config set github.…` (or an edit of the file) takes effect with the next request.
+  options.github.refresh = [seen =
+                                settings_signature()](kb::daemon::github::ProxyOptions& o) mutable {
+    auto now = settings_signature();
+    if (now == seen)
+      return false;
+    seen = now;
+    return github_settings(o).empty();
   };
-  options.github.cache_bytes = static_cast<size_t>(whole("github.cache_mb", 256)) << 20;
-  options.github.fresh_default = std::chrono::seconds(whole("github.fresh.default", 60));
-  options.github.fresh_contents = std::chrono::seconds(whole("github.fresh.contents", 60));
-  options.github.fresh_commits = std::chrono::seconds(whole("github.fresh.commits", 300));
-  options.github.fresh_repository = std::chrono::seconds(whole("github.fresh.repository", 1800));
   options.github.secret_file = kb::protocol::state_dir() / "github.secret";
   if (const char* env = std::getenv("KODEBASE_GITHUB_PORT"); env && *env) {
     long port = 0;
@@ -247,29 +302,23 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
       options.github.mutation_spacing = std::chrono::milliseconds(ms);
     options.github.search_spacing = 2 * options.github.mutation_spacing;
   }
-  if (const char* env = std::getenv("KODEBASE_GITHUB_FRESH"); env && *env) {
-    long seconds = 0;
-    if (parse_number(env, seconds) && seconds >= 0)
-      options.github.fresh_contents = options.github.fresh_commits =
-          options.github.fresh_repository = options.github.fresh_default =
-              std::chrono::seconds(seconds);
-  }
-  options.sync_interval = std::chrono::seconds(whole("github.sync_interval", 300));
+  options.sync_interval = std::chrono::seconds(user_number("github.sync_interval", 300));
   if (const char* env = std::getenv("KODEBASE_GITHUB_SYNC_INTERVAL"); env && *env) {
     long seconds = 0;
     if (parse_number(env, seconds))
       options.sync_interval = std::chrono::seconds(seconds);
   }
   options.realtime = realtime_options();
-  if (auto v = kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file");
+  if (auto v =
+          kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file", true);
       v.is_string())
     options.realtime_secret_file = v.get<std::string>();
   if (const char* env = std::getenv("KODEBASE_TEAM_SECRET"); env && *env)
     options.realtime_secret = env;
   ::unsetenv("KODEBASE_TEAM_SECRET"); // not handed on to anything the daemon runs
-  options.history = static_cast<size_t>(std::max(100L, whole("realtime.history", 10000)));
-  options.history_ttl = std::chrono::seconds(whole("realtime.history_ttl", 0));
-  options.claim_ttl = std::chrono::seconds(std::max(1L, whole("realtime.claim_ttl", 7200)));
+  options.history = static_cast<size_t>(std::max(100L, user_number("realtime.history", 10000)));
+  options.history_ttl = std::chrono::seconds(user_number("realtime.history_ttl", 0));
+  options.claim_ttl = std::chrono::seconds(std::max(1L, user_number("realtime.claim_ttl", 7200)));
   if (const char* env = std::getenv("KODEBASE_REALTIME_PRESENCE_MS"); env && *env) {
     long ms = 0;
     if (parse_number(env, ms) && ms > 0)
@@ -299,7 +348,8 @@ int main(int argc, char** argv) {
   long idle_timeout = 1800, ready_fd = -1;
   // The idle timeout: --idle-timeout, else $KODEBASE_DAEMON_IDLE_TIMEOUT, else the user's
   // `daemon.idle_timeout` setting, else 30 minutes.
-  if (auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.idle_timeout");
+  if (auto setting =
+          kb::api::written_value(kb::api::user_config_file(), "daemon.idle_timeout", true);
       setting.is_number_integer() && setting.get<long>() >= 0)
     idle_timeout = setting.get<long>();
   if (const char* env = std::getenv("KODEBASE_DAEMON_IDLE_TIMEOUT"); env && *env)

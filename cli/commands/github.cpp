@@ -1,6 +1,7 @@
 // `api`, `github status` and `cache`: the GitHub API through the daemon's proxy and cache.
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/json.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -149,7 +150,7 @@ int run_batch(Session& s, const std::string& file) {
   auto text = read_all(file);
   if (!text)
     return s.fail(text.error());
-  auto doc = json::parse(*text, nullptr, false);
+  auto doc = util::parse_json_bounded(*text, util::k_document_limits);
   if (doc.is_object() && doc.contains("requests"))
     doc = doc["requests"];
   if (!doc.is_array())
@@ -289,7 +290,7 @@ int run_api(Session& s, const ApiOptions& o) {
     if (!o.paginate || status >= 400) {
       break;
     }
-    auto doc = json::parse(last_body, nullptr, false);
+    auto doc = util::parse_json_bounded(last_body, util::k_document_limits);
     arrays &= doc.is_array();
     if (arrays)
       for (auto& item : doc)
@@ -307,7 +308,7 @@ int run_api(Session& s, const ApiOptions& o) {
     std::fprintf(stderr, "\r\033[K");
   std::string out = o.paginate && arrays && status < 400 ? pages.dump() : last_body;
   if (!o.silent) {
-    auto doc = json::parse(out, nullptr, false);
+    auto doc = util::parse_json_bounded(out, util::k_document_limits);
     if (::isatty(STDOUT_FILENO) && !doc.is_discarded())
       print(doc.dump(2) + "\n");
     else
@@ -315,7 +316,7 @@ int run_api(Session& s, const ApiOptions& o) {
   }
   std::fflush(stdout);
   if (status >= 400) {
-    auto doc = json::parse(last_body, nullptr, false);
+    auto doc = util::parse_json_bounded(last_body, util::k_document_limits);
     std::string message = doc.is_object() ? doc.value("message", "") : "";
     std::fprintf(stderr, "kodebase: GitHub answered HTTP %d%s%s\n", status,
                  message.empty() ? "" : ": ", message.c_str());

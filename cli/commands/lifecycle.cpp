@@ -4,6 +4,7 @@
 #include "cli/editor.hpp"
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/json.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -32,7 +33,7 @@ util::Result<json> read_json_file(const std::string& file) {
                               fmt::format("cannot read {}", file));
     text.assign(std::istreambuf_iterator<char>(in), {});
   }
-  auto j = json::parse(text, nullptr, false);
+  auto j = util::parse_json_bounded(text);
   if (j.is_discarded() || !j.is_object())
     return util::make_error(util::ErrorKind::invalid_argument,
                             fmt::format("{} is not a JSON object", file == "-" ? "stdin" : file));

@@ -5,7 +5,9 @@
 
 #include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
+#include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/json.hpp"
 #include "core/util/text.hpp"
 
 #include <algorithm>
@@ -308,7 +310,7 @@ void Server::follow_changes() {
           auto line = channel->read_line();
           if (!line)
             break;
-          auto message = json::parse(*line, nullptr, false);
+          auto message = util::parse_json_bounded(*line, protocol::k_message_limits);
           if (message.is_object() && message.contains("method"))
             on_change(message.value("method", ""), message.value("params", json::object()));
         }
@@ -417,6 +419,11 @@ void Server::handle_line(std::string_view line) {
     line.remove_suffix(1);
   if (line.find_first_not_of(" \t") == std::string_view::npos)
     return;
+  if (auto beyond = util::json_beyond_limits(line, protocol::k_message_limits)) {
+    reply_error(nullptr, k_invalid_request,
+                "invalid request: the message is too complex: " + *beyond);
+    return;
+  }
   auto message = json::parse(line, nullptr, false);
   if (message.is_discarded()) {
     reply_error(nullptr, k_parse_error, "parse error: the line is not JSON");

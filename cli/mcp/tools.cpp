@@ -4,6 +4,7 @@
 #include "cli/session.hpp"
 
 #include "core/protocol/methods.hpp"
+#include "core/util/json.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -449,7 +450,8 @@ Tool github_request() {
     std::string body = r->value("body", "");
     size_t max = args.value("max_bytes", 50000);
     bool truncated = body.size() > max;
-    json value = truncated ? json(nullptr) : json::parse(body, nullptr, false);
+    json value =
+        truncated ? json(nullptr) : util::parse_json_bounded(body, util::k_document_limits);
     out.structured = {
         {"status", status},
         {"cache", cache},

@@ -4,6 +4,7 @@
 #include "core/api/settings.hpp"
 #include "core/artifact/edit.hpp"
 #include "core/artifact/writer.hpp"
+#include "core/repo/lock.hpp"
 #include "core/util/file.hpp"
 #include "core/validate/rules.hpp"
 
@@ -47,7 +48,7 @@ util::Result<std::pair<const Setting*, fs::path>> setting_param(const json& para
 }
 
 json describe(const Setting& s, const fs::path& file) {
-  json written = written_value(file, s.key);
+  json written = written_value(file, s.key, s.scope == SettingScope::user);
   json value = effective_value(s, written);
   json out{{"key", s.key},
            {"value", value},
@@ -144,6 +145,7 @@ util::Result<json>
 write_settings(const json& params,
                const std::vector<std::pair<const Setting*, std::string>>& values) {
   std::map<fs::path, std::string> texts;
+  std::optional<repo::WriteLock> lock;
   json written = json::array();
   for (const auto& [s, value] : values) {
     if (auto st = check_value(*s, value); !st)
@@ -156,9 +158,20 @@ write_settings(const json& params,
       if (!project)
         return project.error();
       file = project->settings_file();
+      if (!lock && !params.value("dry_run", false)) {
+        // Project files are written under the project's lock, like artifacts.
+        auto taken = repo::WriteLock::acquire(*project);
+        if (!taken)
+          return taken.error();
+        lock.emplace(std::move(*taken));
+      }
     }
     if (!texts.contains(file)) {
-      auto text = util::read_file(file);
+      auto text = util::read_file(
+          file, {.max_bytes = 1 << 20, .follow_links = s->scope == SettingScope::user});
+      if (!text && text.error().kind != util::ErrorKind::not_found)
+        return util::make_error(util::ErrorKind::failed, text.error().message,
+                                {{"hint", "fix or remove the file; nothing was changed"}});
       texts[file] = text ? *text : std::string("# kodebase settings (see `man kodebase`)\n");
     }
     auto next = with_setting(file, texts[file], *s, value);

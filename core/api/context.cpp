@@ -1,6 +1,10 @@
 #include "core/api/context.hpp"
 
+#include "core/api/settings.hpp"
+#include "core/repo/lock.hpp"
+
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace kb::api {
 
@@ -9,12 +13,31 @@ DiskProjectSource::open(const std::filesystem::path& directory) {
   auto project = repo::find_project(directory);
   if (!project)
     return project.error();
+  auto index = read_index(*project);
+  if (!index)
+    return index.error();
   auto loaded = std::make_shared<LoadedProject>();
   loaded->project = *project;
-  loaded->index = artifact::load_index(project->artifacts_dir());
+  loaded->index = std::move(*index);
   if (m_retain == Retain::until_exit)
     m_retained.push_back(loaded);
   return std::shared_ptr<const LoadedProject>(std::move(loaded));
+}
+
+util::Result<artifact::ArtifactIndex> read_index(const repo::Project& project) {
+  for (;;) {
+    auto lock = repo::ReadLock::acquire(project);
+    if (!lock)
+      return lock.error();
+    std::vector<std::filesystem::path> temporaries;
+    auto index = artifact::load_index(project.artifacts_dir(), read_limits(), &temporaries);
+    if (!lock->read_stands())
+      continue; // a first writer began meanwhile
+    // Under the lock no writer is between its steps: these are left over from killed ones.
+    for (const auto& t : temporaries)
+      ::unlink(t.c_str());
+    return index;
+  }
 }
 
 util::Result<std::filesystem::path> directory_param(const json& params) {

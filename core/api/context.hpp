@@ -47,6 +47,11 @@ private:
   std::vector<std::shared_ptr<const LoadedProject>> m_retained;
 };
 
+// Reads every artifact of `project` under a ReadLock (so no change is half-visible, and one a
+// killed writer left is settled first), within the user's read limits; kodebase temporaries
+// left by killed writers are removed on the way.
+util::Result<artifact::ArtifactIndex> read_index(const repo::Project& project);
+
 // Everything a handler may use besides its params.
 struct Context {
   ProjectSource& projects;

@@ -97,24 +97,57 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
       out[key].push_back(line);
 }
 
+// The staged artifact paths (as git has them, any bytes) and whether each is a symbolic link.
+std::vector<std::pair<std::string, bool>> staged_files(const repo::Project& p) {
+  // `--raw -z`: ":old-mode new-mode old-sha new-sha status" NUL path NUL, names unquoted.
+  auto raw = git_text(
+      p, {"diff", "--cached", "--raw", "-z", "--diff-filter=ACMR", "--", ".kodebase/artifacts"});
+  std::vector<std::pair<std::string, bool>> out;
+  for (size_t pos = 0; pos < raw.size();) {
+    auto meta_end = raw.find('\0', pos);
+    auto path_end = meta_end == std::string::npos ? meta_end : raw.find('\0', meta_end + 1);
+    if (path_end == std::string::npos)
+      break;
+    auto meta = raw.substr(pos, meta_end - pos);
+    bool link = meta.size() > 14 && meta.compare(8, 6, "120000") == 0;
+    out.emplace_back(raw.substr(meta_end + 1, path_end - meta_end - 1), link);
+    pos = path_end + 1;
+  }
+  return out;
+}
+
 void pre_commit(const repo::Project& p, json& out) {
-  auto staged = util::lines_of(git_text(
-      p, {"diff", "--cached", "--name-only", "--diff-filter=ACMR", "--", ".kodebase/artifacts"}));
+  auto staged = staged_files(p);
   if (staged.empty()) {
     out["actions"].push_back("no staged artifacts");
     return;
   }
-  auto index = artifact::load_index(p.artifacts_dir());
+  auto loaded = read_index(p);
+  if (!loaded) {
+    out["warnings"].push_back(loaded.error().message);
+    out["blocked"] = true;
+    return;
+  }
+  const auto& index = *loaded;
   std::vector<artifact::ArtifactId> ids;
   artifact::ArtifactIndex checked;
   std::set<std::string> staged_paths;
-  for (const auto& rel : staged) {
+  for (const auto& [rel, link] : staged) {
     auto path = p.root / rel;
     auto id = artifact::id_from_filename(path.filename().string());
     if (!id)
       continue;
     staged_paths.insert(path.string());
     ids.push_back(*id);
+    if (link) { // what it leads to is never read, in any clone
+      checked.add_problem(artifact::FileProblem{
+          path,
+          *id,
+          "UNSAFE_FILE",
+          "a symbolic link is staged as an artifact file; commit the file itself",
+          {}});
+      continue;
+    }
     // Validate what is staged, which may differ from the working tree.
     auto read = artifact::read_artifact_text(*id, path, git_text(p, {"show", ":" + rel}));
     if (auto* a = std::get_if<artifact::Artifact>(&read))

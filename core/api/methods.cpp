@@ -70,6 +70,8 @@ protocol::Response dispatch(Context& ctx, const protocol::Request& request) {
   if (!request.params.is_object())
     return protocol::error_response(request.id, protocol::k_invalid_params,
                                     "params must be an object");
+  if (auto st = protocol::check_param_types(request.params); !st)
+    return protocol::error_response(request.id, st.error());
   try {
     if (entry->text_handler) {
       auto text = entry->text_handler(ctx, request.params);
@@ -81,6 +83,12 @@ protocol::Response dispatch(Context& ctx, const protocol::Request& request) {
     if (!result)
       return protocol::error_response(request.id, result.error());
     return protocol::Response{request.id, std::move(*result), std::nullopt};
+  } catch (const nlohmann::json::exception& e) {
+    // A param of the wrong type that a handler read without checking.
+    return protocol::error_response(
+        request.id,
+        util::make_error(util::ErrorKind::invalid_argument,
+                         fmt::format("bad params for {}: {}", request.method, e.what())));
   } catch (const std::exception& e) {
     return protocol::error_response(
         request.id,

@@ -3,7 +3,11 @@
 #include "core/artifact/yaml.hpp"
 #include "core/util/file.hpp"
 
+#include <charconv>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <mutex>
+#include <sys/stat.h>
 
 namespace kb::api {
 
@@ -21,6 +25,12 @@ const std::vector<Setting> k_settings = {
      "",
      {},
      "who you are when KODEBASE_ACTOR is unset (Name (email))"},
+    {"artifacts.max_file_kb",
+     SettingScope::user,
+     SettingType::seconds,
+     "4096",
+     {},
+     "the largest artifact file kodebase reads, in KiB (larger ones are reported, not read)"},
     {"daemon.idle_timeout",
      SettingScope::user,
      SettingType::seconds,
@@ -227,8 +237,8 @@ fs::path setting_file(const Setting& s, const repo::Project* project) {
   return project ? project->settings_file() : fs::path();
 }
 
-json written_value(const fs::path& file, std::string_view key) {
-  auto text = util::read_file(file);
+json written_value(const fs::path& file, std::string_view key, bool follow_links) {
+  auto text = util::read_file(file, {.max_bytes = 1 << 20, .follow_links = follow_links});
   if (!text)
     return nullptr;
   auto doc = artifact::parse_yaml(*text);
@@ -251,16 +261,46 @@ json effective_value(const Setting& s, json written) {
     value = std::string(s.fallback);
   if (s.type == SettingType::boolean && value.is_string())
     value = value == "true";
-  if (s.type == SettingType::seconds && value.is_string())
-    value = std::stol(value.get<std::string>());
+  if (s.type == SettingType::seconds && value.is_string()) {
+    // A hand-written file may hold anything: what is not a whole number counts as unset.
+    long long n = 0;
+    const auto& text = value.get_ref<const std::string&>();
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size())
+      return s.fallback.empty() ? json(nullptr) : effective_value(s, nullptr);
+    value = n;
+  }
   return value;
+}
+
+artifact::ReadLimits read_limits() {
+  // Asked for by every load: the user's file is read again only when it changed.
+  static std::mutex mutex;
+  static std::pair<std::string, artifact::ReadLimits> cached{"-", {}};
+  auto file = user_config_file();
+  struct stat st {};
+  std::string sig =
+      ::stat(file.c_str(), &st) == 0
+          ? fmt::format("{}:{}:{}.{}", st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+          : "";
+  std::lock_guard lock(mutex);
+  if (cached.first != sig) {
+    const Setting* s = find_setting("artifacts.max_file_kb");
+    auto kb = effective_value(*s, written_value(file, s->key, true));
+    artifact::ReadLimits limits;
+    if (kb.is_number_integer() && kb.get<long long>() > 0)
+      limits.max_file_bytes = kb.get<std::uintmax_t>() * 1024;
+    cached = {sig, limits};
+  }
+  return cached.second;
 }
 
 json setting_value(const repo::Project& project, std::string_view key) {
   const Setting* s = find_setting(key);
   if (!s)
     return nullptr;
-  json value = effective_value(*s, written_value(setting_file(*s, &project), key));
+  json value = effective_value(
+      *s, written_value(setting_file(*s, &project), key, s->scope == SettingScope::user));
   if (value.is_null())
     value = s->type == SettingType::boolean ? json(false) : json(""); // "" when no default
   return value;

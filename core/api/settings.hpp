@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/artifact/index.hpp"
 #include "core/repo/project.hpp"
 
 #include <nlohmann/json.hpp>
@@ -37,8 +38,11 @@ std::filesystem::path user_config_file();
 // The file a setting lives in (project settings need the project).
 std::filesystem::path setting_file(const Setting& s, const repo::Project* project);
 
-// The value written in the file (null when absent).
-nlohmann::json written_value(const std::filesystem::path& file, std::string_view key);
+// The value written in the file (null when absent or unreadable). Project files are read
+// without following links (`follow_links` false): a cloned repository may make them point
+// anywhere.
+nlohmann::json written_value(const std::filesystem::path& file, std::string_view key,
+                             bool follow_links = false);
 
 // `written` (null when absent), else the default, typed: booleans as bool, seconds as a
 // number; null when there is neither.
@@ -48,6 +52,9 @@ nlohmann::json effective_value(const Setting& s, nlohmann::json written);
 // "" when they have no default).
 nlohmann::json setting_value(const repo::Project& project, std::string_view key);
 bool setting_enabled(const repo::Project& project, std::string_view key);
+
+// How artifact files are read, from the user's artifacts.max_file_kb setting.
+artifact::ReadLimits read_limits();
 
 // A preset: settings and their values, applied together by `config preset`.
 struct Preset {

@@ -85,12 +85,25 @@ std::string event_lines(const YamlNode& event, int dash_indent) {
 }
 
 util::Result<DocumentText> DocumentText::parse(std::string text) {
+  auto source = normalize_source(text);
+  return parse_normalized(std::move(source.text), source.bom, source.crlf);
+}
+
+util::Result<DocumentText> DocumentText::parse_normalized(std::string text, bool bom, bool crlf) {
   auto root = parse_yaml(text);
   if (!root)
     return root.error();
   if (!root->is_mapping())
     return util::make_error(util::ErrorKind::failed, "the artifact file is not a mapping");
-  return DocumentText(std::move(text), std::move(*root));
+  DocumentText doc(std::move(text), std::move(*root));
+  doc.m_bom = bom;
+  doc.m_crlf = crlf;
+  return doc;
+}
+
+util::Status DocumentText::append_text(std::string_view yaml) {
+  std::string tail = !m_text.empty() && m_text.back() != '\n' ? "\n" : "";
+  return replace(m_text.size(), 0, tail + std::string(yaml));
 }
 
 DocumentText::DocumentText(std::string text, YamlNode root)
@@ -113,7 +126,7 @@ size_t DocumentText::offset_of(Mark m) const {
 util::Status DocumentText::replace(size_t offset, size_t length, std::string_view with) {
   std::string next = m_text;
   next.replace(offset, length, with);
-  auto reparsed = DocumentText::parse(std::move(next));
+  auto reparsed = DocumentText::parse_normalized(std::move(next), m_bom, m_crlf);
   if (!reparsed)
     return cannot("the edited text would not parse (" + reparsed.error().message + ")");
   *this = std::move(*reparsed);

@@ -18,11 +18,16 @@ namespace kb::artifact {
 // that cannot be made safely fails and leaves the text as it was.
 class DocumentText {
 public:
-  // Fails when `text` does not parse or is not a mapping.
+  // Fails when `text` does not parse or is not a mapping. A byte order mark and CRLF line
+  // ends are kept: text() gives them back (see normalize_source).
   static util::Result<DocumentText> parse(std::string text);
 
-  const std::string& text() const { return m_text; }
+  // The text as its file holds it.
+  std::string text() const { return restore_source(m_text, m_bom, m_crlf); }
   const YamlNode& root() const { return m_root; }
+
+  // Appends YAML text (LF line ends) at the end of the document, on a line of its own.
+  util::Status append_text(std::string_view yaml);
 
   // Appends an event (a mapping) to metadata.events, in block style at the list's indentation.
   util::Status append_event(const YamlNode& event);
@@ -53,6 +58,7 @@ public:
 
 private:
   DocumentText(std::string text, YamlNode root);
+  static util::Result<DocumentText> parse_normalized(std::string text, bool bom, bool crlf);
   util::Status replace(size_t offset, size_t length, std::string_view with);
   util::Status insert_entry(const YamlNode& map, int indent, std::string_view key,
                             std::string_view value_text);
@@ -64,9 +70,10 @@ private:
   util::Status set_scalar_in(const YamlNode& parent, int parent_indent, std::string_view key,
                              std::string_view value, bool plain);
 
-  std::string m_text;
+  std::string m_text; // with LF line ends and no byte order mark
   YamlNode m_root;
-  std::vector<size_t> m_lines; // byte offset of each line start
+  std::vector<size_t> m_lines;        // byte offset of each line start
+  bool m_bom = false, m_crlf = false; // how the file had it
 };
 
 // Artifact files being edited in place, each loaded on first use.

@@ -2,6 +2,8 @@
 
 #include "core/util/file.hpp"
 
+#include "core/util/text.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
@@ -9,14 +11,60 @@
 
 namespace kb::artifact {
 
+namespace {
+
+// Line and column (1-based, in bytes) of offset `at` of `text`.
+Mark mark_at(std::string_view text, size_t at) {
+  Mark m{1, 1};
+  for (size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++m.line;
+      m.column = 1;
+    } else {
+      ++m.column;
+    }
+  }
+  return m;
+}
+
+// A byte no text file holds: C0 controls other than tab, LF and CR, and DEL.
+bool is_binary_byte(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f;
+}
+
+} // namespace
+
 std::variant<Artifact, FileProblem>
-read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std::string_view text) {
+read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std::string_view raw) {
+  auto source = normalize_source(raw);
+  std::string_view text = source.text;
+  if (auto bad = util::utf8_error_at(text); bad != std::string_view::npos) {
+    auto mark = mark_at(text, bad);
+    return FileProblem{path, id, "INVALID_UTF8",
+                       fmt::format("the file is not UTF-8 text: byte 0x{:02X} at line {}, column "
+                                   "{} is not valid UTF-8; save the file as UTF-8",
+                                   static_cast<unsigned char>(text[bad]), mark.line, mark.column),
+                       mark};
+  }
+  if (auto bad = std::find_if(text.begin(), text.end(), is_binary_byte); bad != text.end()) {
+    auto mark = mark_at(text, static_cast<size_t>(bad - text.begin()));
+    return FileProblem{path, id, "BINARY_CONTENT",
+                       fmt::format("the file holds the control character 0x{:02X} at line {}, "
+                                   "column {}; an artifact file is YAML text",
+                                   static_cast<unsigned char>(*bad), mark.line, mark.column),
+                       mark};
+  }
   auto doc = parse_yaml(text);
   if (!doc) {
     const auto& d = doc.error().details;
     Mark mark{d.value("line", 0), d.value("column", 0)};
-    return FileProblem{path, id, "YAML_SYNTAX_ERROR",
-                       fmt::format("YAML syntax error: {}", doc.error().message), mark};
+    std::string code = d.value("code", "YAML_SYNTAX_ERROR");
+    return FileProblem{path, id, code,
+                       code == "YAML_SYNTAX_ERROR"
+                           ? fmt::format("YAML syntax error: {}", doc.error().message)
+                           : doc.error().message,
+                       mark};
   }
   if (!doc->is_mapping()) {
     std::string what =
@@ -29,11 +77,31 @@ read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std:
   return artifact_from_document(id, path, std::move(*doc));
 }
 
-std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& file) {
-  auto text = util::read_file(file.path);
-  if (!text)
-    return FileProblem{file.path, file.id, "FILE_UNREADABLE", text.error().message, {}};
+std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& file,
+                                                       const ReadLimits& limits) {
+  // A link was checked by discovery; the file itself is read as found there.
+  auto text = util::read_file(file.path, {.max_bytes = limits.max_file_bytes});
+  if (!text) {
+    bool large =
+        text.error().details.is_object() && text.error().details.value("reason", "") == "too_large";
+    if (large)
+      return FileProblem{file.path,
+                         file.id,
+                         "FILE_TOO_LARGE",
+                         fmt::format("the file is larger than {} KiB, the most an artifact file "
+                                     "may hold; it is not read (setting artifacts.max_file_kb)",
+                                     limits.max_file_bytes / 1024),
+                         {}};
+    return FileProblem{
+        file.path, file.id, "FILE_UNREADABLE", util::printable_utf8(text.error().message), {}};
+  }
   return read_artifact_text(file.id, file.path, *text);
+}
+
+FileProblem refused_problem(const RefusedEntry& entry) {
+  bool name = entry.message.find("UTF-8") != std::string::npos;
+  return FileProblem{
+      entry.path, entry.id, name ? "INVALID_PATH" : "UNSAFE_FILE", entry.message, {}};
 }
 
 void ArtifactIndex::add(Artifact artifact) {
@@ -111,14 +179,21 @@ std::vector<const Artifact*> ArtifactIndex::dependents(const ArtifactId& id) con
 
 std::vector<ArtifactId> ArtifactIndex::ids() const {
   std::vector<ArtifactId> out;
-  out.reserve(m_artifacts.size());
+  out.reserve(m_artifacts.size() + m_problems.size());
   for (const auto& [id, _] : m_artifacts)
     out.push_back(id);
+  for (const auto& p : m_problems)
+    if (p.id)
+      out.push_back(*p.id);
   return out;
 }
 
-ArtifactIndex load_index(const std::filesystem::path& artifacts_dir, unsigned workers) {
-  auto files = discover(artifacts_dir);
+ArtifactIndex load_index(const std::filesystem::path& artifacts_dir, const ReadLimits& limits,
+                         std::vector<std::filesystem::path>* temporaries, unsigned workers) {
+  auto found = discover(artifacts_dir);
+  auto& files = found.files;
+  if (temporaries)
+    *temporaries = std::move(found.temporaries);
   std::vector<std::optional<std::variant<Artifact, FileProblem>>> read(files.size());
   // Parsing dominates loading, so files are parsed on a few threads; results land in their own
   // slots and are indexed in path order afterwards, so the outcome does not depend on timing.
@@ -128,7 +203,7 @@ ArtifactIndex load_index(const std::filesystem::path& artifacts_dir, unsigned wo
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++)
-      read[i] = read_artifact_file(files[i]);
+      read[i] = read_artifact_file(files[i], limits);
   };
   std::vector<std::thread> threads;
   for (unsigned t = 1; t < workers; ++t)
@@ -143,6 +218,9 @@ ArtifactIndex load_index(const std::filesystem::path& artifacts_dir, unsigned wo
     else
       index.add_problem(std::get<FileProblem>(std::move(*r)));
   }
+  for (const auto& entry : found.refused)
+    index.add_problem(refused_problem(entry));
+  index.sort_problems();
   return index;
 }
 

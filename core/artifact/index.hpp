@@ -3,6 +3,7 @@
 #include "core/artifact/layout.hpp"
 #include "core/artifact/model.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -16,17 +17,30 @@ namespace kb::artifact {
 struct FileProblem {
   std::filesystem::path path;
   std::optional<ArtifactId> id;
-  std::string code; // YAML_SYNTAX_ERROR, INVALID_DOCUMENT, DUPLICATE_ID, FILE_UNREADABLE
+  // YAML_SYNTAX_ERROR, DUPLICATE_KEY, YAML_ALIAS_LIMIT, INVALID_DOCUMENT, INVALID_UTF8,
+  // BINARY_CONTENT, FILE_TOO_LARGE, FILE_UNREADABLE, UNSAFE_FILE, INVALID_PATH, DUPLICATE_ID
+  std::string code;
   std::string message;
   Mark mark;
 };
 
-// Reads one artifact file; a broken file becomes a FileProblem, never an exception.
-std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& file);
+// How much of a file the reader takes.
+struct ReadLimits {
+  std::uintmax_t max_file_bytes = 4ull << 20; // larger artifact files are FILE_TOO_LARGE
+};
 
-// Parses artifact text that claims to be `id` at `path` (used by the reader and by tests).
+// Reads one artifact file; a broken file becomes a FileProblem, never an exception.
+std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& file,
+                                                       const ReadLimits& limits = {});
+
+// Parses artifact text that claims to be `id` at `path` (used by the reader and by tests). A
+// UTF-8 byte order mark and CRLF line ends are read; text that is not UTF-8 or holds control
+// characters is refused (INVALID_UTF8, BINARY_CONTENT) with the line and column of the byte.
 std::variant<Artifact, FileProblem>
 read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std::string_view text);
+
+// The problem a refused entry of discovery stands for (UNSAFE_FILE or INVALID_PATH).
+FileProblem refused_problem(const RefusedEntry& entry);
 
 // Every artifact of a project in natural ID order, plus the files that could not be used.
 class ArtifactIndex {
@@ -53,7 +67,7 @@ public:
   std::vector<const Artifact*> descendants(const ArtifactId& id) const;
   // Artifacts whose `blocked_by` names `id`.
   std::vector<const Artifact*> dependents(const ArtifactId& id) const;
-  // All IDs, for next-ID allocation.
+  // Every ID a file name claims, readable or not, for next-ID allocation.
   std::vector<ArtifactId> ids() const;
 
 private:
@@ -64,8 +78,10 @@ private:
 };
 
 // Discovers and reads every artifact under `artifacts_dir` (missing dir → empty index), parsing
-// on up to `workers` threads (the calling thread included).
-ArtifactIndex load_index(const std::filesystem::path& artifacts_dir,
+// on up to `workers` threads (the calling thread included). Entries discovery refuses become
+// problems; kodebase's temporaries found on the way go to `temporaries` when given.
+ArtifactIndex load_index(const std::filesystem::path& artifacts_dir, const ReadLimits& limits = {},
+                         std::vector<std::filesystem::path>* temporaries = nullptr,
                          unsigned workers = std::thread::hardware_concurrency());
 
 } // namespace kb::artifact

@@ -25,10 +25,37 @@ struct DiscoveredFile {
 // (other extensions, `.yaml`, dot-files).
 std::optional<ArtifactId> id_from_filename(std::string_view name);
 
-// Every artifact file below `artifacts_dir`, sorted by path. Entries whose name starts with
-// `.` are skipped (files and directories); only `.yml` files are considered. Unreadable
-// directories are skipped. Discovery is by file name alone, so folder names do not matter.
-std::vector<DiscoveredFile> discover(const std::filesystem::path& artifacts_dir);
+// An entry of the artifacts folder that is not read, and why.
+struct RefusedEntry {
+  std::filesystem::path path;
+  std::optional<ArtifactId> id; // when its name is an artifact's
+  std::string message;
+};
+
+// What a walk of the artifacts folder found.
+struct Discovery {
+  std::vector<DiscoveredFile> files;              // sorted by path
+  std::vector<RefusedEntry> refused;              // sorted by path
+  std::vector<std::filesystem::path> temporaries; // kodebase's temporaries (see is_temporary_name)
+};
+
+// Every artifact file below `artifacts_dir`. Entries whose name starts with `.` are skipped
+// (files and directories); only `.yml` files are considered. Discovery is by file name alone,
+// so folder names do not matter. Links are never followed into folders (a link to a folder
+// is refused, so no walk can loop or leave the tree); a link named like an artifact is read
+// only when it resolves to a regular file inside the artifacts folder. FIFOs, devices and
+// sockets named like artifacts, names that are not UTF-8 and folders nested deeper than 32
+// are refused too. Unreadable folders are skipped.
+Discovery discover(const std::filesystem::path& artifacts_dir);
+
+// What discover() would say of the one file `file` (not a folder) below `artifacts_dir`: for
+// reading a changed file again by the same rules.
+Discovery discover_one(const std::filesystem::path& artifacts_dir,
+                       const std::filesystem::path& file);
+
+// Whether a file name is one of kodebase's temporaries: `.<name>.kb-tmp` (a transaction's)
+// or `.<name>.tmp-XXXXXX` (an atomic write's).
+bool is_temporary_name(std::string_view name);
 
 // A file-name slug: lower case, runs of other characters become `-`, no leading or trailing
 // `-`, at most 60 characters (cut at a `-` when possible).

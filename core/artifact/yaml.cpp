@@ -7,9 +7,13 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include "core/util/text.hpp"
+
 #include <charconv>
+#include <fmt/format.h>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 
 namespace kb::artifact {
 
@@ -18,6 +22,17 @@ namespace {
 Mark to_mark(const YAML::Mark& m) {
   return Mark{m.line + 1, m.column + 1};
 }
+
+// Aliases may repeat at most this many nodes in all: a few kilobytes of anchors and aliases
+// could otherwise stand for billions of nodes (a "billion laughs" document).
+constexpr size_t k_max_alias_nodes = 10000;
+
+// A document refused while it is being read; the message says why, the mark where.
+struct Refused {
+  std::string message;
+  Mark mark;
+  std::string code;
+};
 
 // Builds YamlNode trees from yaml-cpp's parse events with an explicit stack, so deep inputs
 // cannot exhaust the C++ stack here.
@@ -32,14 +47,21 @@ public:
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     YamlNode n;
     n.mark = to_mark(mark);
-    add(std::move(n), anchor);
+    add(std::move(n), anchor, 1);
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = m_anchors.find(anchor);
-    YamlNode n = it != m_anchors.end() ? it->second : YamlNode{};
+    size_t nodes = it != m_anchors.end() ? it->second.second : 1;
+    m_alias_nodes += nodes;
+    if (m_alias_nodes > k_max_alias_nodes)
+      throw Refused{fmt::format("YAML aliases repeat more than {} nodes; artifact files need no "
+                                "aliases (write the values out)",
+                                k_max_alias_nodes),
+                    to_mark(mark), "YAML_ALIAS_LIMIT"};
+    YamlNode n = it != m_anchors.end() ? it->second.first : YamlNode{};
     n.mark = to_mark(mark);
-    add(std::move(n), 0);
+    add(std::move(n), 0, nodes);
   }
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
@@ -49,7 +71,7 @@ public:
     n.scalar = value;
     n.quoted = tag == "!" || (!tag.empty() && tag != "?");
     n.mark = to_mark(mark);
-    add(std::move(n), anchor);
+    add(std::move(n), anchor, 1);
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -71,6 +93,7 @@ private:
     bool expecting_key = true; // mappings alternate key, value
     std::string key;
     Mark key_mark;
+    size_t nodes = 1; // in the subtree, aliases counted as what they repeat
   };
 
   void open(YamlNode::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor,
@@ -86,12 +109,14 @@ private:
   void close() {
     Frame f = std::move(m_stack.back());
     m_stack.pop_back();
-    add(std::move(f.node), f.anchor);
+    add(std::move(f.node), f.anchor, f.nodes);
   }
 
-  void add(YamlNode node, YAML::anchor_t anchor) {
+  void add(YamlNode node, YAML::anchor_t anchor, size_t nodes) {
     if (anchor != 0)
-      m_anchors[anchor] = node;
+      m_anchors[anchor] = {node, nodes};
+    if (!m_stack.empty())
+      m_stack.back().nodes += nodes;
     if (m_stack.empty()) {
       if (!m_done) {
         m_root = std::move(node);
@@ -116,7 +141,8 @@ private:
   }
 
   std::vector<Frame> m_stack;
-  std::map<YAML::anchor_t, YamlNode> m_anchors;
+  std::map<YAML::anchor_t, std::pair<YamlNode, size_t>> m_anchors;
+  size_t m_alias_nodes = 0;
   YamlNode m_root;
   bool m_done = false;
 };
@@ -237,10 +263,86 @@ std::string_view YamlNode::describe() const {
   return "unknown";
 }
 
+namespace {
+
+// The first key that a mapping of `root` repeats, as an error naming both lines (YAML
+// forbids it, and tools disagree on which value counts). Walks with an explicit stack.
+std::optional<util::Error> duplicate_key(const YamlNode& root) {
+  std::vector<const YamlNode*> todo{&root};
+  std::unordered_map<std::string_view, const MapEntry*> seen;
+  while (!todo.empty()) {
+    const YamlNode* n = todo.back();
+    todo.pop_back();
+    for (const auto& item : n->items)
+      todo.push_back(&item);
+    if (n->entries.empty())
+      continue;
+    seen.clear();
+    for (const auto& e : n->entries) {
+      auto [it, fresh] = seen.emplace(e.key, &e);
+      if (!fresh)
+        return util::make_error(
+            util::ErrorKind::invalid_argument,
+            fmt::format("duplicate key '{}' (first at line {}); keep one of the two",
+                        util::printable_utf8(e.key), it->second->key_mark.line),
+            {{"line", e.key_mark.line},
+             {"column", e.key_mark.column},
+             {"first_line", it->second->key_mark.line},
+             {"code", "DUPLICATE_KEY"}});
+      todo.push_back(&e.value);
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 util::Result<YamlNode> parse_yaml(std::string_view text) {
-  if (auto fast = parse_yaml_fast(text))
-    return std::move(*fast);
-  return parse_yaml_full(text);
+  auto parsed = [&]() -> util::Result<YamlNode> {
+    if (auto fast = parse_yaml_fast(text))
+      return std::move(*fast);
+    return parse_yaml_full(text);
+  }();
+  if (parsed)
+    if (auto dup = duplicate_key(*parsed))
+      return *dup;
+  return parsed;
+}
+
+SourceText normalize_source(std::string_view raw) {
+  SourceText out;
+  if (raw.starts_with("\xEF\xBB\xBF")) {
+    out.bom = true;
+    raw.remove_prefix(3);
+  }
+  size_t lf = 0, crlf = 0;
+  for (size_t i = raw.find('\n'); i != std::string_view::npos; i = raw.find('\n', i + 1)) {
+    ++lf;
+    crlf += i > 0 && raw[i - 1] == '\r';
+  }
+  out.crlf = lf > 0 && crlf == lf;
+  if (!out.crlf) {
+    out.text = raw;
+    return out;
+  }
+  out.text.reserve(raw.size() - crlf);
+  for (size_t i = 0; i < raw.size(); ++i)
+    if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n'))
+      out.text += raw[i];
+  return out;
+}
+
+std::string restore_source(std::string_view text, bool bom, bool crlf) {
+  std::string out = bom ? "\xEF\xBB\xBF" : "";
+  if (!crlf)
+    return out.append(text);
+  out.reserve(out.size() + text.size() + text.size() / 16);
+  for (char c : text) {
+    if (c == '\n')
+      out += '\r';
+    out += c;
+  }
+  return out;
 }
 
 util::Result<YamlNode> parse_yaml_full(std::string_view text) {
@@ -252,6 +354,9 @@ util::Result<YamlNode> parse_yaml_full(std::string_view text) {
     if (!builder.has_root())
       return YamlNode{};
     return builder.take_root();
+  } catch (const Refused& r) {
+    return util::make_error(util::ErrorKind::invalid_argument, r.message,
+                            {{"line", r.mark.line}, {"column", r.mark.column}, {"code", r.code}});
   } catch (const YAML::Exception& e) {
     return util::make_error(util::ErrorKind::invalid_argument, e.msg,
                             {{"line", e.mark.line + 1}, {"column", e.mark.column + 1}});

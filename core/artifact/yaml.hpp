@@ -57,7 +57,21 @@ struct MapEntry {
 };
 
 // Parses the first document of `text`. A syntax error fails with kind invalid_argument and
-// details {line, column} (1-based).
+// details {line, column} (1-based); a repeated key of one mapping (details.code DUPLICATE_KEY,
+// with first_line) and aliases that would repeat more than 10,000 nodes (YAML_ALIAS_LIMIT)
+// fail the same way.
 util::Result<YamlNode> parse_yaml(std::string_view text);
+
+// A file's text as the parsers see it: without a UTF-8 byte order mark, and with CRLF line
+// ends as LF when every line ends so. `bom` and `crlf` say what restore_source puts back.
+struct SourceText {
+  std::string text;
+  bool bom = false;
+  bool crlf = false;
+};
+SourceText normalize_source(std::string_view raw);
+
+// `text` in the form its file was found in (see normalize_source).
+std::string restore_source(std::string_view text, bool bom, bool crlf);
 
 } // namespace kb::artifact

@@ -285,13 +285,8 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
     YamlNode block;
     block.kind = YamlNode::Kind::mapping;
     block.entries.push_back({std::string(a.completion_key()), {}, node_of(given)});
-    auto text = (*d)->text();
-    if (!text.empty() && text.back() != '\n')
-      text += '\n';
-    auto parsed = DocumentText::parse(text + artifact::write_canonical(block));
-    if (!parsed)
-      return parsed.error();
-    **d = std::move(*parsed);
+    if (auto st = (*d)->append_text(artifact::write_canonical(block)); !st)
+      return st;
   }
   if (auto st =
           p.append(a, State::completed, Trigger::pr_merged, p.request().actor, nullptr, false);

@@ -30,10 +30,21 @@ LineFramer::Status LineFramer::next(std::string& out) {
         continue; // the oversized frame was already reported
       return Status::oversized;
     }
-    out.assign(m_buffer, m_start, len);
+    if (m_start == 0 && nl + 1 == m_buffer.size() && len > k_kept_capacity) {
+      // A large frame that is all there is: handed over whole, not copied.
+      m_buffer.resize(len);
+      out = std::move(m_buffer);
+      m_buffer = std::string();
+    } else {
+      out.assign(m_buffer, m_start, len);
+      m_start = nl + 1;
+      if (m_start == m_buffer.size() && m_buffer.capacity() > k_kept_capacity) {
+        std::string().swap(m_buffer); // a large frame's room is not kept for the next small one
+        m_start = 0;
+      }
+    }
     if (!out.empty() && out.back() == '\r')
       out.pop_back();
-    m_start = nl + 1;
     return Status::frame;
   }
 }

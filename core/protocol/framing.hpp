@@ -29,6 +29,7 @@ public:
   std::string_view pending() const { return std::string_view(m_buffer).substr(m_start); }
 
 private:
+  static constexpr std::size_t k_kept_capacity = 1 << 20;
   std::size_t m_max;
   std::string m_buffer;
   std::size_t m_start = 0;

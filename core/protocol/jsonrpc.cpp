@@ -1,5 +1,7 @@
 #include "core/protocol/jsonrpc.hpp"
 
+#include "core/util/json.hpp"
+
 namespace kb::protocol {
 
 namespace {
@@ -30,6 +32,10 @@ util::Result<ErrorObject> parse_error_object(const json& e) {
 } // namespace
 
 util::Result<Message> parse_message(std::string_view text) {
+  // Bounded before parsing: one deep or value-packed frame must not exhaust the stack or
+  // multiply its size in memory.
+  if (auto beyond = util::json_beyond_limits(text, k_message_limits))
+    return bad_message(k_invalid_request, "message is too complex: " + *beyond);
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded())
     return bad_message(k_parse_error, "message is not valid JSON");
@@ -69,6 +75,38 @@ util::Result<Message> parse_message(std::string_view text) {
     r.error = std::move(*e);
   }
   return Message{std::move(r)};
+}
+
+util::Status check_param_types(const json& params) {
+  if (params.is_array())
+    return util::ok_status(); // positional params: each method checks its own
+  if (!params.is_object())
+    return util::make_error(util::ErrorKind::invalid_argument, "params must be an object");
+  enum class Type { string, boolean, integer, array };
+  static constexpr std::pair<std::string_view, Type> k_known[] = {
+      {"directory", Type::string},   {"id", Type::string},       {"actor", Type::string},
+      {"agent", Type::string},       {"token", Type::string},    {"key", Type::string},
+      {"repo", Type::string},        {"url", Type::string},      {"ca_file", Type::string},
+      {"secret_file", Type::string}, {"dry_run", Type::boolean}, {"force", Type::boolean},
+      {"branch", Type::boolean},     {"commit", Type::boolean},  {"background", Type::boolean},
+      {"ttl_ms", Type::integer},     {"topics", Type::array},    {"ids", Type::array}};
+  for (const auto& [key, type] : k_known) {
+    auto it = params.find(std::string(key));
+    if (it == params.end())
+      continue;
+    bool ok = type == Type::string    ? it->is_string()
+              : type == Type::boolean ? it->is_boolean()
+              : type == Type::integer ? it->is_number_integer()
+                                      : it->is_array();
+    if (!ok)
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              "params." + std::string(key) + " must be " +
+                                  (type == Type::string    ? "a string"
+                                   : type == Type::boolean ? "true or false"
+                                   : type == Type::integer ? "a whole number"
+                                                           : "a list"));
+  }
+  return util::ok_status();
 }
 
 std::string serialize(const Request& r) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/util/json.hpp"
 #include "core/util/result.hpp"
 
 #include <nlohmann/json.hpp>
@@ -55,9 +56,19 @@ json result_value(const Response& r);
 
 using Message = std::variant<Request, Notification, Response>;
 
+// What one message may hold: 64 levels of nesting, 200,000 values.
+inline constexpr util::JsonLimits k_message_limits{64, 200000};
+
 // Parses one framed message; a structured Error (kind invalid_argument) describes bad input,
-// with details.code holding the JSON-RPC code to answer with.
+// with details.code holding the JSON-RPC code to answer with. A message nested deeper or
+// holding more values than k_message_limits is refused before it is parsed.
 util::Result<Message> parse_message(std::string_view text);
+
+// Checks the types of the params every door reads before any handler runs (directory, id,
+// actor and agent are strings; dry_run, force and the like booleans; ttl_ms a whole number;
+// topics and ids lists): a malformed one fails with kind invalid_argument naming it, so it
+// gets an error reply instead of an exception deep inside.
+util::Status check_param_types(const json& params);
 
 // Compact JSON text of a message, without the trailing newline.
 std::string serialize(const Request& r);

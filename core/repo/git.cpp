@@ -323,19 +323,47 @@ util::Status commit_paths(const Project& project, const std::vector<std::filesys
   if (!found)
     return util::make_error(util::ErrorKind::failed, "cannot commit: the project is not in git");
   std::filesystem::path workdir = git_repository_workdir(repo->get());
-  git_index* raw_index = nullptr;
-  if (git_repository_index(&raw_index, repo->get()) != 0)
-    return libgit2_error("cannot read the git index");
-  Index index(raw_index);
-  for (const auto& p : paths) {
-    auto rel = std::filesystem::weakly_canonical(p).lexically_relative(
-        std::filesystem::weakly_canonical(workdir));
-    if (git_index_add_bypath(index.get(), rel.c_str()) != 0)
-      return libgit2_error(fmt::format("cannot stage {}", rel.string()));
+  auto base = std::filesystem::weakly_canonical(workdir);
+  std::vector<std::string> rels;
+  for (const auto& p : paths)
+    rels.push_back(std::filesystem::weakly_canonical(p).lexically_relative(base).string());
+  // The commit's tree is HEAD's with only these files changed, built in an index of its own:
+  // whatever else the user has staged stays staged, and out of the commit.
+  git_object* raw_parent = nullptr;
+  Object parent;
+  if (git_revparse_single(&raw_parent, repo->get(), "HEAD^{commit}") == 0)
+    parent.reset(raw_parent);
+  git_index* raw_own = nullptr;
+  if (git_index_new(&raw_own) != 0)
+    return libgit2_error("cannot make an index for the commit");
+  Index own(raw_own);
+  if (parent) {
+    git_tree* raw_head_tree = nullptr;
+    if (git_commit_tree(&raw_head_tree, reinterpret_cast<git_commit*>(parent.get())) != 0)
+      return libgit2_error("cannot read HEAD's tree");
+    Tree head_tree(raw_head_tree);
+    if (git_index_read_tree(own.get(), head_tree.get()) != 0)
+      return libgit2_error("cannot read HEAD's tree");
+  }
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(paths[i], ec))) {
+      (void)git_index_remove_bypath(own.get(), rels[i].c_str());
+      continue;
+    }
+    git_oid blob;
+    if (git_blob_create_from_disk(&blob, repo->get(), paths[i].c_str()) != 0)
+      return libgit2_error(fmt::format("cannot store {}", rels[i]));
+    git_index_entry entry{};
+    entry.mode = GIT_FILEMODE_BLOB;
+    entry.id = blob;
+    entry.path = rels[i].c_str();
+    if (git_index_add(own.get(), &entry) != 0)
+      return libgit2_error(fmt::format("cannot stage {}", rels[i]));
   }
   git_oid tree_id, commit_id;
-  if (git_index_write(index.get()) != 0 || git_index_write_tree(&tree_id, index.get()) != 0)
-    return libgit2_error("cannot write the git index");
+  if (git_index_write_tree_to(&tree_id, own.get(), repo->get()) != 0)
+    return libgit2_error("cannot write the commit's tree");
   git_tree* raw_tree = nullptr;
   if (git_tree_lookup(&raw_tree, repo->get(), &tree_id) != 0)
     return libgit2_error("cannot read the new tree");
@@ -344,14 +372,25 @@ util::Status commit_paths(const Project& project, const std::vector<std::filesys
   if (git_signature_now(&raw_sig, author_name.c_str(), author_email.c_str()) != 0)
     return libgit2_error("cannot make a commit signature");
   Signature sig(raw_sig);
-  git_object* raw_parent = nullptr;
-  Object parent;
-  if (git_revparse_single(&raw_parent, repo->get(), "HEAD^{commit}") == 0)
-    parent.reset(raw_parent);
   const git_commit* parents[] = {reinterpret_cast<const git_commit*>(parent.get())};
   if (git_commit_create(&commit_id, repo->get(), "HEAD", sig.get(), sig.get(), nullptr,
                         message.c_str(), tree.get(), parent ? 1 : 0, parents) != 0)
     return libgit2_error("cannot create the commit");
+  // The user's index learns these files as committed; its other entries are left as they are.
+  git_index* raw_index = nullptr;
+  if (git_repository_index(&raw_index, repo->get()) != 0)
+    return libgit2_error("cannot read the git index");
+  Index index(raw_index);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::error_code ec;
+    int rc = std::filesystem::exists(std::filesystem::symlink_status(paths[i], ec))
+                 ? git_index_add_bypath(index.get(), rels[i].c_str())
+                 : git_index_remove_bypath(index.get(), rels[i].c_str());
+    if (rc != 0)
+      return libgit2_error(fmt::format("cannot update the git index for {}", rels[i]));
+  }
+  if (git_index_write(index.get()) != 0)
+    return libgit2_error("cannot write the git index");
   return util::ok_status();
 }
 

@@ -74,8 +74,9 @@ struct FileChange {
 util::Result<std::vector<FileChange>>
 artifact_changes_between(const Project& project, const std::string& from, const std::string& to);
 
-// Commits `paths` (absolute, inside the work tree) on the current branch with `message`, as
-// `author_name <author_email>`. Other staged or unstaged changes are left alone.
+// Commits `paths` (absolute, inside the work tree; a missing one is a deletion) on the current
+// branch with `message`, as `author_name <author_email>`. The commit holds HEAD's tree with
+// only these files changed: other staged or unstaged changes stay where they were, out of it.
 util::Status commit_paths(const Project& project, const std::vector<std::filesystem::path>& paths,
                           const std::string& message, const std::string& author_name,
                           const std::string& author_email);

@@ -1,14 +1,18 @@
 #include "core/repo/store.hpp"
 
+#include "core/artifact/layout.hpp"
 #include "core/util/file.hpp"
+#include "core/util/hmac.hpp"
+#include "core/util/log.hpp"
+#include "core/util/text.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <set>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -20,6 +24,10 @@ namespace kb::repo {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::string_view k_journal_header = "kodebase journal 2\n";
+constexpr std::string_view k_commit_line = "commit\n";
+constexpr std::string_view k_absent = "-"; // the hash of a file that does not exist
 
 fs::path journal_path(const Project& p) {
   return p.kodebase_dir() / ".journal";
@@ -34,10 +42,10 @@ fs::path temp_for(const fs::path& target) {
   return target.parent_path() / ("." + target.filename().string() + ".kb-tmp");
 }
 
-// Writes all of `contents` to a new version of `path` (created or truncated); with `sync`,
-// fsync'ed too.
+// Writes all of `contents` to a new version of `path` (created or truncated, never through a
+// link); with `sync`, fsync'ed too.
 util::Status write_whole(const fs::path& path, std::string_view contents, bool sync) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     return io(fmt::format("cannot create {}", path.string()));
   while (!contents.empty()) {
@@ -82,11 +90,13 @@ util::Status sync_all(const std::vector<fs::path>& paths) {
   };
   {
     std::vector<std::jthread> helpers;
-    for (size_t i = 1; i < paths.size(); ++i)
+    for (size_t i = 1; i < paths.size() && i < 16; ++i)
       helpers.emplace_back(sync_one, i);
     if (!paths.empty())
       sync_one(0);
   }
+  for (size_t i = 16; i < paths.size(); ++i)
+    sync_one(i);
   for (size_t i = 0; i < paths.size(); ++i)
     if (errors[i] != 0) {
       errno = errors[i];
@@ -95,53 +105,125 @@ util::Status sync_all(const std::vector<fs::path>& paths) {
   return util::ok_status();
 }
 
-} // namespace
+// What a file holds, as the journal records it: its SHA-256, "-" when it does not exist, or
+// "?" when it is not a regular file (which matches nothing a change was computed from).
+std::string content_hash(const fs::path& path) {
+  auto text = util::read_file(path, {.max_bytes = 256ull << 20, .follow_links = false});
+  if (text)
+    return util::sha256_hex(*text);
+  return text.error().kind == util::ErrorKind::not_found ? std::string(k_absent) : "?";
+}
 
-util::Result<WriteLock> WriteLock::acquire(const Project& project, int timeout_ms) {
-  auto path = project.kodebase_dir() / ".lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return io(fmt::format("cannot open the lock file {}", path.string()));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR) {
-      auto e = io(fmt::format("cannot lock {}", path.string()));
-      ::close(fd);
-      return e;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::close(fd);
-      return util::make_error(util::ErrorKind::unavailable,
-                              fmt::format("another kodebase process has held {} for {} s",
-                                          path.string(), timeout_ms / 1000),
-                              {{"hint", "wait for it to finish, then try again"}});
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+// A path in the journal: relative to the project root, with `%`, tab, CR and LF escaped so
+// that any file name fits on one line.
+std::string encode_path(std::string_view rel) {
+  std::string out;
+  for (char c : rel) {
+    if (c == '%' || c == '\t' || c == '\n' || c == '\r')
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    else
+      out += c;
   }
-  WriteLock lock(fd);
-  // Projects made before `init` wrote it still get the ignore file for the lock.
-  if (auto ignore = project.kodebase_dir() / ".gitignore"; !fs::exists(ignore))
-    (void)util::write_file_atomic(ignore, k_gitignore);
-  if (auto st = recover(project); !st)
-    return st.error();
-  return lock;
+  return out;
 }
 
-WriteLock::~WriteLock() {
-  if (m_fd >= 0)
-    ::close(m_fd); // closing releases the flock
+// `path` relative to the project root, or nullopt when it is not below it.
+std::optional<std::string> relative_to_root(const Project& project, const fs::path& path) {
+  const auto &p = path.native(), &r = project.root.native();
+  if (p.size() <= r.size() + 1 || p.compare(0, r.size(), r) != 0 || p[r.size()] != '/')
+    return std::nullopt;
+  return p.substr(r.size() + 1);
 }
 
-void Transaction::put(fs::path target, std::string contents) {
-  for (auto& [t, c] : m_files)
-    if (t == target) {
-      c = std::move(contents);
-      return;
+// One file of a transaction as the journal lists it.
+struct JournalEntry {
+  fs::path temp, target;
+  std::string before, after; // content hashes
+};
+
+// A journal path read back: below `.kodebase/`, no `.`/`..` segments, no link on the way
+// (a cloned repository may hold a crafted journal). nullopt when it is not such a path.
+std::optional<fs::path> journal_target(const Project& project, std::string_view encoded) {
+  fs::path rel = util::percent_decoded(encoded);
+  if (rel.empty() || rel.is_absolute())
+    return std::nullopt;
+  auto it = rel.begin();
+  if (*it != ".kodebase")
+    return std::nullopt;
+  fs::path at = project.root;
+  for (const auto& part : rel) {
+    if (part.empty() || part == "." || part == "..")
+      return std::nullopt;
+    at /= part;
+    struct stat st {};
+    if (::lstat(at.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && at != project.root / rel)
+      return std::nullopt; // a folder on the way is a link
+  }
+  return project.root / rel;
+}
+
+// The entries of a journal's text; `valid` is false when any line is not one kodebase wrote.
+// Lines of the first journal format (`temporary<TAB>file`, absolute paths, no hashes) give
+// entries without hashes, whose temporaries can only be removed.
+std::vector<JournalEntry> parse_journal(const Project& project, std::string_view text,
+                                        bool& valid) {
+  std::vector<JournalEntry> out;
+  bool current = text.starts_with(k_journal_header);
+  valid = current;
+  if (current)
+    text.remove_prefix(k_journal_header.size());
+  for (const auto& line : util::lines_of(text)) {
+    if (line + "\n" == k_commit_line)
+      continue;
+    std::vector<std::string> fields;
+    std::string_view rest = line;
+    for (size_t tab; (tab = rest.find('\t')) != std::string_view::npos;) {
+      fields.emplace_back(rest.substr(0, tab));
+      rest.remove_prefix(tab + 1);
     }
-  m_files.emplace_back(std::move(target), std::move(contents));
+    fields.emplace_back(rest);
+    if (!current && fields.size() == 2)
+      for (auto& f : fields) // absolute paths in the first format
+        f = relative_to_root(project, f).value_or("");
+    size_t want = current ? 4 : 2;
+    auto temp = fields.size() == want ? journal_target(project, fields[0]) : std::nullopt;
+    auto target = fields.size() == want ? journal_target(project, fields[1]) : std::nullopt;
+    if (!temp || !target || *temp != temp_for(*target) || (current && fields[3].size() != 64)) {
+      valid = false;
+      continue;
+    }
+    out.push_back({*temp, *target, current ? fields[2] : "", current ? fields[3] : ""});
+  }
+  return out;
 }
 
-namespace {
+// The journal's text, or "" when there is none; a journal that is not a regular file (a
+// crafted link, FIFO or device) or is absurdly large is not kodebase's: it is removed.
+std::string read_journal(const Project& project) {
+  auto path = journal_path(project);
+  auto text = util::read_file(path, {.max_bytes = 16ull << 20, .follow_links = false});
+  if (text)
+    return std::move(*text);
+  if (text.error().kind != util::ErrorKind::not_found) {
+    util::warn(fmt::format("removed {}: {}", path.string(), text.error().message));
+    ::unlink(path.c_str());
+  }
+  return {};
+}
+
+// Removes kodebase's stray temporaries directly inside `dir` (not below it).
+void remove_stray_temporaries(const fs::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d)
+    return;
+  std::vector<std::string> stray;
+  while (dirent* e = ::readdir(d))
+    if (artifact::is_temporary_name(e->d_name) && e->d_type != DT_DIR)
+      stray.emplace_back(e->d_name);
+  ::closedir(d);
+  for (const auto& name : stray)
+    ::unlink((dir / name).c_str());
+}
 
 // The project's journal. The file stays between transactions (empty: nothing in flight), so a
 // commit syncs this one file, never the directory it sits in.
@@ -149,13 +231,20 @@ class JournalFile {
 public:
   static util::Result<JournalFile> open(const Project& project) {
     auto path = journal_path(project);
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd >= 0)
       sync_dir(path.parent_path()); // new: its name must survive a crash too
     else if (errno == EEXIST)
-      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
       return io(fmt::format("cannot open {}", path.string()));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return util::make_error(util::ErrorKind::io,
+                              fmt::format("{} is not a regular file", path.string()),
+                              {{"hint", fmt::format("remove it: rm {}", path.string())}});
+    }
     return JournalFile(fd);
   }
   JournalFile(JournalFile&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
@@ -167,13 +256,13 @@ public:
 
   // The transaction's files. Not synced: the intent only matters to a process killed before
   // the commit point, and the page cache outlives processes. (After a power loss, stray
-  // temporaries stay: hidden, never read, overwritten by the next write of their file.)
+  // temporaries stay: hidden, ignored by git, removed by the next full read.)
   util::Status write_intent(std::string_view text) {
     m_size = text.size();
     return write_at(text, 0, false);
   }
   // Appends the commit line and syncs: the commit point.
-  util::Status commit() { return write_at("commit\n", m_size, true); }
+  util::Status commit() { return write_at(k_commit_line, m_size, true); }
   // Nothing in flight any more.
   void clear() { (void)::ftruncate(m_fd, 0); }
 
@@ -203,13 +292,38 @@ private:
 
 } // namespace
 
+void Transaction::put(fs::path target, std::string contents) {
+  for (auto& [t, c] : m_files)
+    if (t == target) {
+      c = std::move(contents);
+      return;
+    }
+  m_files.emplace_back(std::move(target), std::move(contents));
+}
+
 util::Status Transaction::commit(const Project& project) {
+  return run(project, m_files.size());
+}
+
+util::Status Transaction::commit_interrupted(const Project& project, size_t renames) {
+  return run(project, renames);
+}
+
+util::Status Transaction::run(const Project& project, size_t renames) {
+  std::string intent(k_journal_header);
+  for (const auto& [target, contents] : m_files) {
+    auto rel = relative_to_root(project, target);
+    if (!rel || !rel->starts_with(".kodebase/"))
+      return util::make_error(
+          util::ErrorKind::internal,
+          fmt::format("{} is not a file of the project's .kodebase folder", target.string()));
+    auto temp = relative_to_root(project, temp_for(target));
+    intent += fmt::format("{}\t{}\t{}\t{}\n", encode_path(*temp), encode_path(*rel),
+                          content_hash(target), util::sha256_hex(contents));
+  }
   auto journal = JournalFile::open(project);
   if (!journal)
     return journal.error();
-  std::string intent;
-  for (const auto& [target, _] : m_files)
-    intent += temp_for(target).string() + "\t" + target.string() + "\n";
   auto discard = [&] {
     for (const auto& [target, _] : m_files)
       ::unlink(temp_for(target).c_str());
@@ -237,41 +351,76 @@ util::Status Transaction::commit(const Project& project) {
     discard();
     return st.error();
   }
-  // Committed: from here on, recovery rolls forward.
-  for (const auto& [target, _] : m_files)
+  // Committed: from here on, recovery finishes the change (where its files are unchanged).
+  size_t done = 0;
+  for (const auto& [target, _] : m_files) {
+    if (done++ == renames)
+      return util::ok_status(); // a test's simulated kill
     if (::rename(temp_for(target).c_str(), target.c_str()) != 0)
       return io(fmt::format("cannot move {} into place", target.string()));
+  }
   (void)sync_all({dirs.begin(), dirs.end()});
   journal->clear();
   return util::ok_status();
 }
 
 util::Status recover(const Project& project) {
-  auto text = util::read_file(journal_path(project));
-  if (!text || text->empty())
+  remove_stray_temporaries(project.kodebase_dir());
+  remove_stray_temporaries(project.settings_file().parent_path());
+  auto text = read_journal(project);
+  if (text.empty())
     return util::ok_status(); // nothing was interrupted
-  bool committed = text->ends_with("commit\n");
-  size_t pos = 0;
-  while (pos < text->size()) {
-    auto nl = text->find('\n', pos);
-    auto line = text->substr(pos, nl - pos);
-    pos = nl == std::string::npos ? text->size() : nl + 1;
-    auto tab = line.find('\t');
-    if (tab == std::string::npos)
-      continue;
-    fs::path tmp = line.substr(0, tab), target = line.substr(tab + 1);
-    if (tmp != temp_for(target) || !fs::exists(tmp))
-      continue; // already renamed, or a line cut short by the kill
-    if (committed) {
-      if (::rename(tmp.c_str(), target.c_str()) != 0)
-        return io(fmt::format("cannot finish an interrupted write of {}", target.string()));
-      sync_dir(target.parent_path());
-    } else {
-      ::unlink(tmp.c_str());
-    }
+  bool valid = false;
+  auto entries = parse_journal(project, text, valid);
+  bool committed = text.ends_with(k_commit_line);
+  auto remove_temporaries = [&] {
+    for (const auto& e : entries)
+      ::unlink(e.temp.c_str());
+  };
+  auto done = [&] {
+    (void)::truncate(journal_path(project).c_str(), 0);
+    return util::ok_status();
+  };
+  if (!valid) {
+    // Not a journal this version wrote (an older format, or crafted): nothing in it is
+    // trusted to move files, only its temporaries are removed.
+    remove_temporaries();
+    util::warn(fmt::format("discarded an interrupted change recorded in {}: the journal is "
+                           "not in the form this version of kodebase writes",
+                           journal_path(project).string()));
+    return done();
   }
-  (void)::truncate(journal_path(project).c_str(), 0);
-  return util::ok_status();
+  if (!committed) {
+    remove_temporaries(); // killed before its commit point: as if it never started
+    return done();
+  }
+  // Finish the change only where every file is as the change left it or found it.
+  std::vector<const JournalEntry*> pending;
+  std::vector<std::string> changed;
+  for (const auto& e : entries) {
+    struct stat st {};
+    bool temp_there = ::lstat(e.temp.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    if (temp_there && content_hash(e.temp) == e.after && content_hash(e.target) == e.before)
+      pending.push_back(&e);
+    else if (temp_there || content_hash(e.target) != e.after)
+      changed.push_back(project.relative(e.target));
+  }
+  if (!changed.empty()) {
+    remove_temporaries();
+    util::warn(fmt::format(
+        "discarded an interrupted change of {} file(s): {} changed since it was computed (an "
+        "edit or a branch switch); nothing was overwritten",
+        entries.size(), fmt::join(changed, ", ")));
+    return done();
+  }
+  for (const auto* e : pending) {
+    if (::rename(e->temp.c_str(), e->target.c_str()) != 0)
+      return io(fmt::format("cannot finish an interrupted write of {}", e->target.string()));
+    sync_dir(e->target.parent_path());
+  }
+  if (!pending.empty())
+    util::warn(fmt::format("finished an interrupted change of {} file(s)", entries.size()));
+  return done();
 }
 
 } // namespace kb::repo

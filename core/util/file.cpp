@@ -1,11 +1,13 @@
 #include "core/util/file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace kb::util {
 
@@ -42,13 +44,49 @@ Status write_all(int fd, std::string_view data) {
 
 } // namespace
 
-Result<std::string> read_file(const std::filesystem::path& path) {
-  Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+std::string_view describe_file_type(unsigned mode) {
+  switch (mode & S_IFMT) {
+  case S_IFREG: return "a regular file";
+  case S_IFDIR: return "a folder";
+  case S_IFLNK: return "a symbolic link";
+  case S_IFIFO: return "a FIFO";
+  case S_IFSOCK: return "a socket";
+  case S_IFCHR:
+  case S_IFBLK: return "a device";
+  }
+  return "not a regular file";
+}
+
+Result<std::string> read_file(const std::filesystem::path& path, const ReadOptions& options) {
+  auto refuse = [&](std::string why, std::string_view reason) -> Error {
+    return make_error(ErrorKind::io, fmt::format("cannot read {}: {}", path.string(), why),
+                      {{"reason", reason}});
+  };
+  // Looked at before it is opened: opening a FIFO would block and opening a device may act.
+  struct stat st {};
+  int looked = options.follow_links ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+  if (looked != 0)
+    return io_error("open", path, errno);
+  if (S_ISLNK(st.st_mode))
+    return refuse("it is a symbolic link, which is not followed here", "link");
+  if (!S_ISREG(st.st_mode))
+    return refuse(fmt::format("it is {}, not a regular file", describe_file_type(st.st_mode)),
+                  "not_regular");
+  int flags =
+      O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (options.follow_links ? 0 : O_NOFOLLOW);
+  Fd file(::open(path.c_str(), flags));
   if (file.fd < 0)
     return io_error("open", path, errno);
-  struct stat st {};
   if (::fstat(file.fd, &st) != 0)
     return io_error("stat", path, errno);
+  if (!S_ISREG(st.st_mode)) // replaced between the two looks
+    return refuse(fmt::format("it is {}, not a regular file", describe_file_type(st.st_mode)),
+                  "not_regular");
+  auto too_large = [&] {
+    return refuse(fmt::format("it is larger than {} bytes", options.max_bytes), "too_large");
+  };
+  if (static_cast<std::uintmax_t>(st.st_size) > options.max_bytes)
+    return too_large();
   // Ask for one byte more than the size: a short read then proves the end of the file
   // without another system call (projects have thousands of small files).
   std::string out(static_cast<size_t>(st.st_size) + 1, '\0');
@@ -62,7 +100,9 @@ Result<std::string> read_file(const std::filesystem::path& path) {
     used += static_cast<size_t>(n);
     if (n == 0 || used < out.size())
       break;
-    out.resize(out.size() * 2); // the file grew while we read it
+    if (used > options.max_bytes)
+      return too_large(); // it grew while we read it
+    out.resize(std::min<std::uintmax_t>(out.size() * 2, options.max_bytes + 1));
   }
   out.resize(used);
   return out;
@@ -90,6 +130,31 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
   if (dirfd.fd >= 0)
     ::fsync(dirfd.fd);
   return ok_status();
+}
+
+DIR* open_directory_at(int parent, const char* name) {
+  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return nullptr;
+  DIR* d = ::fdopendir(fd);
+  if (!d)
+    ::close(fd);
+  return d;
+}
+
+void create_private_directories(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> missing;
+  struct stat st {};
+  for (auto p = dir; !p.empty() && ::stat(p.c_str(), &st) != 0; p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path())
+      break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    ::mkdir(it->c_str(), 0700);
+  if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+      (st.st_mode & 077) != 0)
+    ::chmod(dir.c_str(), 0700);
 }
 
 std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& start,

@@ -1,4 +1,6 @@
 #include "daemon/github/cache.hpp"
+#include "core/util/file.hpp"
+#include "core/util/json.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -59,7 +61,7 @@ std::string headers_text(const Headers& headers) {
 
 Headers headers_of(const std::string& text) {
   Headers out;
-  auto doc = nlohmann::json::parse(text, nullptr, false);
+  auto doc = util::parse_json_bounded(text);
   if (doc.is_array())
     for (const auto& kv : doc)
       if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string())
@@ -101,7 +103,7 @@ util::Status Cache::open(const std::filesystem::path& file, size_t max_bytes, si
   m_max_bytes = max_bytes;
   m_hot_max = hot_bytes;
   std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
+  util::create_private_directories(file.parent_path());
   // Created private before SQLite opens it: cached answers may hold private data.
   int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0) {

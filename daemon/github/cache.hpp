@@ -49,6 +49,9 @@ public:
   util::Status open(const std::filesystem::path& file, size_t max_bytes,
                     size_t hot_bytes = 32u << 20);
 
+  // The most the stored answers may take; the next eviction keeps to it.
+  void set_max_bytes(size_t max_bytes) { m_max_bytes = max_bytes; }
+
   std::optional<Entry> find(const std::string& key);
   void put(const Entry& entry);
   // The entry was confirmed by GitHub (a 304) at `when`.

@@ -26,13 +26,22 @@ class HttpDoor::Connection : public std::enable_shared_from_this<Connection<Sock
 public:
   // `trusted`: the peer is our own user (the Unix socket checked it), so a request without a
   // token may use gh's stored login; on the loopback port anyone on the machine may connect.
-  Connection(HttpDoor& door, Socket socket, bool trusted)
-      : m_door(door), m_socket(std::move(socket)), m_trusted(trusted) {}
+  Connection(HttpDoor& door, Socket socket, bool trusted, std::shared_ptr<void> slot)
+      : m_door(door), m_socket(std::move(socket)), m_trusted(trusted), m_slot(std::move(slot)),
+        m_deadline(m_socket.get_executor()) {}
 
   void read() {
     m_parser.emplace();
     m_parser->body_limit(m_door.m_max_body);
     m_parser->header_limit(64 * 1024);
+    // A kept-alive connection may idle first; either way the request must come in time.
+    const auto& limits = m_door.m_limits;
+    auto wait =
+        m_served > 0 ? limits.idle_timeout + limits.request_timeout : limits.request_timeout;
+    m_deadline.arm(wait, [weak = this->weak_from_this()] {
+      if (auto self = weak.lock())
+        self->close();
+    });
     http::async_read(
         m_socket, m_buffer, *m_parser,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -40,6 +49,7 @@ public:
 
 private:
   void on_read(beast::error_code ec) {
+    m_deadline.cancel();
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
       return close();
@@ -71,8 +81,14 @@ private:
     if (!m_head)
       res->body() = std::move(reply.body);
     res->content_length(size);
+    m_deadline.arm(m_door.m_limits.write_timeout, [weak = this->weak_from_this()] {
+      if (auto self = weak.lock())
+        self->close();
+    });
     http::async_write(m_socket, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                        self->m_deadline.cancel();
+                        ++self->m_served;
                         if (ec || !self->m_keep_alive)
                           return self->close();
                         self->read();
@@ -96,6 +112,9 @@ private:
   HttpDoor& m_door;
   Socket m_socket;
   bool m_trusted;
+  std::shared_ptr<void> m_slot; // of the door's connections, given back with the connection
+  Deadline m_deadline;
+  size_t m_served = 0; // requests answered on this connection
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<http::string_body>> m_parser;
   bool m_keep_alive = false;
@@ -103,8 +122,10 @@ private:
   unsigned m_version = 11;
 };
 
-HttpDoor::HttpDoor(asio::io_context& io, Proxy& proxy, size_t max_body)
-    : m_io(io), m_proxy(proxy), m_max_body(max_body), m_acceptor(io), m_tcp(io) {}
+HttpDoor::HttpDoor(asio::io_context& io, Proxy& proxy, size_t max_body, HttpLimits limits)
+    : m_io(io), m_proxy(proxy), m_max_body(max_body), m_limits(limits), m_acceptor(io), m_tcp(io),
+      m_retry(io), m_tcp_retry(io), m_unix_slots(4 * limits.max_connections),
+      m_tcp_slots(limits.max_connections) {}
 
 HttpDoor::~HttpDoor() {
   close();
@@ -153,28 +174,24 @@ void HttpDoor::close() {
 }
 
 void HttpDoor::accept_loopback() {
-  m_tcp.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted && m_tcp.is_open())
-        accept_loopback();
-      return;
-    }
+  accept_loop(m_tcp, m_tcp_retry, [this](asio::ip::tcp::socket socket) {
+    auto slot = m_tcp_slots.take();
+    if (!slot)
+      return; // over the cap: closed as the socket goes
+    boost::system::error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    std::make_shared<Connection<asio::ip::tcp::socket>>(*this, std::move(socket), false)->read();
-    accept_loopback();
+    std::make_shared<Connection<asio::ip::tcp::socket>>(*this, std::move(socket), false,
+                                                        std::move(slot))
+        ->read();
   });
 }
 
 void HttpDoor::accept() {
-  m_acceptor.async_accept([this](boost::system::error_code ec, local::socket socket) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted && m_acceptor.is_open())
-        accept();
-      return;
-    }
-    if (server::peer_is_us(socket.native_handle()))
-      std::make_shared<Connection<local::socket>>(*this, std::move(socket), true)->read();
-    accept();
+  accept_loop(m_acceptor, m_retry, [this](local::socket socket) {
+    auto slot = m_unix_slots.take();
+    if (slot && server::peer_is_us(socket.native_handle()))
+      std::make_shared<Connection<local::socket>>(*this, std::move(socket), true, std::move(slot))
+          ->read();
   });
 }
 

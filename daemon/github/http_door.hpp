@@ -4,6 +4,7 @@
 #include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
 // clang-format on
 #include "core/util/result.hpp"
+#include "daemon/github/http_guard.hpp"
 #include "daemon/github/proxy.hpp"
 #include "daemon/server/private_socket.hpp"
 
@@ -18,14 +19,16 @@ namespace kb::daemon::github {
 // for unmodified clients: `gh` with `http_unix_socket`, `curl --unix-socket`. Requests may use
 // the origin form (`/repos/o/r`), the absolute form (`https://api.github.com/repos/o/r`) or
 // GitHub Enterprise paths (`/api/v3/…`); keep-alive is honoured. Optionally also on a loopback
-// TCP port, for tools that need a base URL; requests there must bring their own token.
+// TCP port, for tools that need a base URL; requests there must bring their own token. Both
+// keep to HttpLimits (the Unix socket, which only our own user reaches, to four times the
+// connections).
 // Opens, binds (SO_REUSEADDR) and listens on `at`; the error names the address.
 util::Status listen_tcp(boost::asio::ip::tcp::acceptor& acceptor,
                         const boost::asio::ip::tcp::endpoint& at);
 
 class HttpDoor {
 public:
-  HttpDoor(boost::asio::io_context& io, Proxy& proxy, size_t max_body);
+  HttpDoor(boost::asio::io_context& io, Proxy& proxy, size_t max_body, HttpLimits limits = {});
   ~HttpDoor();
 
   util::Status listen(const std::filesystem::path& socket);
@@ -44,9 +47,12 @@ private:
   boost::asio::io_context& m_io;
   Proxy& m_proxy;
   size_t m_max_body;
+  HttpLimits m_limits;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   server::PrivateSocket m_socket_file;
   boost::asio::ip::tcp::acceptor m_tcp;
+  boost::asio::steady_timer m_retry, m_tcp_retry; // accepting again after a failure
+  ConnectionSlots m_unix_slots, m_tcp_slots;
 };
 
 } // namespace kb::daemon::github

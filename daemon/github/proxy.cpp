@@ -5,6 +5,7 @@
 
 #include "core/util/file.hpp"
 #include "core/util/hmac.hpp"
+#include "core/util/json.hpp"
 #include "core/util/process.hpp"
 #include "core/util/text.hpp"
 #include "core/util/time.hpp"
@@ -131,10 +132,37 @@ struct Proxy::Flight {
   std::vector<Done> waiters;
 };
 
+namespace {
+
+constexpr std::string_view k_public_api = "https://api.github.com";
+
+// The host of an API address (`https://HOST/api/v3` → HOST).
+std::string host_of(std::string_view url) {
+  auto start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  auto end = url.find_first_of("/:", start);
+  return std::string(url.substr(start, end == std::string_view::npos ? url.npos : end - start));
+}
+
+} // namespace
+
 Proxy::Proxy(boost::asio::io_context& io, ProxyOptions options)
     : m_io(io), m_options(std::move(options)), m_upstream(io) {
   while (m_options.api_url.ends_with('/'))
     m_options.api_url.pop_back();
+}
+
+void Proxy::reconfigure(ProxyOptions options) {
+  while (options.api_url.ends_with('/'))
+    options.api_url.pop_back();
+  if (options.api_url != m_options.api_url) {
+    m_login_known = false; // gh's stored login is per host
+    m_login.clear();
+  }
+  options.cache_file = m_options.cache_file; // the open cache stays where it is
+  options.secret_file = m_options.secret_file;
+  m_cache.set_max_bytes(options.cache_bytes);
+  m_options = std::move(options);
 }
 
 Proxy::~Proxy() = default;
@@ -154,7 +182,7 @@ util::Status Proxy::open() {
         util::to_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     if (!m_options.secret_file.empty()) {
       std::error_code ec;
-      std::filesystem::create_directories(m_options.secret_file.parent_path(), ec);
+      util::create_private_directories(m_options.secret_file.parent_path());
       if (auto st = util::write_file_atomic(m_options.secret_file, m_secret + "\n", 0600); !st)
         return st;
     }
@@ -165,10 +193,15 @@ util::Status Proxy::open() {
 }
 
 std::string Proxy::partition_of(const std::string& token) const {
+  // Another host's answers live in partitions of their own, even for the same token.
+  bool public_api = m_options.api_url == k_public_api;
   if (token.empty())
-    return "anonymous";
+    return public_api
+               ? "anonymous"
+               : "anonymous-" + util::hmac_sha256_hex(m_secret, m_options.api_url).substr(0, 8);
   // 64 bits: tells tokens apart, says nothing about them
-  return util::hmac_sha256_hex(m_secret, token).substr(0, 16);
+  return util::hmac_sha256_hex(m_secret, public_api ? token : m_options.api_url + "\n" + token)
+      .substr(0, 16);
 }
 
 std::chrono::seconds Proxy::fresh_window(const std::string& target) const {
@@ -196,7 +229,7 @@ HttpRequest Proxy::upstream_request(const ProxyRequest& request, const std::stri
 }
 
 void Proxy::rewrite_links(Headers& headers) const {
-  static const std::string k_public = "https://api.github.com";
+  static const std::string k_public(k_public_api);
   if (m_options.api_url == k_public)
     return;
   for (auto& [k, v] : headers) {
@@ -265,7 +298,7 @@ void Proxy::learn(Budget& b, const std::string& resource, const HttpReply& reply
   // A GraphQL query may ask for its cost: `rateLimit { limit remaining resetAt }`.
   if (resource == "graphql" && reply.status == 200 &&
       reply.body.find("\"rateLimit\"") != std::string::npos) {
-    auto doc = json::parse(reply.body, nullptr, false);
+    auto doc = util::parse_json_bounded(reply.body, util::k_document_limits);
     const json* rl = nullptr;
     if (doc.is_object() && doc.contains("data") && doc["data"].is_object() &&
         doc["data"].contains("rateLimit") && doc["data"]["rateLimit"].is_object())
@@ -444,7 +477,10 @@ void Proxy::with_stored_login(std::function<void(const std::string&)> then) {
     m_login_thread.join();
   // `gh auth token` reads gh's keyring or hosts.yml; off the event loop, since it may take a
   // while. The answer is kept for five minutes and never written anywhere.
-  m_login_thread = std::jthread([this, command = m_options.login_command] {
+  auto login = m_options.login_command;
+  if (!login.empty() && m_options.api_url != k_public_api)
+    login.insert(login.end(), {"--hostname", host_of(m_options.api_url)});
+  m_login_thread = std::jthread([this, command = std::move(login)] {
     std::string token;
     if (!command.empty()) {
       auto out = util::run_capture(command);
@@ -462,6 +498,11 @@ void Proxy::with_stored_login(std::function<void(const std::string&)> then) {
 }
 
 void Proxy::handle(ProxyRequest request, Done done) {
+  if (m_options.refresh) {
+    auto next = m_options;
+    if (m_options.refresh(next))
+      reconfigure(std::move(next));
+  }
   // The token: the caller's Authorization, else the one it passed along (GH_TOKEN), else gh's
   // stored login, else none (60 requests an hour).
   std::string token = token_of(header(request.headers, "Authorization"));

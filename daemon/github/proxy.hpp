@@ -29,8 +29,12 @@ struct ProxyOptions {
   int max_concurrent = 10; // upstream requests at once
   std::chrono::milliseconds mutation_spacing{1000}, search_spacing{2000};
   std::chrono::seconds max_wait{30}; // the longest a caller is held before an answer
-  // Prints the stored login's token when a request brings none (empty: never asked).
+  // Prints the stored login's token when a request brings none (empty: never asked); for
+  // another host than api.github.com, `--hostname HOST` is added.
   std::vector<std::string> login_command{"gh", "auth", "token"};
+  // Asked before each request: updates the options from the settings (a `config set` or an
+  // edit of the settings file) and says whether they changed. Unset: they never change.
+  std::function<bool(ProxyOptions&)> refresh;
 };
 
 // A request as any door hands it over: the path with its exact query, relative to the API
@@ -77,6 +81,10 @@ public:
   Proxy& operator=(const Proxy&) = delete;
 
   util::Status open();
+  // Takes new settings: the API's address (requests, tokens and gh's stored login go to the
+  // new host from the next request on; answers cached from another host are never served for
+  // it), fresh windows and the cache's size.
+  void reconfigure(ProxyOptions options);
   using Done = std::function<void(ProxyReply)>;
   void handle(ProxyRequest request, Done done);
 

@@ -1,6 +1,7 @@
 #include "daemon/github/webhook.hpp"
 
 #include "core/util/hmac.hpp"
+#include "core/util/json.hpp"
 
 #include <openssl/crypto.h>
 
@@ -51,6 +52,16 @@ bool webhook_signature_valid(std::string_view secret, std::string_view body,
          CRYPTO_memcmp(header.data(), expected.data(), expected.size()) == 0;
 }
 
+bool well_formed_signature(std::string_view header) {
+  constexpr std::string_view prefix = "sha256=";
+  if (header.size() != prefix.size() + 64 || !header.starts_with(prefix))
+    return false;
+  for (char c : header.substr(prefix.size()))
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
 std::string artifact_id_of_file(std::string_view name) {
   size_t i = 0;
   while (i < name.size() && std::isupper(static_cast<unsigned char>(name[i])))
@@ -73,7 +84,7 @@ std::string artifact_id_of_file(std::string_view name) {
 }
 
 util::Result<WebhookMeaning> parse_webhook(std::string_view event, std::string_view body) {
-  auto doc = json::parse(body, nullptr, false);
+  auto doc = util::parse_json_bounded(body, util::k_document_limits);
   if (doc.is_discarded() || !doc.is_object())
     return malformed("the body is not a JSON object");
   WebhookMeaning m;

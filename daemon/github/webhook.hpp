@@ -18,6 +18,9 @@ std::string webhook_signature(std::string_view secret, std::string_view body);
 // header of the wrong length or form is simply not it).
 bool webhook_signature_valid(std::string_view secret, std::string_view body,
                              std::string_view header);
+// Whether `header` has the form of a signature (`sha256=` and 64 hex digits): what a
+// delivery's headers must show before its body is read at all.
+bool well_formed_signature(std::string_view header);
 
 // An artifact file a push added, modified or removed.
 struct PushedArtifact {

@@ -1,6 +1,7 @@
 #include "daemon/realtime/claims.hpp"
 
 #include "core/util/file.hpp"
+#include "core/util/json.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -86,7 +87,7 @@ return out
 )";
 
 json parsed(const Reply& r) {
-  auto v = json::parse(r.str, nullptr, false);
+  auto v = util::parse_json_bounded(r.str);
   return v.is_discarded() ? json(nullptr) : v;
 }
 
@@ -263,7 +264,7 @@ json Claims::held() const {
 
 void Claims::save() const {
   std::error_code ec;
-  fs::create_directories(m_file.parent_path(), ec);
+  util::create_private_directories(m_file.parent_path());
   (void)util::write_file_atomic(m_file, held().dump() + "\n", 0600);
 }
 
@@ -271,7 +272,7 @@ void Claims::load() {
   auto text = util::read_file(m_file);
   if (!text)
     return;
-  auto doc = json::parse(*text, nullptr, false);
+  auto doc = util::parse_json_bounded(*text);
   if (!doc.is_array())
     return;
   for (const auto& e : doc)

@@ -1,4 +1,5 @@
 #include "daemon/realtime/presence.hpp"
+#include "core/util/json.hpp"
 
 #include <fmt/format.h>
 
@@ -112,7 +113,7 @@ void Presence::apply_roster(const std::string& team, const Reply& entries) {
   auto now = wall_ms();
   std::map<std::string, json> next;
   for (const auto& e : entries.elements) {
-    auto v = json::parse(e.str, nullptr, false);
+    auto v = util::parse_json_bounded(e.str);
     if (!v.is_object() || !v["member"].is_string() || v.value("expires", 0LL) < now)
       continue;
     auto member = v["member"].get<std::string>();
@@ -165,7 +166,7 @@ void Presence::leave() {
 
 json Presence::self(const std::string& team) const {
   auto it = m_said.find(team);
-  return it == m_said.end() ? json::object() : json::parse(it->second, nullptr, false);
+  return it == m_said.end() ? json::object() : util::parse_json_bounded(it->second);
 }
 
 json Presence::roster(const std::string& team) const {

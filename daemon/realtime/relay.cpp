@@ -2,6 +2,7 @@
 
 #include "core/util/file.hpp"
 #include "core/util/hmac.hpp"
+#include "core/util/json.hpp"
 #include "core/util/remote.hpp"
 #include "core/util/text.hpp"
 
@@ -139,17 +140,17 @@ void Relay::save_now() {
   for (const auto& team : m_unsaved) {
     const auto& t = m_teams.at(team);
     std::error_code ec;
-    fs::create_directories(file_of(team, "json").parent_path(), ec);
+    util::create_private_directories(file_of(team, "json").parent_path());
     (void)util::write_file_atomic(
         file_of(team, "json"),
-        json{{"team", team}, {"epoch", t.epoch}, {"last_seq", t.last_seq}}.dump() + "\n");
+        json{{"team", team}, {"epoch", t.epoch}, {"last_seq", t.last_seq}}.dump() + "\n", 0600);
   }
   m_unsaved.clear();
 }
 
 void Relay::load(const std::string& team, Team& t) const {
   if (auto text = util::read_file(file_of(team, "json"))) {
-    auto doc = json::parse(*text, nullptr, false);
+    auto doc = util::parse_json_bounded(*text);
     if (doc.is_object() && doc.value("team", "") == team) {
       t.epoch = doc.value("epoch", "");
       t.last_seq = doc.value("last_seq", 0LL);
@@ -161,7 +162,7 @@ void Relay::load(const std::string& team, Team& t) const {
     size_t start = 0;
     for (size_t end; (end = text->find('\n', start)) != std::string::npos; start = end + 1) {
       auto line = text->substr(start, end - start);
-      auto e = json::parse(line, nullptr, false);
+      auto e = util::parse_json_bounded(line);
       if (e.is_object() && e.value("team", "") == team && e["msg"].is_string())
         t.outbox.push_back({e["msg"].get<std::string>(), std::move(line)});
       ++t.journal_lines;
@@ -173,7 +174,7 @@ void Relay::journal_append(const std::string& team, Team& t, const std::string& 
   if (t.journal_fd < 0) {
     auto path = file_of(team, "outbox");
     std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
+    util::create_private_directories(path.parent_path());
     t.journal_fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (t.journal_fd < 0) {
       m_log(fmt::format("team relay: cannot write {}: {}", path.string(), std::strerror(errno)));
@@ -458,7 +459,7 @@ void Relay::receive(const std::string& team, const std::string& epoch, long long
   auto& t = m_teams[team];
   if (seq <= t.last_seq)
     return; // seen already
-  auto envelope = payload.size() > k_max_envelope ? json() : json::parse(payload, nullptr, false);
+  auto envelope = payload.size() > k_max_envelope ? json() : util::parse_json_bounded(payload);
   bool valid = envelope.is_object() && envelope.value("team", "") == team &&
                envelope["sig"].is_string() && envelope["msg"].is_string() &&
                envelope["ts"].is_number_integer() && !m_options.secret.empty();

@@ -1,5 +1,6 @@
 #include "daemon/server/log.hpp"
 
+#include "core/util/file.hpp"
 #include "core/util/time.hpp"
 
 #include <fcntl.h>
@@ -23,8 +24,8 @@ void Log::reopen() {
   if (m_file.empty())
     return;
   std::error_code ec;
-  std::filesystem::create_directories(m_file.parent_path(), ec);
-  int fd = ::open(m_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  util::create_private_directories(m_file.parent_path());
+  int fd = ::open(m_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return;
   if (std::FILE* f = ::fdopen(fd, "a"))

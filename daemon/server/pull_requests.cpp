@@ -4,6 +4,7 @@
 #include "daemon/server/pull_requests.hpp"
 
 #include "core/api/methods.hpp"
+#include "core/util/json.hpp"
 
 #include <fmt/format.h>
 
@@ -20,7 +21,7 @@ namespace {
 constexpr const char* k_merge_actor = "agent.cascade@github";
 
 json body_of(const github::ProxyReply& reply) {
-  return json::parse(reply.body, nullptr, false);
+  return util::parse_json_bounded(reply.body, util::k_document_limits);
 }
 
 // What GitHub said when it refused `what`, as an error a user can act on.

@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <malloc.h>
 #include <map>
 #include <optional>
 #include <set>
@@ -68,6 +69,8 @@ public:
   // The request being served has its reply: go on with the next one.
   void resume() {
     m_busy = false;
+    if (std::exchange(m_large_frame, false))
+      ::malloc_trim(0);
     pump();
   }
   void close();
@@ -92,8 +95,11 @@ private:
   protocol::LineFramer m_framer;
   std::array<char, 64 * 1024> m_buf{};
   std::deque<std::string> m_out;
+  size_t m_out_bytes = 0; // in m_out
   size_t m_queued_notifications = 0;
-  bool m_busy = false; // a request is being served
+  bool m_busy = false;        // a request is being served
+  bool m_held = false;        // not read from until its replies drain
+  bool m_large_frame = false; // the request being served came in a frame over 1 MiB
   bool m_reading = false;
   bool m_writing = false;
   bool m_closed = false;
@@ -265,6 +271,12 @@ Session::~Session() {
 
 void Session::pump() {
   while (!m_busy && !m_closed) {
+    // A client that sends requests without reading the replies is not read from until they
+    // drain: what waits for it stays bounded.
+    if (m_out_bytes > m_daemon.options().max_pending_replies) {
+      m_held = true;
+      return;
+    }
     if (m_daemon.stopping()) {
       close_when_done(); // in-flight requests finish; new ones are not started
       return;
@@ -281,8 +293,14 @@ void Session::pump() {
           fmt::format("request frame exceeds the {} byte limit", m_daemon.options().max_frame))));
       continue;
     }
+    if (frame.size() > (1u << 20))
+      m_large_frame = true; // its memory goes back to the system once it is answered
     if (frame.find_first_not_of(" \t\r") != std::string::npos)
       m_busy = !m_daemon.handle(shared_from_this(), frame);
+    if (!m_busy && std::exchange(m_large_frame, false)) {
+      std::string().swap(frame);
+      ::malloc_trim(0);
+    }
   }
 }
 
@@ -308,8 +326,10 @@ void Session::send(std::string line, bool notification) {
   if (notification) {
     if (m_queued_notifications >= m_daemon.options().subscriber_queue) {
       // Keep the message being written (it may be half sent); drop the rest of the backlog.
-      while (m_out.size() > (m_writing ? 1u : 0u))
+      while (m_out.size() > (m_writing ? 1u : 0u)) {
+        m_out_bytes -= m_out.back().size();
         m_out.pop_back();
+      }
       m_queued_notifications = 0;
       line = protocol::serialize(
           protocol::Notification{std::string(protocol::method::resync), json::object()});
@@ -317,6 +337,7 @@ void Session::send(std::string line, bool notification) {
     ++m_queued_notifications;
   }
   line += '\n';
+  m_out_bytes += line.size();
   m_out.push_back(std::move(line));
   flush();
 }
@@ -332,9 +353,15 @@ void Session::flush() {
                         self->close();
                         return;
                       }
+                      self->m_out_bytes -= self->m_out.front().size();
                       self->m_out.pop_front();
                       if (self->m_queued_notifications > 0)
                         --self->m_queued_notifications;
+                      if (self->m_held &&
+                          self->m_out_bytes <= self->m_daemon.options().max_pending_replies / 2) {
+                        self->m_held = false;
+                        asio::post(self->m_socket.get_executor(), [self] { self->pump(); });
+                      }
                       if (self->m_out.empty() && self->m_daemon.stopping())
                         self->close_when_done();
                       else
@@ -540,6 +567,11 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
   } else {
     return true; // a client's response: nothing asked for one
   }
+  if (auto st = protocol::check_param_types(request.params); !st) {
+    if (answer)
+      session->send(protocol::serialize(protocol::error_response(request.id, st.error())));
+    return true;
+  }
   note_agent(request.params);
   if (request.method == protocol::method::github_request ||
       request.method == protocol::method::github_batch)
@@ -624,11 +656,14 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
   return true;
 }
 
-void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request request,
+void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request asked,
                              bool answer, Amend amend) {
-  auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
+  auto directory = asked.params.is_object() ? asked.params.value("directory", "") : "";
   auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
-  auto work = [this, request, root]() -> protocol::Response {
+  // One request shared by the work and its completion: a large one is never copied.
+  auto shared = std::make_shared<const protocol::Request>(std::move(asked));
+  auto work = [this, shared, root]() -> protocol::Response {
+    const auto& request = *shared;
     if (request.method == protocol::method::subscribe) {
       auto p = api::open_project(m_ctx, request.params);
       if (!p)
@@ -646,7 +681,8 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
     return response;
   };
   in_lane(root, std::move(work),
-          [this, session, request, answer, root, amend](protocol::Response response) {
+          [this, session, shared, answer, root, amend](protocol::Response response) {
+            const auto& request = *shared;
             if (request.method == protocol::method::subscribe && !response.error) {
               session->project = protocol::result_value(response).value("project", "");
               session->agent = request.params.value("agent", "");
@@ -662,11 +698,11 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
                 r["services"]["team"] = team_state();
                 r["team"] = {{"name", team}, {"members", m_presence->roster(team)}};
               }
-            auto send = [this, session, request, answer, root](protocol::Response r) {
+            auto send = [this, session, shared, answer, root](protocol::Response r) {
               if (answer)
                 session->send(protocol::serialize(r));
-              if (request.method == protocol::method::config_set && !r.error &&
-                  request.params.value("key", "") == "team.id")
+              if (shared->method == protocol::method::config_set && !r.error &&
+                  shared->params.value("key", "") == "team.id")
                 m_teams.erase(root); // looked up again below, from the new setting
               if (!root.empty() && !m_teams.contains(root))
                 find_team(root);
@@ -1271,7 +1307,8 @@ void Daemon::start_github() {
         m_projects.note_cause(root, cause);
       });
   sync_in_background();
-  m_github_door = std::make_unique<github::HttpDoor>(m_io, *m_github, m_options.max_frame);
+  m_github_door =
+      std::make_unique<github::HttpDoor>(m_io, *m_github, m_options.max_frame, m_options.http);
   if (auto st = m_github_door->listen(m_options.paths.github); !st) {
     m_log.info("{}", st.error().message);
     m_github_door.reset();

@@ -16,12 +16,15 @@ struct ServerOptions {
   protocol::RuntimePaths paths;
   std::chrono::seconds idle_timeout{1800}; // 0 = never
   std::size_t max_frame = 16 * 1024 * 1024;
-  std::size_t subscriber_queue = 1000; // notifications queued per subscriber before a resync
-  int ready_fd = -1;                   // written "OK" (or the error) once serving
-  int listen_fd = -1;                  // an inherited listening socket (systemd activation)
+  std::size_t subscriber_queue = 1000;       // notifications queued per subscriber before a resync
+  std::size_t max_pending_replies = 4 << 20; // bytes of replies a client has not read before
+                                             // the daemon stops reading its requests
+  int ready_fd = -1;                         // written "OK" (or the error) once serving
+  int listen_fd = -1;                        // an inherited listening socket (systemd activation)
   bool poll = false; // notice changes by polling instead of inotify (network file systems)
   github::ProxyOptions github;
-  int github_port = -1; // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
+  int github_port = -1;    // also serve the GitHub API on 127.0.0.1:PORT (-1: no; 0: any free port)
+  github::HttpLimits http; // github.sock and the loopback port (the webhook door has its own)
   realtime::LinkOptions realtime;       // the team's Redis (url "" = off)
   std::string realtime_secret_file;     // the team secret that signs updates
   std::string realtime_secret;          // ... or the secret itself ($KODEBASE_TEAM_SECRET)

@@ -1,10 +1,13 @@
 #include "daemon/server/warm_projects.hpp"
 
+#include "core/api/settings.hpp"
 #include "core/artifact/layout.hpp"
 #include "core/lifecycle/readiness.hpp"
 #include "core/protocol/methods.hpp"
 #include "core/protocol/runtime.hpp"
+#include "core/repo/lock.hpp"
 #include "core/util/file.hpp"
+#include "core/util/json.hpp"
 #include "core/util/text.hpp"
 #include "core/util/time.hpp"
 
@@ -51,7 +54,7 @@ fs::path heads_file() {
 
 json read_heads() {
   auto text = util::read_file(heads_file());
-  json heads = text ? json::parse(*text, nullptr, false) : json::object();
+  json heads = text ? util::parse_json_bounded(*text) : json::object();
   return heads.is_object() ? heads : json::object();
 }
 
@@ -71,8 +74,8 @@ void remember_head(const fs::path& root, const std::string& commit) {
     return;
   heads[root.string()] = commit;
   std::error_code ec;
-  fs::create_directories(heads_file().parent_path(), ec);
-  (void)util::write_file_atomic(heads_file(), heads.dump(2) + "\n");
+  util::create_private_directories(heads_file().parent_path());
+  (void)util::write_file_atomic(heads_file(), heads.dump(2) + "\n", 0600);
 }
 
 } // namespace
@@ -139,27 +142,26 @@ struct Fingerprint {
   bool same_head(const Fingerprint& o) const { return head == o.head && reflog == o.reflog; }
 };
 
-// Every artifact file below `dir` (dot-entries skipped, links followed, like discovery) with
-// its stat data.
+// Every `.yml` file below `dir` with its stat data (what a link leads to, for links): dot-entries
+// are skipped and links never followed into folders, like discovery.
 void scan(int parent, const char* name, const fs::path& dir, std::map<fs::path, FileSig>& out) {
-  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
+  DIR* d = util::open_directory_at(parent, name);
+  if (!d)
     return;
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return;
-  }
+  int fd = ::dirfd(d);
   while (dirent* ent = ::readdir(d)) {
     if (ent->d_name[0] == '.')
       continue;
     struct stat st {};
-    if (::fstatat(fd, ent->d_name, &st, 0) != 0)
+    if (::fstatat(fd, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
       continue;
+    bool yml = std::string_view(ent->d_name).ends_with(".yml");
     if (S_ISDIR(st.st_mode))
-      scan(fd, ent->d_name, dir / ent->d_name, out);
-    else if (S_ISREG(st.st_mode) && std::string_view(ent->d_name).ends_with(".yml"))
-      out.emplace(dir / ent->d_name, FileSig::of(st));
+      scan(fd, ent->d_name, dir / ent->d_name, out); // links are never followed into folders
+    else if (yml && S_ISLNK(st.st_mode) && ::fstatat(fd, ent->d_name, &st, 0) != 0)
+      out.emplace(dir / ent->d_name, FileSig{}); // a link to nothing
+    else if (yml)
+      out.emplace(dir / ent->d_name, FileSig::of(st)); // a file, or what a link leads to
   }
   ::closedir(d);
 }
@@ -205,9 +207,11 @@ void WarmProjects::save_snapshot(const Entry& e) const {
   }
   auto file = snapshot_file(e.project.root);
   std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
+  util::create_private_directories(file.parent_path());
   (void)util::write_file_atomic(
-      file, json{{"root", e.project.root.string()}, {"artifacts", artifacts}}.dump() + "\n");
+      file,
+      util::json_text(json{{"root", e.project.root.string()}, {"artifacts", artifacts}}) + "\n",
+      0600);
 }
 
 std::optional<std::map<std::string, WarmProjects::Seen>>
@@ -218,7 +222,7 @@ WarmProjects::take_snapshot(const repo::Project& project) {
     return std::nullopt;
   std::error_code ec;
   fs::remove(file, ec); // used once: a daemon killed later must not replay it
-  auto doc = json::parse(*text, nullptr, false);
+  auto doc = util::parse_json_bounded(*text);
   if (!doc.is_object() || doc.value("root", "") != project.root.string() ||
       !doc["artifacts"].is_object())
     return std::nullopt;
@@ -337,7 +341,7 @@ void WarmProjects::save_snapshots() const {
       save_snapshot(*e);
 }
 
-void WarmProjects::reload(Entry& e) {
+util::Status WarmProjects::reload(Entry& e) {
   std::map<std::string, Seen> before;
   if (e.loaded)
     for (const auto& [id, a] : e.loaded->index.all())
@@ -369,9 +373,14 @@ void WarmProjects::reload(Entry& e) {
   e.fingerprint = fingerprint(e.project, e.head.git_dir);
   if (e.watch == Watch::poll)
     e.files = scan(e.project.artifacts_dir());
+  auto index = api::read_index(e.project);
+  if (!index) {
+    e.fingerprint = {}; // read again next time
+    return index.error();
+  }
   auto loaded = std::make_shared<api::LoadedProject>();
   loaded->project = e.project;
-  loaded->index = artifact::load_index(e.project.artifacts_dir());
+  loaded->index = std::move(*index);
   e.loaded = std::move(loaded);
   ++e.loads;
   if (!first || catch_up)
@@ -381,6 +390,7 @@ void WarmProjects::reload(Entry& e) {
   // the way, and the index this one replaces, go back to the system instead of staying in RSS
   // (about a tenth of a 10,000-artifact project).
   ::malloc_trim(0);
+  return util::ok_status();
 }
 
 // Compares what subscribers knew (`before`, by ID) with the index now and queues notices; a
@@ -510,12 +520,12 @@ WarmProjects::Changes WarmProjects::rescan(Entry& e) {
   return c;
 }
 
-void WarmProjects::refresh(Entry& e) {
+util::Status WarmProjects::refresh(Entry& e) {
   if (!e.loaded)
     return reload(e);
   // Taken before the events are read: whatever changes after it is seen by the next refresh.
   auto fp = fingerprint(e.project, e.head.git_dir);
-  Changes c = e.watch == Watch::inotify ? drain_events(e) : rescan(e);
+  Changes c = changes(e);
   if (!(fp == e.fingerprint)) {
     if (!fp.same_head(e.fingerprint))
       e.head_moved = true;
@@ -527,14 +537,46 @@ void WarmProjects::refresh(Entry& e) {
   e.fingerprint = fp;
   if (c.full)
     return reload(e);
-  if (c.files.empty()) {
+  bool journal = journal_pending(e.project);
+  if (c.files.empty() && !journal) {
     report_head(e); // HEAD may have moved without touching artifacts
-    return;
+    return util::ok_status();
   }
-  update(e, c.files);
+  // A writer may be between the renames of one change: wait for it (or, when it was killed,
+  // settle its change), then take what it did since the events above were read.
+  std::optional<repo::ReadLock> lock;
+  if (auto taken = repo::ReadLock::acquire(e.project); taken)
+    lock.emplace(std::move(*taken));
+  else
+    return taken.error();
+  Changes more = changes(e);
+  if (more.full) {
+    lock.reset();
+    return reload(e);
+  }
+  c.files.merge(more.files);
+  if (c.files.empty()) {
+    report_head(e);
+    return util::ok_status();
+  }
+  auto updated = update(e, c.files);
+  if (!lock->read_stands()) { // a first writer began while no lock file existed
+    lock.reset();
+    return reload(e);
+  }
+  return updated;
 }
 
-void WarmProjects::update(Entry& e, const std::set<fs::path>& changed) {
+WarmProjects::Changes WarmProjects::changes(Entry& e) {
+  return e.watch == Watch::inotify ? drain_events(e) : rescan(e);
+}
+
+bool WarmProjects::journal_pending(const repo::Project& project) {
+  struct stat st {};
+  return ::lstat((project.kodebase_dir() / ".journal").c_str(), &st) == 0 && st.st_size > 0;
+}
+
+util::Status WarmProjects::update(Entry& e, const std::set<fs::path>& changed) {
   // A private copy when a request still holds the current one; otherwise update in place.
   if (e.loaded.use_count() > 1)
     e.loaded = std::make_shared<api::LoadedProject>(*e.loaded);
@@ -548,29 +590,36 @@ void WarmProjects::update(Entry& e, const std::set<fs::path>& changed) {
     if (changed.contains(a.path))
       before[id.str()] = Seen::of(a);
   std::set<std::string> touched;
+  auto limits = api::read_limits();
   for (const auto& path : changed) {
     index.remove_path(path);
-    auto id = artifact::id_from_filename(path.filename().string());
-    std::error_code ec;
-    if (!id || !fs::is_regular_file(path, ec))
-      continue;
-    touched.insert(id->str());
-    auto read = artifact::read_artifact_file(artifact::DiscoveredFile{*id, path});
-    if (auto* a = std::get_if<artifact::Artifact>(&read)) {
-      auto count = index.problems().size();
-      index.add(std::move(*a));
-      if (index.problems().size() != count)
-        return reload(e); // a new duplicate
-    } else {
-      index.add_problem(std::get<artifact::FileProblem>(std::move(read)));
+    // The same rules as a full read: links, FIFOs and devices are refused, not read.
+    auto found = artifact::discover_one(e.project.artifacts_dir(), path);
+    for (const auto& refused : found.refused) {
+      if (refused.id)
+        touched.insert(refused.id->str());
+      index.add_problem(artifact::refused_problem(refused));
     }
-    ++e.updates;
+    for (const auto& file : found.files) {
+      touched.insert(file.id.str());
+      auto read = artifact::read_artifact_file(file, limits);
+      if (auto* a = std::get_if<artifact::Artifact>(&read)) {
+        auto count = index.problems().size();
+        index.add(std::move(*a));
+        if (index.problems().size() != count)
+          return reload(e); // a new duplicate
+      } else {
+        index.add_problem(std::get<artifact::FileProblem>(std::move(read)));
+      }
+      ++e.updates;
+    }
   }
   index.sort_problems();
   // Only the artifacts of the changed files are compared: the rest are as subscribers knew them.
   for (const auto& [id, _] : before)
     touched.insert(id);
   report(e, before, &touched);
+  return util::ok_status();
 }
 
 fs::path WarmProjects::root_of(const fs::path& directory) {
@@ -600,9 +649,13 @@ WarmProjects::open(const fs::path& directory) {
     }
     e = slot;
   }
-  refresh(*e);
+  auto fresh = refresh(*e);
   e->last_used = Clock::now();
   publish(*e);
+  if (!fresh && !e->loaded)
+    return fresh.error();
+  if (!fresh) // the artifacts as last read; the next request reads again
+    e->fingerprint = {};
   return std::shared_ptr<const api::LoadedProject>(e->loaded);
 }
 
@@ -618,7 +671,7 @@ void WarmProjects::poll(const fs::path& root, Clock::time_point now) {
   if (e->watch == Watch::poll) {
     if (now - e->last_scan < 1s || git_busy())
       return;
-    refresh(*e);
+    (void)refresh(*e);
     publish(*e);
     return;
   }
@@ -636,7 +689,7 @@ void WarmProjects::poll(const fs::path& root, Clock::time_point now) {
   if (!settled || (git_busy() && now - e->first_event < 5s))
     return;
   e->queued = 0;
-  refresh(*e);
+  (void)refresh(*e);
   publish(*e);
 }
 

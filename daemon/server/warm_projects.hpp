@@ -81,13 +81,18 @@ private:
   struct Seen;
   struct Changes;
   std::shared_ptr<Entry> find(const std::filesystem::path& root) const;
-  void refresh(Entry& e);
-  void reload(Entry& e);
+  // Brings the entry up to date with the disk; fails only when the artifacts could not be read
+  // (a writer held the project's lock too long), leaving what was read before.
+  util::Status refresh(Entry& e);
+  util::Status reload(Entry& e);
   // The files named by inotify events, or by a comparison of stat data when polling.
+  Changes changes(Entry& e);
   Changes drain_events(Entry& e);
   Changes rescan(Entry& e);
+  // Whether a transaction is in flight or was interrupted (its journal is not empty).
+  static bool journal_pending(const repo::Project& project);
   // Reads the changed files again and reports what they changed.
-  void update(Entry& e, const std::set<std::filesystem::path>& changed);
+  util::Status update(Entry& e, const std::set<std::filesystem::path>& changed);
   // On a project's first load: what an earlier daemon's subscribers knew of it (`before`, and
   // the IDs to compare when only those are known). False when there is nothing to catch up.
   bool recall(Entry& e, std::map<std::string, Seen>& before,

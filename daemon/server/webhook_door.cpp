@@ -8,6 +8,7 @@
 #include "core/lifecycle/readiness.hpp"
 #include "core/util/time.hpp"
 #include "daemon/github/http_door.hpp"
+#include "daemon/github/http_guard.hpp"
 #include "daemon/github/webhook.hpp"
 #include "daemon/realtime/relay.hpp"
 
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <memory>
 #include <optional>
@@ -72,30 +74,38 @@ util::Result<tcp::endpoint> parse_listen_address(const std::string& text) {
   return tcp::endpoint(address, number);
 }
 
+// One delivery connection. The headers are read first: a request that cannot be a signed
+// delivery (no well-formed X-Hub-Signature-256, a body over the cap) is answered before its
+// body is read, and a body is read only while the door's budget of bodies in flight allows.
 class WebhookDoor::Connection : public std::enable_shared_from_this<Connection> {
 public:
-  Connection(WebhookDoor& door, tcp::socket socket) : m_door(door), m_socket(std::move(socket)) {}
+  Connection(WebhookDoor& door, tcp::socket socket, std::shared_ptr<void> slot)
+      : m_door(door), m_socket(std::move(socket)), m_slot(std::move(slot)),
+        m_deadline(m_socket.get_executor()) {}
 
   void read() {
     m_parser.emplace();
     m_parser->body_limit(m_door.m_options.max_body);
     m_parser->header_limit(64 * 1024);
-    http::async_read(
+    const auto& limits = m_door.m_options.limits;
+    arm(m_served > 0 ? limits.idle_timeout + limits.request_timeout : limits.request_timeout);
+    http::async_read_header(
         m_socket, m_buffer, *m_parser,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
 private:
-  void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
-      return close();
-    if (ec) {
-      m_keep_alive = false;
-      if (ec == http::error::body_limit)
-        return write({413, json{{"message", "payload too large"}}.dump()});
-      return write({400, json{{"message", "bad HTTP request: " + ec.message()}}.dump()});
-    }
+  void arm(std::chrono::steady_clock::duration after) {
+    m_deadline.arm(after, [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->close();
+    });
+  }
+
+  // Answers what needs no body; otherwise reads it, within the budget.
+  void on_header(beast::error_code ec) {
+    if (ec)
+      return on_error(ec);
     auto& req = m_parser->get();
     m_keep_alive = req.keep_alive();
     m_version = req.version();
@@ -103,10 +113,59 @@ private:
       return write({200, json{{"ok", true}}.dump()});
     if (req.method() != http::verb::post)
       return write({405, json{{"message", "webhooks are POSTed"}}.dump()});
-    auto field = [&](const char* name) { return std::string(req[name]); };
-    write(m_door.receive(field("X-GitHub-Event"), field("X-GitHub-Delivery"),
-                         field("X-Hub-Signature-256"), req.body()));
+    auto length = m_parser->content_length();
+    size_t want = length ? static_cast<size_t>(*length) : m_door.m_options.max_body;
+    // Refused before the body is read: it is then drained unread, never buffered.
+    m_unread = length ? want : m_door.m_options.max_body;
+    if (!github::well_formed_signature(std::string(req["X-Hub-Signature-256"]))) {
+      m_keep_alive = false;
+      ++m_door.m_rejected;
+      return write({401, ""});
+    }
+    if (want > m_door.m_options.max_body) {
+      m_keep_alive = false;
+      return write({413, json{{"message", "payload too large"}}.dump()});
+    }
+    if (m_door.m_body_bytes + want > m_door.m_options.max_bodies_in_flight) {
+      m_keep_alive = false;
+      return write(
+          {503, json{{"message", "busy: too many deliveries at once; try again"}}.dump(), true});
+    }
+    m_unread = 0;
+    m_reserved = want;
+    m_door.m_body_bytes += want;
+    http::async_read(
+        m_socket, m_buffer, *m_parser,
+        [self = shared_from_this()](beast::error_code e, size_t) { self->on_body(e); });
   }
+
+  void on_body(beast::error_code ec) {
+    m_deadline.cancel();
+    if (ec) {
+      release();
+      return on_error(ec);
+    }
+    auto& req = m_parser->get();
+    auto field = [&](const char* name) { return std::string(req[name]); };
+    auto answer = m_door.receive(field("X-GitHub-Event"), field("X-GitHub-Delivery"),
+                                 field("X-Hub-Signature-256"), req.body());
+    m_parser.reset(); // the body's memory goes before the answer is written
+    release();
+    write(std::move(answer));
+  }
+
+  void on_error(beast::error_code ec) {
+    m_deadline.cancel();
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+      return close();
+    m_keep_alive = false;
+    if (ec == http::error::body_limit)
+      return write({413, json{{"message", "payload too large"}}.dump()});
+    write({400, json{{"message", "bad HTTP request: " + ec.message()}}.dump()});
+  }
+
+  void release() { m_door.m_body_bytes -= std::exchange(m_reserved, 0); }
 
   void write(Answer answer) {
     auto res = std::make_shared<http::response<http::string_body>>();
@@ -114,18 +173,48 @@ private:
     res->result(static_cast<unsigned>(answer.status));
     if (!answer.body.empty())
       res->set(http::field::content_type, "application/json");
+    if (answer.retry)
+      res->set(http::field::retry_after, "5");
     res->keep_alive(m_keep_alive);
     res->body() = std::move(answer.body);
     res->prepare_payload();
+    arm(m_door.m_options.limits.write_timeout);
     http::async_write(m_socket, *res,
                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        self->m_deadline.cancel();
+                        ++self->m_served;
+                        if (!ec && self->m_unread > 0)
+                          return self->drain();
                         if (ec || !self->m_keep_alive)
                           return self->close();
                         self->read();
                       });
   }
 
+  // Reads and drops the body of a refused request (so that its sender, which writes it all
+  // before it reads the answer, gets the answer rather than a reset), within the deadline.
+  void drain() {
+    m_parser.reset();
+    size_t buffered = std::min(m_buffer.size(), m_unread);
+    m_buffer.consume(buffered);
+    m_unread -= buffered;
+    if (m_unread == 0)
+      return close();
+    if (!std::exchange(m_draining, true)) // one deadline for all of it
+      arm(m_door.m_options.limits.request_timeout);
+    m_socket.async_read_some(asio::buffer(m_sink),
+                             [self = shared_from_this()](beast::error_code ec, size_t n) {
+                               self->m_unread -= std::min(n, self->m_unread);
+                               if (ec || self->m_unread == 0) {
+                                 self->m_deadline.cancel();
+                                 return self->close();
+                               }
+                               self->drain();
+                             });
+  }
+
   void close() {
+    release();
     beast::error_code ignored;
     m_socket.shutdown(tcp::socket::shutdown_both, ignored);
     m_socket.close(ignored);
@@ -133,8 +222,15 @@ private:
 
   WebhookDoor& m_door;
   tcp::socket m_socket;
+  std::shared_ptr<void> m_slot;
+  github::Deadline m_deadline;
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<http::string_body>> m_parser;
+  size_t m_reserved = 0; // of the door's body budget
+  size_t m_unread = 0;   // bytes of a refused body still to drop
+  bool m_draining = false;
+  std::array<char, 16 * 1024> m_sink{};
+  size_t m_served = 0;
   bool m_keep_alive = false;
   unsigned m_version = 11;
 };
@@ -142,7 +238,8 @@ private:
 WebhookDoor::WebhookDoor(asio::io_context& io, github::Proxy& proxy, WebhookOptions options,
                          Publish publish, Logger log)
     : m_io(io), m_proxy(proxy), m_options(std::move(options)), m_publish(std::move(publish)),
-      m_log(std::move(log)), m_acceptor(io) {}
+      m_log(std::move(log)), m_acceptor(io), m_retry(io),
+      m_slots(m_options.limits.max_connections) {}
 
 WebhookDoor::~WebhookDoor() {
   close();
@@ -172,19 +269,18 @@ json WebhookDoor::status() const {
   return {{"listening", m_options.listen}, {"port", port()},
           {"accepted", m_accepted},        {"rejected", m_rejected},
           {"duplicates", m_duplicates},    {"ignored", m_ignored},
-          {"malformed", m_malformed},      {"published", m_published}};
+          {"malformed", m_malformed},      {"published", m_published},
+          {"connections", m_slots.open()}, {"body_bytes_in_flight", m_body_bytes}};
 }
 
 void WebhookDoor::accept() {
-  m_acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec != asio::error::operation_aborted && m_acceptor.is_open())
-        accept();
-      return;
-    }
+  github::accept_loop(m_acceptor, m_retry, [this](tcp::socket socket) {
+    auto slot = m_slots.take();
+    if (!slot)
+      return; // over the cap: closed as the socket goes
+    boost::system::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<Connection>(*this, std::move(socket))->read();
-    accept();
+    std::make_shared<Connection>(*this, std::move(socket), std::move(slot))->read();
   });
 }
 

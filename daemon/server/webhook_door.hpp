@@ -4,6 +4,7 @@
 #include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
 // clang-format on
 #include "core/util/result.hpp"
+#include "daemon/github/http_guard.hpp"
 #include "daemon/github/proxy.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -32,6 +33,8 @@ struct WebhookOptions {
   std::size_t max_body = 25u << 20; // GitHub caps payloads at 25 MB
   std::string token;                // reads changed files with it (else gh's stored login)
   std::size_t fetch_limit = 50;     // artifact files read per push (the rest: ID only)
+  std::size_t max_bodies_in_flight = 64u << 20; // bodies read at once, in bytes (more: 503)
+  github::HttpLimits limits{128};               // connections and deadlines
 };
 
 class WebhookDoor {
@@ -53,6 +56,7 @@ public:
   struct Answer {
     int status = 200;
     std::string body;
+    bool retry = false; // says Retry-After
   };
   Answer receive(const std::string& event, const std::string& delivery,
                  const std::string& signature, const std::string& body);
@@ -75,6 +79,9 @@ private:
   Publish m_publish;
   Logger m_log;
   boost::asio::ip::tcp::acceptor m_acceptor;
+  boost::asio::steady_timer m_retry; // accepting again after a failure
+  github::ConnectionSlots m_slots;
+  std::size_t m_body_bytes = 0;     // reserved by connections reading a body
   std::deque<std::string> m_recent; // delivery ids, oldest first (bounded)
   std::unordered_set<std::string> m_recent_set;
   long long m_accepted = 0, m_rejected = 0, m_duplicates = 0, m_ignored = 0, m_published = 0,

@@ -273,24 +273,27 @@ kill -TERM "$activated"
 wait_until "! kill -0 $activated 2>/dev/null"
 [ -S "$rt6/daemon.sock" ] && pass || fail "an inherited socket belongs to systemd and must stay"
 
-# projects are served side by side: while one project's first load hangs in the file system
-# (an artifact file that is a link to a FIFO nobody writes yet), other projects are answered
+# projects are served side by side: while one project's first load waits (a writer in another
+# process holds its lock until it reads a line from a FIFO), other projects are answered
 expect_exit 0 "start for the lanes" -- "$kb" daemon start -q
 slow="$work/slow"
 cp -r "$src/examples/webshop" "$slow"
-f=$(ls "$slow"/.kodebase/artifacts/A.*/A.2.*/A.2.5.*.yml)
-mv "$f" "$work/A.2.5.yml"
 mkfifo "$work/fifo"
-ln -s "$work/fifo" "$f"
+touch "$slow/.kodebase/.lock"
+flock -x "$slow/.kodebase/.lock" -c "read line <'$work/fifo'" &
+holder=$!
+pids+=($holder)
+wait_until '! flock -n -x "$slow/.kodebase/.lock" true' && pass || fail "the lock holder did not start"
 running() { "$kb" daemon status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests_in_progress"])'; }
 "$kb" -C "$slow" list --format ids >"$work/slow.out" 2>&1 &
 slowpid=$!
 pids+=($slowpid)
 wait_until '[ "$(running)" = 1 ]' && pass || fail "the slow load is not running: $(cat "$work/slow.out")"
-expect_exit 0 "another project while one hangs" -- timeout 30 "$kb" -C "$p" show A.1.2 --json
+expect_exit 0 "another project while one waits" -- timeout 30 "$kb" -C "$p" show A.1.2 --json
 contains "$out" '"id":"A.1.2"' "answered while another project loads"
 kill -0 "$slowpid" 2>/dev/null && pass || fail "the slow load ended early: $(cat "$work/slow.out")"
-cat "$work/A.2.5.yml" >"$work/fifo"
+echo go >"$work/fifo"
+wait "$holder"
 wait "$slowpid" && pass || fail "the slow load failed: $(cat "$work/slow.out")"
 grep -qx A.2.5 "$work/slow.out" && pass || fail "the slow load missed A.2.5: $(cat "$work/slow.out")"
 "$kb" daemon stop -q

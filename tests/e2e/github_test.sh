@@ -30,10 +30,12 @@ last_request() {
 }
 # wait_until CONDITION: polls for up to 10 s.
 wait_until() { local i; for i in $(seq 1 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
-# gh's stored login, used when a request brings no token (the daemon asks `gh auth token`)
+# gh's stored login, used when a request brings no token (the daemon asks `gh auth token
+# --hostname` the host of its API address: the stand-in's, never github.com's for another)
 stored="ghp_kodebaseTestStoredLogin0000000000000009"
 mkdir -p "$XDG_CONFIG_HOME/gh"
-printf 'github.com:\n    oauth_token: %s\n    user: ada\n    git_protocol: https\n' "$stored" >"$XDG_CONFIG_HOME/gh/hosts.yml"
+printf '127.0.0.1:\n    oauth_token: %s\n    user: ada\n    git_protocol: https\n' "$stored" >"$XDG_CONFIG_HOME/gh/hosts.yml"
+printf 'github.com:\n    oauth_token: ghp_kodebaseTestGithubComLogin000000000008\n    user: ada\n' >>"$XDG_CONFIG_HOME/gh/hosts.yml"
 status_of() { grep -m1 '^HTTP/1.1' <<<"$1" | cut -d' ' -f2; }
 cache_mode() { grep -i -m1 '^Cache-Status:' <<<"$1" | sed 's/.*detail=//' | tr -d '\r'; }
 
@@ -324,9 +326,34 @@ expect_exit 0 "GET with no fresh window" -- env GH_TOKEN="$token2" "$kb" api rep
 [ "$(cache_mode "$out")" = revalidated ] && pass || fail "github.fresh.repository 0 should revalidate: $out"
 expect_exit 2 "a bad cache size" -- "$kb" config set github.cache_mb lots
 
+# github.api_url takes effect with the next request, without a restart: requests and the token
+# go to the new host, and answers cached from the old one are not served for it
+python3 "$src/tests/e2e/fake_github.py" "$work/port2" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$work/port2" ] && break; sleep 0.1; done
+second="http://127.0.0.1:$(cat "$work/port2")"
+"$kb" daemon stop -q
+unset KODEBASE_GITHUB_API_URL
+expect_exit 0 "set the API address" -- "$kb" config set github.api_url "$upstream" -q
+expect_exit 0 "GET from the first host" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i
+expect_exit 0 "set another API address while the daemon runs" -- "$kb" config set github.api_url "$second" -q
+expect_exit 0 "GET after the change" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i
+[ "$(cache_mode "$out")" = miss ] && pass || fail "the old host's answer was served for the new one: $out"
+[ "$(curl -s "$second/_log" | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["path"] == "/repos/o/r"))')" = 1 ] &&
+  pass || fail "the request did not go to the new host"
+[ "$(curl -s "$second/_log" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["path"] == "/repos/o/r"][-1]["authorized"])')" = True ] &&
+  pass || fail "the token did not go with the request to the new host"
+before=$(requests_to /repos/o/r)
+expect_exit 0 "GET again" -- env GH_TOKEN="$token1" "$kb" api repos/o/r -i -H "Cache-Control: no-cache"
+[ "$(requests_to /repos/o/r)" = "$before" ] && pass || fail "a request still went to the old host"
+expect_exit 0 "github status names the new host" -- "$kb" github status --json
+contains "$out" "$second" "status shows the new API address"
+export KODEBASE_GITHUB_API_URL="$upstream"
+"$kb" config set github.api_url "https://api.github.com" -q
+
 # no token anywhere: state, cache, logs
 "$kb" daemon stop -q
-if grep -r -a -l -e "$token1" -e "$token2" -e "kodebaseTestToken" -e "$stored" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$rt" 2>/dev/null; then
+if grep -r -a -l -e "$token1" -e "$token2" -e "kodebaseTestToken" -e "$stored" -e "GithubComLogin" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$rt" 2>/dev/null; then
   fail "a token was written to disk"
 else
   pass

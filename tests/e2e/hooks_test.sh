@@ -10,7 +10,7 @@ r="$work/repo"
 mkdir -p "$r" && git -C "$r" init -q -b main && git -C "$r" config user.name "Ada Lovelace" &&
   git -C "$r" config user.email ada@example.com
 mkdir -p "$r/.kodebase" && cp -r "$fixtures/kodebase-core/loader-tree" "$r/.kodebase/artifacts" && chmod -R u+w "$r"
-printf '/.lock\n/.journal\n' >"$r/.kodebase/.gitignore"
+printf '/.lock\n/.journal\n*.kb-tmp\n.*.tmp-*\n' >"$r/.kodebase/.gitignore"
 printf 'hooks:\n  post_merge_complete: true\n' >"$r/.kodebase/config.yml.tmp"
 mkdir -p "$r/.kodebase/config" && mv "$r/.kodebase/config.yml.tmp" "$r/.kodebase/config/settings.yml"
 printf '#!/bin/sh\necho "their hook ran" >> "%s"\nexit 0\n' "$work/theirs.log" >"$r/.git/hooks/post-checkout"

@@ -33,9 +33,19 @@ contains "$out" "dry run" "dry run says so"
 expect_exit 2 "malformed ID" -- "$kb" -C "$r" start a.1
 expect_exit 1 "unknown ID" -- "$kb" -C "$r" start A.7.7
 
-# start works on the branch named by the ID, and --commit commits just the artifact change
+# start works on the branch named by the ID, and --commit commits just the artifact change:
+# what the user had staged stays staged and out of the commit
 git -C "$r" checkout -q -- . && git -C "$r" checkout -q -b base
+echo "work in progress" >"$r/notes.txt"
+git -C "$r" add notes.txt
 expect_exit 0 "start on a branch with a commit" -- "$kb" -C "$r" start A.2.2 --commit
+[ -z "$(git -C "$r" show --format= --name-only HEAD | grep notes.txt)" ] && pass ||
+  fail "--commit committed a file the user had staged: $(git -C "$r" show --stat --format= HEAD)"
+[ "$(git -C "$r" diff --cached --name-only)" = "notes.txt" ] && pass ||
+  fail "the user's staged file is no longer staged (alone): $(git -C "$r" status --porcelain)"
+[ -z "$(git -C "$r" status --porcelain --untracked-files=no .kodebase)" ] && pass ||
+  fail "the committed artifact file is not clean in the index: $(git -C "$r" status --porcelain)"
+git -C "$r" reset -q notes.txt && rm "$r/notes.txt"
 contains "$out" "created branch A.2.2 from base" "branch reported"
 [ "$(git -C "$r" branch --show-current)" = "A.2.2" ] && pass || fail "HEAD is on A.2.2"
 [ "$(git -C "$r" log -1 --format=%s)" = "chore(artifacts): start A.2.2" ] && pass || fail "commit message: $(git -C "$r" log -1 --format=%s)"

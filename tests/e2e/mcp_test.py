@@ -14,24 +14,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kbtest import Checks, private_env  # noqa: E402
+
 kb, example = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 work = tempfile.mkdtemp(prefix="kb-mcp-")
-env = dict(os.environ, HOME=f"{work}/home", XDG_CONFIG_HOME=f"{work}/config",
-           XDG_STATE_HOME=f"{work}/state", XDG_CACHE_HOME=f"{work}/cache",
-           KODEBASE_RUNTIME_DIR=f"{work}/run", GIT_CONFIG_NOSYSTEM="1")
-env.pop("KODEBASE_ACTOR", None)
-os.makedirs(env["HOME"])
-failures, passes = [], 0
+env = private_env(work)
+check = Checks()
 started = []
-
-
-def check(ok, what):
-    global passes
-    if ok:
-        passes += 1
-    else:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
 
 
 def run(*args, cwd=None):
@@ -416,5 +406,4 @@ try:
 except (OSError, ValueError):
     pass
 shutil.rmtree(work, ignore_errors=True)
-print(f"{passes} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+sys.exit(check.finish())

@@ -203,11 +203,13 @@ try:
                     os.path.join(repo, ".kodebase/artifacts"))
     mate = env_for("mate")
     kb = os.path.join(bin_dir, "kodebase")
-    # gh's stored login, which the teammate's daemon uses for its own GitHub reads
+    # gh's stored login, which the teammate's daemon uses for its own GitHub reads (for the
+    # host its API address names: the stand-in's)
     os.makedirs(os.path.join(work, "mate/config/gh"), exist_ok=True)
     with open(os.path.join(work, "mate/config/gh/hosts.yml"), "w") as f:
-        f.write("github.com:\n    oauth_token: ghp_teammateStoredLogin00000000000000001\n"
-                "    user: grace\n    git_protocol: https\n")
+        for host in ("github.com", "127.0.0.1"):
+            f.write(host + ":\n    oauth_token: ghp_teammateStoredLogin00000000000000001\n"
+                    "    user: grace\n    git_protocol: https\n")
     # A.2.2 in review on the teammate's side (moved there without the daemon, so without pull
     # requests of its own: the merge is the one someone else's relay reports)
     for args in (["start", "A.2.2", "--no-branch"], ["submit", "A.2.2"]):

@@ -1,13 +1,16 @@
 // libFuzzer target: the daemon's input path. Bytes are split into frames by the line framer,
-// parsed as JSON-RPC, and requests for the read-only methods are dispatched against a small
-// project (writes are left out: their effects would outlive one input). The scanner that
-// passes large replies through is checked against the full JSON parser on the same bytes.
+// parsed as JSON-RPC (a message the parser takes must keep to the nesting limit, so no deep
+// input reaches the handlers' recursive code), and requests for the read-only methods are
+// dispatched against a small project (writes are left out: their effects would outlive one
+// input). The scanner that passes large replies through is checked against the full JSON
+// parser on the same bytes.
 #include "core/api/methods.hpp"
 #include "core/protocol/framing.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/raw_member.hpp"
 #include "core/util/file.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -85,6 +88,22 @@ void check_scanner(std::string_view text) {
     __builtin_trap(); // streaming and scanning disagree
 }
 
+// Levels of arrays and objects in `value`, counted with an explicit stack.
+size_t depth_of(const json& value) {
+  size_t deepest = 0;
+  std::vector<std::pair<const json*, size_t>> todo{{&value, 0}};
+  while (!todo.empty()) {
+    auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (!v->is_structured())
+      continue;
+    deepest = std::max(deepest, depth + 1);
+    for (const auto& child : *v)
+      todo.emplace_back(&child, depth + 1);
+  }
+  return deepest;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -103,6 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!message)
       continue;
     auto* request = std::get_if<kb::protocol::Request>(&*message);
+    if (request && depth_of(request->params) + 1 > kb::protocol::k_message_limits.max_depth)
+      __builtin_trap(); // a message deeper than the limit was taken
     if (!request || !k_read_only.contains(request->method))
       continue;
     if (request->params.is_object()) {

@@ -141,69 +141,6 @@ TEST_CASE("cancel guards completed children and reports the impact", "[lifecycle
   CHECK(cancel.notes[0] == "A.3 depends on A.2; nothing else blocks it");
 }
 
-TEST_CASE("a transaction interrupted after its commit point is rolled forward", "[repo][store]") {
-  kb::test::TempDir dir;
-  auto project = *kb::repo::init_project(dir.path());
-  auto target = project.project.artifacts_dir() / "A.yml";
-  REQUIRE(kb::util::write_file_atomic(target, "old\n").ok());
-  // Simulate a crash between the journal and the renames.
-  auto tmp = project.project.artifacts_dir() / ".A.yml.kb-tmp";
-  REQUIRE(kb::util::write_file_atomic(tmp, "new\n").ok());
-  REQUIRE(kb::util::write_file_atomic(project.project.kodebase_dir() / ".journal",
-                                      tmp.string() + "\t" + target.string() + "\ncommit\n")
-              .ok());
-  {
-    auto lock = kb::repo::WriteLock::acquire(project.project);
-    REQUIRE(lock.ok());
-  }
-  CHECK(*kb::util::read_file(target) == "new\n");
-  CHECK(kb::util::read_file(project.project.kodebase_dir() / ".journal")->empty());
-  // Before the commit point: the temporaries are dropped and the old file stays.
-  REQUIRE(kb::util::write_file_atomic(tmp, "newer\n").ok());
-  REQUIRE(kb::util::write_file_atomic(project.project.kodebase_dir() / ".journal",
-                                      tmp.string() + "\t" + target.string() + "\n")
-              .ok());
-  REQUIRE(kb::repo::recover(project.project).ok());
-  CHECK(*kb::util::read_file(target) == "new\n");
-  CHECK_FALSE(std::filesystem::exists(tmp));
-}
-
-TEST_CASE("temporaries of a writer killed before its commit point are removed", "[repo][store]") {
-  kb::test::TempDir dir;
-  auto project = *kb::repo::init_project(dir.path());
-  auto target = project.project.artifacts_dir() / "A.x" / "A.yml";
-  auto other = project.project.artifacts_dir() / "B.yml";
-  std::filesystem::create_directories(target.parent_path());
-  REQUIRE(kb::util::write_file_atomic(target, "old\n").ok());
-  auto tmp = target.parent_path() / ".A.yml.kb-tmp";
-  REQUIRE(kb::util::write_file_atomic(tmp, "half").ok());
-  // The intent lists both files; the kill came while the second line was being written.
-  auto intent = tmp.string() + "\t" + target.string() + "\n" +
-                (project.project.artifacts_dir() / ".B.yml.kb-tmp").string() + "\t" +
-                other.string().substr(0, 5);
-  REQUIRE(kb::util::write_file_atomic(project.project.kodebase_dir() / ".journal", intent).ok());
-  REQUIRE(kb::util::write_file_atomic(target.parent_path() / ".keep", "").ok());
-  REQUIRE(kb::repo::WriteLock::acquire(project.project).ok());
-  CHECK_FALSE(std::filesystem::exists(tmp));
-  CHECK(*kb::util::read_file(target) == "old\n");
-  CHECK(kb::util::read_file(project.project.kodebase_dir() / ".journal")->empty());
-  CHECK(std::filesystem::exists(target.parent_path() / ".keep"));
-}
-
-TEST_CASE("a transaction writes every file", "[repo][store]") {
-  kb::test::TempDir dir;
-  auto project = *kb::repo::init_project(dir.path());
-  auto lock = kb::repo::WriteLock::acquire(project.project);
-  REQUIRE(lock.ok());
-  kb::repo::Transaction tx;
-  tx.put(project.project.artifacts_dir() / "A.x" / "A.yml", "a\n");
-  tx.put(project.project.artifacts_dir() / "B.yml", "b\n");
-  REQUIRE(tx.commit(project.project).ok());
-  CHECK(*kb::util::read_file(project.project.artifacts_dir() / "A.x" / "A.yml") == "a\n");
-  CHECK(*kb::util::read_file(project.project.artifacts_dir() / "B.yml") == "b\n");
-  CHECK(kb::util::read_file(project.project.kodebase_dir() / ".journal")->empty());
-}
-
 TEST_CASE("block insists on open blockers", "[lifecycle][transition]") {
   Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("A.1.2", ""))},
           {"A.1.2", kb::test::valid_yaml("A.1.2", rel("", "A.1.1"))}});
