@@ -1,4 +1,5 @@
 // kodebase: the thin command-line client. Parses, asks the server, renders.
+#include "cli/client/merge_hint.hpp"
 #include "cli/session.hpp"
 
 #include <CLI/CLI.hpp>
@@ -23,6 +24,10 @@ void add_globals(CLI::App& app, kb::cli::Globals& g) {
 
 int run(int argc, char** argv) {
   using namespace kb::cli;
+  // git runs the merge driver once per file of a merge, exactly as `kodebase merge-driver %O
+  // %A %B %L %P`: it skips building the whole command table.
+  if (argc == 7 && std::string_view(argv[1]) == "merge-driver")
+    return merge_driver_main(argv + 2);
   CLI::App app("kodebase — project work as YAML artifacts in your git repository", "kodebase");
   app.footer(k_footer);
   app.set_version_flag("--version", std::string(KODEBASE_VERSION));
@@ -43,6 +48,7 @@ int run(int argc, char** argv) {
   register_mcp_command(app, registry);
   register_team_commands(app, registry);
   register_pull_request_commands(app, registry);
+  register_merge_commands(app, registry);
   register_daemon_commands(app, registry);
   register_misc_commands(app, registry);
   try {
@@ -64,7 +70,14 @@ int run(int argc, char** argv) {
       continue; // not given, or a subcommand of it was (`team` vs `team status`)
     if (auto st = session.prepare(); !st)
       return session.fail(st.error());
-    return command(session);
+    int code = command(session);
+    // Once per clone: how to let parallel branches merge (not from git's own calls, nor after
+    // the command that sets it up).
+    std::string name = sub->get_name(), parent = sub->get_parent()->get_name();
+    if (!session.globals.quiet && name != "merge-driver" && parent != "hooks" &&
+        name != "completion" && name != "__complete" && name != "mcp")
+      client::hint_merge_driver(session.directory());
+    return code;
   }
   std::fputs(app.help().c_str(), stdout);
   return k_exit_ok;

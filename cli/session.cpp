@@ -32,6 +32,12 @@ int exit_code_for(util::ErrorKind kind) {
   return k_exit_environment;
 }
 
+std::string self_path() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("kodebase") : p.string();
+}
+
 util::Status Session::prepare() {
   m_style = render::Style(render::colour_wanted(globals.no_color));
   std::error_code ec;

@@ -72,6 +72,9 @@ private:
   std::filesystem::path m_directory;
 };
 
+// The absolute path of this kodebase binary (what hooks and the merge driver run).
+std::string self_path();
+
 // Writes `text` to stdout as is.
 void print(std::string_view text);
 
@@ -108,5 +111,8 @@ void register_github_commands(CLI::App& app, CommandRegistry& registry);
 void register_mcp_command(CLI::App& app, CommandRegistry& registry);
 void register_team_commands(CLI::App& app, CommandRegistry& registry);
 void register_pull_request_commands(CLI::App& app, CommandRegistry& registry);
+void register_merge_commands(CLI::App& app, CommandRegistry& registry);
+// `merge-driver BASE OURS THEIRS MARKER-SIZE PATH` without the command table (git's call).
+int merge_driver_main(char** args);
 
 } // namespace kb::cli

@@ -28,7 +28,7 @@ _kodebase() {
     --estimation) [[ "$cmd" == edit ]] && { COMPREPLY=($(compgen -W "XS S M L XL" -- "$cur")); return; } ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache mcp team claim release claims pr sync daemon version completion $globals" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "init status list ls show tree log next context ctx add create ready start submit complete block cancel archive edit link unlink hooks config validate watch api github cache mcp team claim release claims pr sync merge-driver resolve renumber daemon version completion $globals" -- "$cur")); return ;;
     init) opts="" ;;
     status) opts="" ;;
     list|ls) opts="-s --state -t --type -a --assignee -p --priority --parent --text --ready --blocked --sort -r --reverse -n --limit -f --format" ;;
@@ -86,6 +86,11 @@ _kodebase() {
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for pr 2>/dev/null | cut -f1)" ;;
     sync) opts=""
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for sync 2>/dev/null | cut -f1)" ;;
+    merge-driver) opts="" ;;
+    resolve) opts="--all --dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for resolve 2>/dev/null | cut -f1)" ;;
+    renumber) opts="--to --file --dry-run"
+       [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for renumber 2>/dev/null | cut -f1)" ;;
     daemon) opts=""
        opts="$opts start stop restart status log" ;;
     version) opts="" ;;

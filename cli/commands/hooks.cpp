@@ -15,12 +15,6 @@ namespace method = protocol::method;
 
 namespace {
 
-std::string self_path() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("kodebase") : p.string();
-}
-
 int show_hooks(Session& s, const json& r) {
   if (s.globals.json) {
     s.print_json(r);
@@ -32,6 +26,14 @@ int show_hooks(Session& s, const json& r) {
         "  {:<14} {}{}\n", h.value("name", ""),
         h.value("installed", false) ? s.style().green("installed") : s.style().dim("not installed"),
         h.value("other_content", false) ? s.style().dim(" (with other commands)") : "");
+  // install answers with what it set up, status with whether it is set up.
+  const auto& driver = r.value("merge_driver", json());
+  bool on = driver.is_object() || driver == true;
+  text += fmt::format("  {:<14} {}{}\n", "merge driver",
+                      on ? s.style().green("installed") : s.style().dim("not installed"),
+                      driver.is_object() && driver.value("added", false)
+                          ? s.style().dim(" (.gitattributes: commit it)")
+                          : "");
   print(text);
   return k_exit_ok;
 }
@@ -93,8 +95,10 @@ void register_hook_commands(CLI::App& app, CommandRegistry& registry) {
   hooks->require_subcommand(1);
   hooks->footer("Hooks: post-checkout starts the artifact a new branch is named by; post-merge "
                 "completes a merged artifact branch (when settings say hooks: post_merge_complete: "
-                "true); pre-commit refuses invalid staged artifacts; pre-push warns about drafts "
-                "going to main (blocks with pre_push_block_drafts: true). core.hooksPath is "
+                "true); both report artifact IDs that two branches minted, with the renumber "
+                "command that fixes it; pre-commit refuses invalid staged artifacts; pre-push "
+                "warns about drafts going to main (blocks with pre_push_block_drafts: true). "
+                "install also sets up the merge driver for artifact files. core.hooksPath is "
                 "honoured, existing hooks keep working.");
   auto* install = hooks->add_subcommand("install", "Add kodebase's block to the git hooks");
   registry.add(install, [](Session& s) {

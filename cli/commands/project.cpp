@@ -15,7 +15,7 @@ namespace method = protocol::method;
 namespace {
 
 int run_init(Session& s) {
-  auto r = s.call(method::project_init);
+  auto r = s.call(method::project_init, {{"cli", self_path()}});
   if (!r)
     return s.fail(r.error());
   if (s.globals.json) {
@@ -32,6 +32,9 @@ int run_init(Session& s) {
   if (!s.globals.quiet) {
     for (const auto& p : (*r)["paths"])
       std::printf("  created %s\n", p.get<std::string>().c_str());
+    if (r->contains("merge_driver"))
+      std::printf("  merge driver for artifact files set up (%s; commit it)\n",
+                  (*r)["merge_driver"].value("gitattributes", "").c_str());
     std::printf("Next: create artifacts under .kodebase/artifacts/ and run `kodebase status`.\n");
   }
   return k_exit_ok;

@@ -51,13 +51,38 @@ util::Result<std::string> artifacts_list(Context& ctx, const json& params) {
   // instead of building and serialising ten thousand objects.
   size_t matched = 0;
   auto selected = query::select((*p)->index, *filter, &matched);
+  // A second file with a listed ID is listed right after the first, never dropped.
+  const auto& duplicates = (*p)->index.duplicates();
+  if (!duplicates.empty()) {
+    std::vector<const Artifact*> with;
+    for (const Artifact* a : selected) {
+      with.push_back(a);
+      for (const auto& d : duplicates)
+        if (d.id == a->id)
+          with.push_back(&d);
+    }
+    matched += with.size() - selected.size();
+    selected = std::move(with);
+  }
   std::string out = R"({"artifacts":[)";
+  auto is_duplicate = [&](const Artifact* a) {
+    return !duplicates.empty() && a >= duplicates.data() &&
+           a < duplicates.data() + duplicates.size();
+  };
+  auto text_of = [&](const Artifact* a) -> const std::string& {
+    if (!is_duplicate(a))
+      return summary_text(**p, *a);
+    json entry = summary_json(**p, *a);
+    entry["duplicate"] = true; // renumber it: `kodebase renumber ID --file PATH`
+    a->summary_text = entry.dump();
+    return a->summary_text;
+  };
   size_t size = 64;
   for (const Artifact* a : selected)
-    size += summary_text(**p, *a).size() + 1;
+    size += text_of(a).size() + 1;
   out.reserve(size);
   for (const Artifact* a : selected) {
-    out += summary_text(**p, *a);
+    out += text_of(a);
     out += ',';
   }
   if (!selected.empty())

@@ -99,7 +99,39 @@ util::Result<std::pair<repo::Project, fs::path>> hooks_location(const json& para
   return std::pair{*p, *hooks};
 }
 
+constexpr std::string_view k_attribute = ".kodebase/artifacts/**/*.yml merge=kodebase";
+
 } // namespace
+
+bool merge_driver_configured(const repo::Project& p) {
+  auto driver = repo::git_output(p, {"config", "--get", "merge.kodebase.driver"});
+  return driver && driver->find("merge-driver") != std::string::npos;
+}
+
+util::Result<json> register_merge_driver(const repo::Project& p, const std::string& cli) {
+  // .gitattributes names the driver for artifact files, and is committed: every clone has it.
+  auto file = p.root / ".gitattributes";
+  auto text = util::read_file(file, {.max_bytes = 1 << 20, .follow_links = false});
+  if (!text && text.error().kind != util::ErrorKind::not_found)
+    return util::make_error(util::ErrorKind::failed, text.error().message,
+                            {{"hint", "fix or remove .gitattributes, then run this again"}});
+  std::string attributes = text ? *text : std::string();
+  bool added = attributes.find(k_attribute) == std::string::npos;
+  if (added) {
+    if (!attributes.empty() && attributes.back() != '\n')
+      attributes += '\n';
+    attributes += std::string(k_attribute) + "\n";
+    if (auto st = util::write_file_atomic(file, attributes); !st)
+      return st.error();
+  }
+  // The command lives in the repository's own config, which each clone sets for itself.
+  auto command = fmt::format("'{}' merge-driver %O %A %B %L %P", cli);
+  if (!repo::git_output(p, {"config", "merge.kodebase.name", "kodebase artifact merge"}) ||
+      !repo::git_output(p, {"config", "merge.kodebase.driver", command}))
+    return util::make_error(util::ErrorKind::failed,
+                            "cannot set merge.kodebase.* in the repository's git config");
+  return json{{"gitattributes", p.relative(file)}, {"added", added}, {"driver", command}};
+}
 
 util::Result<json> hooks_install(Context&, const json& params) {
   auto location = hooks_location(params);
@@ -129,7 +161,10 @@ util::Result<json> hooks_install(Context&, const json& params) {
     ::chmod(path.c_str(), 0755);
     hooks.push_back(state_json(inspect(*dir, name)));
   }
-  return json{{"hooks_dir", dir->string()}, {"hooks", hooks}};
+  auto driver = register_merge_driver(location->first, *cli);
+  if (!driver)
+    return driver.error();
+  return json{{"hooks_dir", dir->string()}, {"hooks", hooks}, {"merge_driver", *driver}};
 }
 
 util::Result<json> hooks_uninstall(Context&, const json& params) {
@@ -152,7 +187,11 @@ util::Result<json> hooks_uninstall(Context&, const json& params) {
       return st.error();
     removed.push_back(std::string(name));
   }
-  return json{{"hooks_dir", dir->string()}, {"removed", removed}};
+  // The driver goes too (.gitattributes is the project's: it stays, and does nothing alone).
+  bool driver = merge_driver_configured(location->first);
+  if (driver)
+    (void)repo::git_output(location->first, {"config", "--remove-section", "merge.kodebase"});
+  return json{{"hooks_dir", dir->string()}, {"removed", removed}, {"merge_driver_removed", driver}};
 }
 
 util::Result<json> hooks_status(Context&, const json& params) {
@@ -163,7 +202,9 @@ util::Result<json> hooks_status(Context&, const json& params) {
   json hooks = json::array();
   for (auto name : k_hooks)
     hooks.push_back(state_json(inspect(*dir, name)));
-  return json{{"hooks_dir", dir->string()}, {"hooks", hooks}};
+  return json{{"hooks_dir", dir->string()},
+              {"hooks", hooks},
+              {"merge_driver", merge_driver_configured(location->first)}};
 }
 
 } // namespace kb::api

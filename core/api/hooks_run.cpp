@@ -99,9 +99,10 @@ void post_merge(Context& ctx, const repo::Project& p, const json& params, json& 
 
 // The staged artifact paths (as git has them, any bytes) and whether each is a symbolic link.
 std::vector<std::pair<std::string, bool>> staged_files(const repo::Project& p) {
-  // `--raw -z`: ":old-mode new-mode old-sha new-sha status" NUL path NUL, names unquoted.
-  auto raw = git_text(
-      p, {"diff", "--cached", "--raw", "-z", "--diff-filter=ACMR", "--", ".kodebase/artifacts"});
+  // `--raw -z`: ":old-mode new-mode old-sha new-sha status" NUL path NUL, names unquoted;
+  // `--no-renames`: a renamed file is a deletion and an addition, one path each.
+  auto raw = git_text(p, {"diff", "--cached", "--raw", "-z", "--no-renames", "--diff-filter=ACM",
+                          "--", ".kodebase/artifacts"});
   std::vector<std::pair<std::string, bool>> out;
   for (size_t pos = 0; pos < raw.size();) {
     auto meta_end = raw.find('\0', pos);
@@ -215,6 +216,26 @@ void pre_push(const repo::Project& p, const json& params, json& out) {
   out["blocked"] = setting_enabled(p, "hooks.pre_push_block_drafts");
 }
 
+// After a checkout or merge brought other branches' files: IDs two branches both minted, and
+// files left with conflict markers, each with the command that fixes it.
+void report_collisions(Context& ctx, const repo::Project& p, json& out) {
+  auto loaded = ctx.projects.open(p.root);
+  if (!loaded)
+    return;
+  const auto& index = (*loaded)->index;
+  for (const auto& d : index.duplicates()) {
+    const auto* first = index.find(d.id);
+    out["warnings"].push_back(
+        fmt::format("{} is defined twice ({} and {}): run `kodebase renumber {} --file {}`",
+                    d.id.str(), p.relative(first ? first->path : d.path), p.relative(d.path),
+                    d.id.str(), p.relative(d.path)));
+  }
+  for (const auto& problem : index.problems())
+    if (problem.code == "CONFLICT" && problem.id)
+      out["warnings"].push_back(fmt::format("{} holds conflict markers: run `kodebase resolve {}`",
+                                            p.relative(problem.path), problem.id->str()));
+}
+
 } // namespace
 
 util::Result<json> hooks_run(Context& ctx, const json& params) {
@@ -244,6 +265,8 @@ util::Result<json> hooks_run(Context& ctx, const json& params) {
     post_checkout(ctx, *p, params, out);
   else if (*name == "post-merge")
     post_merge(ctx, *p, params, out);
+  if (*name == "post-checkout" || *name == "post-merge")
+    report_collisions(ctx, *p, out);
   else if (*name == "pre-commit")
     pre_commit(*p, out);
   else

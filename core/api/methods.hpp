@@ -57,6 +57,14 @@ util::Result<json> artifacts_archive(Context& ctx, const json& params);
 util::Result<json> artifacts_edit(Context& ctx, const json& params);
 util::Result<json> artifacts_link(Context& ctx, const json& params);
 util::Result<json> artifacts_unlink(Context& ctx, const json& params);
+util::Result<json> artifacts_merge(Context& ctx, const json& params);
+util::Result<json> artifacts_resolve(Context& ctx, const json& params);
+util::Result<json> artifacts_renumber(Context& ctx, const json& params);
+// The merge driver for artifact files: the `.gitattributes` line (added when missing) and
+// merge.kodebase.* in the repository's git config, running `cli merge-driver`.
+util::Result<json> register_merge_driver(const repo::Project& p, const std::string& cli);
+// Whether this clone's git config runs kodebase's merge driver.
+bool merge_driver_configured(const repo::Project& p);
 util::Result<json> hooks_install(Context& ctx, const json& params);
 
 // The pull-request workflow's local half (the daemon makes the GitHub calls).

@@ -21,8 +21,14 @@ util::Result<json> project_init(Context&, const json& params) {
   json created = json::array();
   for (const auto& path : result->created_paths)
     created.push_back(result->project.relative(path));
-  return json{
+  json out{
       {"root", result->project.root.string()}, {"created", result->created}, {"paths", created}};
+  // In git, artifact files get the merge driver, so parallel branches merge.
+  if (auto cli = params.find("cli"); cli != params.end() && cli->is_string() &&
+                                     repo::git_output(result->project, {"rev-parse", "--git-dir"}))
+    if (auto driver = register_merge_driver(result->project, cli->get<std::string>()))
+      out["merge_driver"] = *driver;
+  return out;
 }
 
 namespace {

@@ -29,6 +29,8 @@ json summary_json(const LoadedProject& p, const Artifact& a) {
   out["blocked_by"] = a.blocked_by;
   out["blocks"] = a.blocks;
   out["updated"] = nullable(a.updated_at());
+  if (a.conflict_line) // read from its own side of a merge's conflict markers
+    out["conflicted"] = true;
   return out;
 }
 

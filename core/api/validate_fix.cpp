@@ -1,5 +1,6 @@
 // `validate --fix`: safe mechanical repairs, each reported, written like any other change.
 #include "core/api/methods.hpp"
+#include "core/api/renumber.hpp"
 #include "core/api/write_session.hpp"
 #include "core/artifact/writer.hpp"
 #include "core/util/time.hpp"
@@ -129,6 +130,39 @@ util::Result<json> fix_artifacts(Context& ctx, const json& params) {
   auto written = commit_edits(*session, edits, params, json::object());
   if (!written)
     return written.error();
+  // Two files with one ID: the later one gets the next free ID, as `renumber` gives it.
+  bool dry_run = params.value("dry_run", false);
+  std::vector<artifact::ArtifactId> twins;
+  for (const auto& d : session->index().duplicates())
+    if (std::find(twins.begin(), twins.end(), d.id) == twins.end())
+      twins.push_back(d.id);
+  std::vector<artifact::ArtifactId> planned; // IDs given out in a dry run
+  for (const auto& id : twins) {
+    auto loaded = dry_run ? util::Result<std::shared_ptr<const LoadedProject>>(session->loaded)
+                          : ctx.projects.open(session->project.root);
+    if (!loaded)
+      return loaded.error();
+    const auto& index = (*loaded)->index;
+    const artifact::Artifact* a = later_of_duplicates(index, id);
+    if (!a)
+      continue;
+    auto taken = index.ids();
+    taken.insert(taken.end(), planned.begin(), planned.end());
+    auto to = artifact::next_id(id.parent(), taken);
+    auto plan = plan_renumber(**loaded, *a, to, true);
+    if (!plan)
+      continue; // a file it cannot edit in place: left for a person
+    if (!dry_run)
+      if (auto st = apply_renumber(session->project, *plan); !st)
+        return st.error();
+    planned.push_back(to);
+    fixes.push_back({id.str(), a->path, "DUPLICATE_ID",
+                     fmt::format("{} renumbered {} (its twin keeps the ID{})", id.str(), to.str(),
+                                 plan->ambiguous.empty()
+                                     ? ""
+                                     : "; check the references of " +
+                                           fmt::format("{}", fmt::join(plan->ambiguous, ", ")))});
+  }
   json out = json::array();
   for (const auto& f : fixes)
     out.push_back({{"id", f.id},

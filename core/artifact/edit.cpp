@@ -15,23 +15,6 @@ util::Error cannot(std::string what) {
   return util::make_error(util::ErrorKind::failed, "cannot edit the file in place: " + what);
 }
 
-const YamlNode* find_path(const YamlNode& root, const std::vector<std::string>& path,
-                          size_t count) {
-  const YamlNode* n = &root;
-  for (size_t i = 0; i < count && n; ++i) {
-    // A segment of digits indexes a list: {"metadata", "events", "2", "timestamp"}.
-    const auto& seg = path[i];
-    if (n->is_sequence() && !seg.empty() &&
-        seg.find_first_not_of("0123456789") == std::string::npos) {
-      size_t at = std::stoul(seg);
-      n = at < n->items.size() ? &n->items[at] : nullptr;
-    } else {
-      n = n->find(seg);
-    }
-  }
-  return n;
-}
-
 // Indentation of the keys of a block mapping: its position's column minus one.
 int indent_of(const YamlNode& n) {
   return n.mark.column > 0 ? n.mark.column - 1 : 0;
@@ -57,6 +40,22 @@ std::map<std::filesystem::path, std::string> EditSet::texts() const {
   for (const auto& [path, d] : m_docs)
     out[path] = d.text();
   return out;
+}
+
+const YamlNode* find_path(const YamlNode& root, const std::vector<std::string>& path,
+                          size_t count) {
+  const YamlNode* n = &root;
+  for (size_t i = 0; i < count && n; ++i) {
+    const auto& seg = path[i];
+    if (n->is_sequence() && !seg.empty() &&
+        seg.find_first_not_of("0123456789") == std::string::npos) {
+      size_t at = std::stoul(seg);
+      n = at < n->items.size() ? &n->items[at] : nullptr;
+    } else {
+      n = n->find(seg);
+    }
+  }
+  return n;
 }
 
 std::string event_lines(const YamlNode& event, int dash_indent) {
@@ -307,7 +306,7 @@ util::Status DocumentText::set_scalar(const std::vector<std::string>& path, std:
   const YamlNode* parent = &m_root;
   size_t depth = 0;
   for (; depth + 1 < path.size(); ++depth) {
-    const YamlNode* next = parent->find(path[depth]);
+    const YamlNode* next = find_path(*parent, {path[depth]}, 1);
     if (!next)
       break;
     parent = next;

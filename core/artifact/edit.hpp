@@ -42,6 +42,10 @@ public:
   // `key: [value]` when the key is missing. Nothing changes when the value is already there.
   util::Status add_to_list(const std::vector<std::string>& path, std::string_view value);
 
+  // Replaces item `index` of the list at `path` (a scalar on one line, block or flow) with the
+  // plain word `value` (an ID), keeping the rest of the line.
+  util::Status set_item(const std::vector<std::string>& path, size_t index, std::string_view value);
+
   // Removes `value` from the list at `path`; nothing changes when it is not there.
   util::Status remove_from_list(const std::vector<std::string>& path, std::string_view value);
 
@@ -56,6 +60,33 @@ public:
   util::Status resolve_blocking_dependency(size_t event_index, std::string_view artifact_id,
                                            std::string_view resolved_at);
 
+  // Whole lines of the text: the byte offsets [begin, end). (Line edits, for merges.)
+  struct Lines {
+    size_t begin = 0, end = 0;
+  };
+  // The lines of the block mapping entry at `path` (mapping keys; digits index lists): the
+  // key's line with the comment lines right above it and the value's lines. Fails for flow
+  // mappings and missing keys.
+  util::Result<Lines> entry_lines(const std::vector<std::string>& path) const;
+  // The lines of item `index` of the block list at `path`.
+  util::Result<Lines> item_lines(const std::vector<std::string>& path, size_t index) const;
+  // Where new entries of the block mapping (or items of the block list) at `path` go: just past
+  // its last line.
+  util::Result<size_t> end_of(const std::vector<std::string>& path) const;
+  // The column of the keys of the block mapping (or the dashes of the block list) at `path`.
+  util::Result<int> indent_at(const std::vector<std::string>& path) const;
+  std::string_view text_of(Lines lines) const {
+    return std::string_view(m_text).substr(lines.begin, lines.end - lines.begin);
+  }
+  // Replaces `lines` with `text` (whole lines, each ending in a newline); refused when the
+  // result would not parse.
+  util::Status replace_lines(Lines lines, std::string_view text);
+  // The text with LF line ends and no byte order mark, as the offsets above count it, and how
+  // the file had them.
+  const std::string& normalized_text() const { return m_text; }
+  bool has_bom() const { return m_bom; }
+  bool has_crlf() const { return m_crlf; }
+
 private:
   DocumentText(std::string text, YamlNode root);
   static util::Result<DocumentText> parse_normalized(std::string text, bool bom, bool crlf);
@@ -65,6 +96,9 @@ private:
   size_t offset_of(Mark m) const;
   size_t line_start(int line) const;
   size_t block_end(const YamlNode& node, int indent) const;
+  // Where entry `i` of the block mapping `map` begins: its key line, or the comment lines right
+  // above it.
+  size_t entry_start(const YamlNode& map, size_t i) const;
   // Offset of the `]` closing a one-line flow list.
   util::Result<size_t> flow_list_close(const YamlNode& list, std::string_view name) const;
   util::Status set_scalar_in(const YamlNode& parent, int parent_indent, std::string_view key,
@@ -88,8 +122,16 @@ private:
   std::map<std::filesystem::path, DocumentText> m_docs;
 };
 
+// The node at the first `count` segments of `path` (mapping keys; a segment of digits indexes
+// a list: {"metadata", "events", "2", "timestamp"}), or nullptr.
+const YamlNode* find_path(const YamlNode& root, const std::vector<std::string>& path, size_t count);
+
 // Text of one event in block style, each line indented by `indent` spaces after the first
 // line's `- `.
 std::string event_lines(const YamlNode& event, int dash_indent);
+
+// `lines` (whole lines) moved from indentation `from` to `to`: each line gains or loses the
+// difference in leading spaces (never more than it has).
+std::string reindent(std::string_view lines, int from, int to);
 
 } // namespace kb::artifact

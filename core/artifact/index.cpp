@@ -1,5 +1,6 @@
 #include "core/artifact/index.hpp"
 
+#include "core/artifact/merge.hpp"
 #include "core/util/file.hpp"
 
 #include "core/util/text.hpp"
@@ -55,7 +56,30 @@ read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std:
                                    static_cast<unsigned char>(*bad), mark.line, mark.column),
                        mark};
   }
+  // A merge left conflict markers: the artifact is read from its own side, and marked.
+  int conflict_line = 0;
+  std::string ours;
+  if (has_conflict_markers(text)) {
+    for (size_t at = 0, line = 1; at < text.size(); ++line) {
+      auto nl = text.find('\n', at);
+      if (text.substr(at, 7) == "<<<<<<<") {
+        conflict_line = static_cast<int>(line);
+        break;
+      }
+      at = nl == std::string_view::npos ? text.size() : nl + 1;
+    }
+    ours = split_conflict(text).ours;
+    text = ours;
+  }
   auto doc = parse_yaml(text);
+  if (!doc && conflict_line)
+    return FileProblem{path,
+                       id,
+                       "CONFLICT",
+                       fmt::format("the file holds conflict markers (line {}) and neither side "
+                                   "reads: run `kodebase resolve {}`",
+                                   conflict_line, id.str()),
+                       {conflict_line, 1}};
   if (!doc) {
     const auto& d = doc.error().details;
     Mark mark{d.value("line", 0), d.value("column", 0)};
@@ -74,7 +98,9 @@ read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std:
         fmt::format("{}; an artifact file is a mapping with metadata and content", what),
         doc->mark};
   }
-  return artifact_from_document(id, path, std::move(*doc));
+  auto artifact = artifact_from_document(id, path, std::move(*doc));
+  artifact.conflict_line = conflict_line;
+  return artifact;
 }
 
 std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& file,
@@ -105,15 +131,26 @@ FileProblem refused_problem(const RefusedEntry& entry) {
 }
 
 void ArtifactIndex::add(Artifact artifact) {
+  if (artifact.conflict_line)
+    m_problems.push_back(FileProblem{
+        artifact.path,
+        artifact.id,
+        "CONFLICT",
+        fmt::format("the file holds conflict markers (line {}); its own side is read meanwhile",
+                    artifact.conflict_line),
+        {artifact.conflict_line, 1}});
   auto it = m_artifacts.find(artifact.id);
   if (it != m_artifacts.end()) {
     m_problems.push_back(FileProblem{
         artifact.path,
         artifact.id,
         "DUPLICATE_ID",
-        fmt::format("{} is also defined by {}; this file is ignored until one is renamed",
-                    artifact.id.str(), it->second.path.string()),
+        fmt::format("{} is also defined by {}: give one of them another ID with `kodebase "
+                    "renumber {} --file {}`",
+                    artifact.id.str(), util::printable_utf8(it->second.path.string()),
+                    artifact.id.str(), util::printable_utf8(artifact.path.string())),
         {}});
+    m_duplicates.push_back(std::move(artifact));
     return;
   }
   m_dependents_built = false;
@@ -127,6 +164,7 @@ void ArtifactIndex::remove_path(const std::filesystem::path& path) {
       m_artifacts.erase(it);
       break;
     }
+  std::erase_if(m_duplicates, [&](const Artifact& a) { return a.path == path; });
   std::erase_if(m_problems, [&](const FileProblem& p) { return p.path == path; });
   m_dependents_built = false;
 }

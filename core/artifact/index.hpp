@@ -18,7 +18,8 @@ struct FileProblem {
   std::filesystem::path path;
   std::optional<ArtifactId> id;
   // YAML_SYNTAX_ERROR, DUPLICATE_KEY, YAML_ALIAS_LIMIT, INVALID_DOCUMENT, INVALID_UTF8,
-  // BINARY_CONTENT, FILE_TOO_LARGE, FILE_UNREADABLE, UNSAFE_FILE, INVALID_PATH, DUPLICATE_ID
+  // BINARY_CONTENT, FILE_TOO_LARGE, FILE_UNREADABLE, UNSAFE_FILE, INVALID_PATH, DUPLICATE_ID,
+  // CONFLICT (the artifact may still be read: see Artifact::conflict_line)
   std::string code;
   std::string message;
   Mark mark;
@@ -36,6 +37,8 @@ std::variant<Artifact, FileProblem> read_artifact_file(const DiscoveredFile& fil
 // Parses artifact text that claims to be `id` at `path` (used by the reader and by tests). A
 // UTF-8 byte order mark and CRLF line ends are read; text that is not UTF-8 or holds control
 // characters is refused (INVALID_UTF8, BINARY_CONTENT) with the line and column of the byte.
+// Text with conflict markers is read from its own side (conflict_line set), or is a CONFLICT
+// problem when that side does not parse.
 std::variant<Artifact, FileProblem>
 read_artifact_text(const ArtifactId& id, const std::filesystem::path& path, std::string_view text);
 
@@ -47,7 +50,9 @@ class ArtifactIndex {
 public:
   using Map = std::map<ArtifactId, Artifact>;
 
-  // Adds an artifact; a second file with the same ID is recorded as DUPLICATE_ID and ignored.
+  // Adds an artifact. A second file with the same ID is recorded as DUPLICATE_ID and kept
+  // among duplicates() (listed, never silently dropped); a file with conflict markers is
+  // added and recorded as CONFLICT.
   void add(Artifact artifact);
   void add_problem(FileProblem problem) { m_problems.push_back(std::move(problem)); }
   // Forgets what was read from `path` (its artifact or problem), for re-reading one file.
@@ -58,6 +63,8 @@ public:
   const Artifact* find(const ArtifactId& id) const;
   const Artifact* find(std::string_view id) const;
   const Map& all() const { return m_artifacts; }
+  // Artifacts whose ID another file had already, in the order they were added.
+  const std::vector<Artifact>& duplicates() const { return m_duplicates; }
   size_t size() const { return m_artifacts.size(); }
   const std::vector<FileProblem>& problems() const { return m_problems; }
 
@@ -72,6 +79,7 @@ public:
 
 private:
   Map m_artifacts;
+  std::vector<Artifact> m_duplicates;
   std::vector<FileProblem> m_problems;
   mutable std::map<std::string, std::vector<const Artifact*>> m_dependents; // built lazily
   mutable bool m_dependents_built = false;

@@ -100,6 +100,10 @@ struct Artifact {
   std::shared_ptr<const DeliverySummary> delivery_summary;         // milestone
   std::shared_ptr<const ImpactSummary> impact_summary;             // initiative
 
+  // The file holds conflict markers (a merge made without kodebase's driver): what is read is
+  // its own branch's side, and this is the line of the first marker (0: no conflict).
+  int conflict_line = 0;
+
   // The API's list entry of this artifact as compact JSON, filled in on first use and kept
   // while the artifact is (the daemon's warm index answers `list` from it). An index is used
   // by one thread at a time, so filling it in needs no lock.

@@ -23,6 +23,27 @@ Mark to_mark(const YAML::Mark& m) {
   return Mark{m.line + 1, m.column + 1};
 }
 
+// A scalar as yaml-cpp decoded it, in UTF-8. Its escapes for U+0080..U+00FF (`\xNN`, `\_`
+// for U+00A0, `\N` for U+0085) come out as one raw byte each: those bytes are re-encoded as
+// the code points they stand for. (The text itself was checked to be UTF-8 before parsing.)
+std::string as_utf8(const std::string& value) {
+  if (util::utf8_error_at(value) == std::string::npos)
+    return value;
+  std::string out;
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    size_t bad = util::utf8_error_at(rest);
+    out.append(rest.substr(0, bad));
+    if (bad == std::string_view::npos)
+      break;
+    auto byte = static_cast<unsigned char>(rest[bad]);
+    out += static_cast<char>(0xC0 | (byte >> 6));
+    out += static_cast<char>(0x80 | (byte & 0x3F));
+    rest.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
 // Aliases may repeat at most this many nodes in all: a few kilobytes of anchors and aliases
 // could otherwise stand for billions of nodes (a "billion laughs" document).
 constexpr size_t k_max_alias_nodes = 10000;
@@ -68,7 +89,7 @@ public:
                 const std::string& value) override {
     YamlNode n;
     n.kind = YamlNode::Kind::scalar;
-    n.scalar = value;
+    n.scalar = as_utf8(value);
     n.quoted = tag == "!" || (!tag.empty() && tag != "?");
     n.mark = to_mark(mark);
     add(std::move(n), anchor, 1);

@@ -29,6 +29,9 @@ inline constexpr std::string_view artifacts_archive = "artifacts.archive";
 inline constexpr std::string_view artifacts_edit = "artifacts.edit";
 inline constexpr std::string_view artifacts_link = "artifacts.link";
 inline constexpr std::string_view artifacts_unlink = "artifacts.unlink";
+inline constexpr std::string_view artifacts_merge = "artifacts.merge";
+inline constexpr std::string_view artifacts_resolve = "artifacts.resolve";
+inline constexpr std::string_view artifacts_renumber = "artifacts.renumber";
 
 inline constexpr std::string_view hooks_install = "hooks.install";
 inline constexpr std::string_view hooks_uninstall = "hooks.uninstall";
@@ -80,7 +83,8 @@ inline constexpr std::array all = {
     artifacts_log,    artifacts_next,  artifacts_context, artifacts_validate, artifacts_commits,
     artifacts_create, artifacts_ready, artifacts_start,   artifacts_submit,   artifacts_complete,
     artifacts_cancel, artifacts_block, artifacts_archive, artifacts_edit,     artifacts_link,
-    artifacts_unlink, hooks_install,   hooks_uninstall,   hooks_status,       hooks_run,
-    config_get,       config_set,      config_list,       config_preset};
+    artifacts_unlink, artifacts_merge, artifacts_resolve, artifacts_renumber, hooks_install,
+    hooks_uninstall,  hooks_status,    hooks_run,         config_get,         config_set,
+    config_list,      config_preset};
 
 } // namespace kb::protocol::method

@@ -188,7 +188,8 @@ std::vector<JournalEntry> parse_journal(const Project& project, std::string_view
     size_t want = current ? 4 : 2;
     auto temp = fields.size() == want ? journal_target(project, fields[0]) : std::nullopt;
     auto target = fields.size() == want ? journal_target(project, fields[1]) : std::nullopt;
-    if (!temp || !target || *temp != temp_for(*target) || (current && fields[3].size() != 64)) {
+    bool hash_ok = !current || fields[3].size() == 64 || fields[3] == k_absent;
+    if (!temp || !target || *temp != temp_for(*target) || !hash_ok) {
       valid = false;
       continue;
     }
@@ -301,6 +302,15 @@ void Transaction::put(fs::path target, std::string contents) {
   m_files.emplace_back(std::move(target), std::move(contents));
 }
 
+void Transaction::remove(fs::path target) {
+  for (auto& [t, c] : m_files)
+    if (t == target) {
+      c.reset();
+      return;
+    }
+  m_files.emplace_back(std::move(target), std::nullopt);
+}
+
 util::Status Transaction::commit(const Project& project) {
   return run(project, m_files.size());
 }
@@ -318,8 +328,9 @@ util::Status Transaction::run(const Project& project, size_t renames) {
           util::ErrorKind::internal,
           fmt::format("{} is not a file of the project's .kodebase folder", target.string()));
     auto temp = relative_to_root(project, temp_for(target));
-    intent += fmt::format("{}\t{}\t{}\t{}\n", encode_path(*temp), encode_path(*rel),
-                          content_hash(target), util::sha256_hex(contents));
+    intent +=
+        fmt::format("{}\t{}\t{}\t{}\n", encode_path(*temp), encode_path(*rel), content_hash(target),
+                    contents ? util::sha256_hex(*contents) : std::string(k_absent));
   }
   auto journal = JournalFile::open(project);
   if (!journal)
@@ -334,14 +345,16 @@ util::Status Transaction::run(const Project& project, size_t renames) {
   std::set<fs::path> dirs;
   std::vector<fs::path> temps;
   for (const auto& [target, contents] : m_files) {
+    dirs.insert(target.parent_path());
+    if (!contents)
+      continue; // deleted at the renames
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     temps.push_back(temp_for(target));
-    if (auto st = write_whole(temps.back(), contents, false); !st) {
+    if (auto st = write_whole(temps.back(), *contents, false); !st) {
       discard();
       return st.error();
     }
-    dirs.insert(target.parent_path());
   }
   if (auto st = sync_all(temps); !st) {
     discard();
@@ -353,11 +366,15 @@ util::Status Transaction::run(const Project& project, size_t renames) {
   }
   // Committed: from here on, recovery finishes the change (where its files are unchanged).
   size_t done = 0;
-  for (const auto& [target, _] : m_files) {
+  for (const auto& [target, contents] : m_files) {
     if (done++ == renames)
       return util::ok_status(); // a test's simulated kill
-    if (::rename(temp_for(target).c_str(), target.c_str()) != 0)
+    if (!contents) {
+      if (::unlink(target.c_str()) != 0 && errno != ENOENT)
+        return io(fmt::format("cannot delete {}", target.string()));
+    } else if (::rename(temp_for(target).c_str(), target.c_str()) != 0) {
       return io(fmt::format("cannot move {} into place", target.string()));
+    }
   }
   (void)sync_all({dirs.begin(), dirs.end()});
   journal->clear();
@@ -399,10 +416,13 @@ util::Status recover(const Project& project) {
   std::vector<std::string> changed;
   for (const auto& e : entries) {
     struct stat st {};
-    bool temp_there = ::lstat(e.temp.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-    if (temp_there && content_hash(e.temp) == e.after && content_hash(e.target) == e.before)
+    bool deletion = e.after == k_absent;
+    bool temp_there = !deletion && ::lstat(e.temp.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    auto now = content_hash(e.target);
+    if (deletion ? now == e.before && now != k_absent
+                 : temp_there && content_hash(e.temp) == e.after && now == e.before)
       pending.push_back(&e);
-    else if (temp_there || content_hash(e.target) != e.after)
+    else if (temp_there || now != e.after)
       changed.push_back(project.relative(e.target));
   }
   if (!changed.empty()) {
@@ -414,7 +434,9 @@ util::Status recover(const Project& project) {
     return done();
   }
   for (const auto* e : pending) {
-    if (::rename(e->temp.c_str(), e->target.c_str()) != 0)
+    bool ok = e->after == k_absent ? ::unlink(e->target.c_str()) == 0
+                                   : ::rename(e->temp.c_str(), e->target.c_str()) == 0;
+    if (!ok)
       return io(fmt::format("cannot finish an interrupted write of {}", e->target.string()));
     sync_dir(e->target.parent_path());
   }

@@ -5,6 +5,7 @@
 #include "core/util/result.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ namespace kb::repo {
 class Transaction {
 public:
   void put(std::filesystem::path target, std::string contents);
+  // Deletes `target` with the rest (a renumbered artifact's old file).
+  void remove(std::filesystem::path target);
   bool empty() const { return m_files.empty(); }
   // Writes everything; the caller must hold the WriteLock.
   util::Status commit(const Project& project);
@@ -37,7 +40,8 @@ public:
 
 private:
   util::Status run(const Project& project, size_t renames);
-  std::vector<std::pair<std::filesystem::path, std::string>> m_files;
+  // Each file and its new contents (nullopt: deleted).
+  std::vector<std::pair<std::filesystem::path, std::optional<std::string>>> m_files;
 };
 
 // Finishes or discards an interrupted transaction, and removes kodebase's stray temporaries

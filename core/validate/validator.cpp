@@ -29,11 +29,16 @@ Report validate_index(const artifact::ArtifactIndex& index, Mode mode,
     std::string id = p.id ? p.id->str() : "";
     if (!selected(id))
       continue;
-    report.findings.push_back(Finding{id, p.path, Severity::error, p.code, p.message, "", p.mark,
-                                      p.code == "DUPLICATE_ID"
-                                          ? "give each artifact its own ID"
-                                          : "fix the file so it parses; the rest of the "
-                                            "project is unaffected meanwhile"});
+    std::string fix = p.code == "DUPLICATE_ID"
+                          ? "give one of them another ID: `kodebase renumber " + id +
+                                " --file FILE`, or `kodebase validate --fix`"
+                      : p.code == "CONFLICT"
+                          ? "run `kodebase resolve " + id +
+                                "` (or remove the markers by hand); its own side is read meanwhile"
+                          : "fix the file so it parses; the rest of the project is unaffected "
+                            "meanwhile";
+    report.findings.push_back(
+        Finding{id, p.path, Severity::error, p.code, p.message, "", p.mark, std::move(fix)});
   }
   std::vector<Finding> graph_findings;
   check_graph(index, graph_findings);

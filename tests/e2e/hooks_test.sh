@@ -19,6 +19,9 @@ git -C "$r" add -A && git -C "$r" commit -qm init
 
 expect_exit 0 "install" -- "$kb" -C "$r" hooks install
 contains "$out" "post-checkout  installed (with other commands)" "existing hook kept"
+contains "$out" "merge driver   installed" "install sets up the merge driver"
+grep -q "merge=kodebase" "$r/.gitattributes" && pass || fail "no .gitattributes line for the driver"
+git -C "$r" add .gitattributes && git -C "$r" commit -qm "merge driver" --no-verify
 cp "$r/.git/hooks/post-checkout" "$work/first"
 expect_exit 0 "install again" -- "$kb" -C "$r" hooks install
 cmp -s "$r/.git/hooks/post-checkout" "$work/first" && pass || fail "install is not idempotent"

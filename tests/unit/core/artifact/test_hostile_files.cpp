@@ -223,3 +223,10 @@ TEST_CASE("read_file refuses FIFOs, devices and links it must not follow, withou
   CHECK_FALSE(kb::util::read_file(link, {.follow_links = false}).ok());
   CHECK_FALSE(kb::util::read_file(dir.path() / "file", {.max_bytes = 0}).ok());
 }
+
+TEST_CASE("escapes of U+0080..U+00FF come out as UTF-8 (found by the reader's fuzz target)",
+          "[artifact][hostile]") {
+  auto doc = kb::artifact::parse_yaml("a: \"x\\_y\\N\\xe9\"\n");
+  REQUIRE(doc.ok());
+  CHECK(doc->find("a")->scalar == "x\xC2\xA0y\xC2\x85\xC3\xA9");
+}
