@@ -24,6 +24,8 @@ Result<ProcessOutput> run_capture(const std::vector<std::string>& argv, bool wit
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
   else
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  // Nothing else crosses: not every descriptor of the daemon (its sockets) is close-on-exec.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   std::vector<char*> args;
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));

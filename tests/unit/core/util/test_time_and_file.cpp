@@ -1,8 +1,13 @@
 #include "core/util/file.hpp"
+#include "core/util/process.hpp"
+#include "core/util/text.hpp"
 #include "core/util/time.hpp"
 #include "tests/unit/support.hpp"
 
+#include <algorithm>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace kb::util;
 
@@ -52,4 +57,19 @@ TEST_CASE("find_upwards finds the nearest folder holding the marker", "[util][fi
   std::filesystem::create_directories(dir.path() / "src" / "deep");
   CHECK(find_upwards(dir.path() / "src" / "deep", ".kodebase") == dir.path());
   CHECK_FALSE(find_upwards(dir.path() / "src", "no-such-marker"));
+}
+
+TEST_CASE("a child run by run_capture inherits no descriptor but its three", "[util][process]") {
+  // The daemon's sockets are not all close-on-exec; git, gh and the merge driver it runs must
+  // not hold them (a child outliving the daemon would keep its socket answering nobody).
+  // No O_CLOEXEC, as a listening socket may be; high, so that ls's own descriptors differ.
+  int opened = ::open("/dev/null", O_RDONLY);
+  int leaked = ::fcntl(opened, F_DUPFD, 60);
+  ::close(opened);
+  REQUIRE(leaked >= 60);
+  auto listed = run_capture({"ls", "/proc/self/fd"}, false);
+  ::close(leaked);
+  REQUIRE(listed);
+  auto fds = lines_of(listed->out);
+  CHECK(std::find(fds.begin(), fds.end(), std::to_string(leaked)) == fds.end());
 }
