@@ -38,6 +38,9 @@ util::Result<json> project_status(Context& ctx, const json& params);
 // to them (or claimed by them: params.claimed), the branch's own artifact first. Not a
 // method.
 util::Result<json> presence_info(Context& ctx, const json& params);
+// The next free child number under params.parent (an initiative's ordinal without one) in the
+// project's tree: {parent, next}. What the daemon seeds an ID reservation with. Not a method.
+util::Result<json> next_id_info(Context& ctx, const json& params);
 util::Result<std::string> artifacts_list(Context& ctx, const json& params);
 util::Result<json> artifacts_get(Context& ctx, const json& params);
 util::Result<json> artifacts_tree(Context& ctx, const json& params);
@@ -76,6 +79,12 @@ util::Result<json> pull_request_facts(Context& ctx, const json& params);
 util::Result<json> artifacts_in_review(Context& ctx, const json& params);
 // `git push --set-upstream origin BRANCH` with the user's credentials and no prompt.
 util::Result<json> push_branch(Context& ctx, const json& params);
+// Keeps the checked-out branch mergeable on GitHub, whose merge button merges lines without
+// kodebase's driver: fetches origin's default branch and, when a merge of lines would conflict
+// and only on artifact files, merges it in with the driver (a merge commit). {mergeable,
+// merged: bool, conflicts: [paths], hint}; a conflict outside artifact files is left to the
+// user with the command to run.
+util::Result<json> keep_mergeable(Context& ctx, const json& params);
 // The artifact of a merged pull request (params.number, params.title) completed, submitted
 // first when still in progress, with the readiness cascade; its changes settled as
 // settle_merge_changes says. An artifact already completed (or in another state) is left

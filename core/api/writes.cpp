@@ -279,8 +279,34 @@ util::Result<json> merge_body(const json& params) {
 
 } // namespace
 
+util::Result<json> next_id_info(Context& ctx, const json& params) {
+  std::optional<ArtifactId> parent;
+  if (auto it = params.find("parent"); it != params.end() && it->is_string()) {
+    auto p = ArtifactId::parse_or_error(it->get<std::string>());
+    if (!p)
+      return p.error();
+    parent = *p;
+  }
+  auto p = open_project(ctx, params);
+  if (!p)
+    return p.error();
+  auto next = artifact::next_id(parent, (*p)->index.ids());
+  return json{{"parent", parent ? parent->str() : std::string()},
+              {"next", parent ? next.last_number() : next.initiative_ordinal()}};
+}
+
 util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
-  auto merged = merge_body(raw_params);
+  // An ID the daemon reserved through the team's Redis (else the next one of the tree).
+  std::optional<ArtifactId> reserved;
+  json without_id = raw_params;
+  if (auto it = raw_params.find("id"); it != raw_params.end()) {
+    auto r = ArtifactId::parse_or_error(it->is_string() ? it->get<std::string>() : "");
+    if (!r)
+      return r.error();
+    reserved = *r;
+    without_id.erase("id");
+  }
+  auto merged = merge_body(without_id);
   if (!merged)
     return merged.error();
   const json& params = *merged;
@@ -324,6 +350,17 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
   if (!actor)
     return actor.error();
   auto id = artifact::next_id(parent, index.ids());
+  if (reserved) {
+    auto taken = index.ids();
+    if (reserved->parent() != parent || reserved->depth() != id.depth())
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              fmt::format("{} is not a child of {}", reserved->str(),
+                                          parent ? parent->str() : std::string("the root")));
+    if (std::find(taken.begin(), taken.end(), *reserved) != taken.end())
+      return util::make_error(util::ErrorKind::conflict,
+                              fmt::format("{} is taken in this tree", reserved->str()));
+    id = *reserved;
+  }
   auto slug = artifact::slugify(*title);
   auto path =
       artifact::path_for_new(session->project.artifacts_dir(), id, slug,

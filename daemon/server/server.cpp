@@ -13,6 +13,7 @@
 #include "daemon/github/proxy.hpp"
 #include "daemon/github/rpc.hpp"
 #include "daemon/realtime/claims.hpp"
+#include "daemon/realtime/ids.hpp"
 #include "daemon/realtime/presence.hpp"
 #include "daemon/realtime/relay.hpp"
 #include "daemon/server/peer.hpp"
@@ -179,6 +180,11 @@ private:
   // claim held by someone else refuses the start (unless params.force).
   bool start_claimed(const std::shared_ptr<Session>& session, protocol::Request request,
                      bool answer, Amend then = {});
+  // artifacts.create in a project whose team is connected: the ID is reserved through the
+  // team's Redis first, so teammates adding under one parent at once never collide; offline
+  // (or without a team) it comes from the local tree, and the answer says so.
+  bool create_reserved(const std::shared_ptr<Session>& session, protocol::Request request,
+                       bool answer);
   // artifacts.start and artifacts.submit with github.pull_requests on: the branch pushed and
   // its pull request opened after a start; submit through PullRequests::submit.
   bool with_pull_request(const std::shared_ptr<Session>& session, protocol::Request request,
@@ -249,6 +255,7 @@ private:
   std::unique_ptr<realtime::Relay> m_relay;
   std::unique_ptr<realtime::Presence> m_presence;
   std::unique_ptr<realtime::Claims> m_claims;
+  std::unique_ptr<realtime::IdReservations> m_ids;
   std::unique_ptr<WebhookDoor> m_webhooks;
   // project root → its team ("" none; nullopt while it is looked up), and who waits for it
   std::map<fs::path, std::optional<std::string>> m_teams;
@@ -659,6 +666,10 @@ bool Daemon::respond_here(Session& session, const protocol::Request& request,
 void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::Request asked,
                              bool answer, Amend amend) {
   auto directory = asked.params.is_object() ? asked.params.value("directory", "") : "";
+  // A merge of texts needs no project: off the project's lane, because git runs the driver
+  // while that lane may be the one merging (a submit keeping its pull request mergeable).
+  if (asked.method == protocol::method::artifacts_merge)
+    directory.clear();
   auto root = directory.empty() ? fs::path() : WarmProjects::root_of(directory);
   // One request shared by the work and its completion: a large one is never copied.
   auto shared = std::make_shared<const protocol::Request>(std::move(asked));
@@ -1085,6 +1096,54 @@ bool Daemon::start_claimed(const std::shared_ptr<Session>& session, protocol::Re
                       send(std::move(resp));
                     }));
               });
+        });
+  });
+  return false;
+}
+
+bool Daemon::create_reserved(const std::shared_ptr<Session>& session, protocol::Request request,
+                             bool answer) {
+  auto directory = request.params.is_object() ? request.params.value("directory", "") : "";
+  if (directory.empty() || m_link->state() == realtime::LinkState::disabled ||
+      request.params.value("dry_run", false) || request.params.contains("id")) {
+    respond_in_lane(session, std::move(request), answer);
+    return false;
+  }
+  auto note = [](json reservation) -> Amend {
+    return [reservation](protocol::Response r, Send send) {
+      if (!r.error && r.result && r.result->is_object())
+        (*r.result)["reservation"] = reservation;
+      send(std::move(r));
+    };
+  };
+  auto root = WarmProjects::root_of(directory);
+  find_team(root, [=, this](const std::string& team) {
+    if (team.empty() || !m_link->commands()) {
+      auto why = team.empty() ? "the project has no team" : "the team relay is " + team_state();
+      respond_in_lane(
+          session, request, answer,
+          note({{"reserved", false}, {"reason", why + ": the ID comes from this tree"}}));
+      return;
+    }
+    in_lane(
+        root, [this, params = request.params] { return api::next_id_info(m_ctx, params); },
+        [=, this](util::Result<json> next) {
+          if (!next) { // the create itself says what is wrong
+            respond_in_lane(session, request, answer);
+            return;
+          }
+          auto parent = next->value("parent", "");
+          auto seen = next->value("next", std::uint64_t(1)) - 1;
+          m_ids->reserve(team, parent, seen, [=, this](util::Result<std::uint64_t> n) {
+            auto asked = request;
+            json reservation{{"reserved", n.ok()}};
+            if (n)
+              asked.params["id"] = parent.empty() ? artifact::ArtifactId::initiative(*n).str()
+                                                  : parent + "." + std::to_string(*n);
+            else
+              reservation["reason"] = n.error().message + ": the ID comes from this tree";
+            respond_in_lane(session, std::move(asked), answer, note(reservation));
+          });
         });
   });
   return false;

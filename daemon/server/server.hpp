@@ -31,10 +31,11 @@ struct ServerOptions {
   std::size_t history = 10000;          // team updates kept in the stream
   std::chrono::seconds history_ttl{0};  // the stream's life after its last update
   std::chrono::seconds claim_ttl{7200}; // a claim's default lease
-  std::chrono::milliseconds presence_interval{15000}; // heartbeats (entries live 3 of them)
-  std::chrono::seconds sync_interval{300};            // checks for merged pull requests (0 = never)
-  WebhookOptions webhook;                             // GitHub webhooks (listen "" = off)
-  bool no_socket = false; // the hosted relay: no daemon.sock, no idle exit
+  std::chrono::seconds id_reservation_ttl{30 * 86400}; // an ID counter's life after its last use
+  std::chrono::milliseconds presence_interval{15000};  // heartbeats (entries live 3 of them)
+  std::chrono::seconds sync_interval{300}; // checks for merged pull requests (0 = never)
+  WebhookOptions webhook;                  // GitHub webhooks (listen "" = off)
+  bool no_socket = false;                  // the hosted relay: no daemon.sock, no idle exit
 };
 
 // The resident daemon: one per user, serving the kodebase protocol on the runtime socket until

@@ -164,6 +164,25 @@ grep -q 'owned' "$work/watchB" && fail "a forged envelope is delivered" || pass
 out=$(as B team status --json)
 python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["dropped"]>=1 and s["received"]>=3 else 1)' "$out" && pass || fail "B dropped the forgery: $out"
 
+# IDs reserved through the team's Redis: A and B adding under one parent at the same moment
+# get different IDs, though neither tree has the other's file.
+add_as() { KODEBASE_ACTOR="$2" as "$1" -C "$work/shop$1" add A.2 --title "$3" --criterion x --json; }
+add_as A "Ada Lovelace (ada@example.com)" "Wallets" >"$work/addA" 2>&1 &
+adder_a=$!
+add_as B "Grace Hopper (grace@example.com)" "Gift cards" >"$work/addB" 2>&1 &
+adder_b=$!
+pids+=("$adder_a" "$adder_b")
+wait "$adder_a" && wait "$adder_b" && pass || fail "parallel adds failed: $(cat "$work/addA" "$work/addB")"
+id_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$1"; }
+[ "$(id_of "$work/addA")" != "$(id_of "$work/addB")" ] && pass ||
+  fail "two teammates got one ID: $(id_of "$work/addA")"
+grep -q '"reserved":true' "$work/addA" && grep -q '"reserved":true' "$work/addB" && pass ||
+  fail "the IDs were not reserved through Redis: $(cat "$work/addA" "$work/addB")"
+t0=$(date +%s%N)
+add_as A "Ada Lovelace (ada@example.com)" "Vouchers" >"$work/addA2"
+echo "add with an ID reserved through Redis: $((($(date +%s%N) - t0) / 1000000)) ms (process included)"
+[ "$(id_of "$work/addA2")" = "A.2.10" ] && pass || fail "the next add is not after both: $(cat "$work/addA2")"
+
 # --- presence and claims ------------------------------------------------------------------------
 as A config set actor "Ada Lovelace (ada@example.com)" >/dev/null
 as B config set actor "Grace Hopper (grace@example.com)" >/dev/null
