@@ -63,6 +63,17 @@ std::string pull_request_lines(const Session& s, const json& r) {
   std::string text =
       fmt::format("pull request #{} {}{}: {}\n", pr.value("number", 0),
                   pr.value("draft", false) ? "(draft) " : "", what, pr.value("url", ""));
+  json merge =
+      pr.contains("base_merge") && pr["base_merge"].is_object() ? pr["base_merge"] : json::object();
+  if (merge.value("merged", false)) {
+    std::string files;
+    for (const auto& f : merge["conflicts"])
+      files += (files.empty() ? "" : ", ") + f.get<std::string>();
+    text += fmt::format("merged origin/{} in first, where both changed {}\n",
+                        merge.value("base", ""), files);
+  } else if (merge.contains("mergeable") && merge["mergeable"] == false)
+    std::fprintf(stderr, "kodebase: warning: the pull request conflicts with %s; %s\n",
+                 merge.value("base", "").c_str(), merge.value("hint", "").c_str());
   if (pr.contains("push_error"))
     std::fprintf(stderr, "kodebase: warning: %s; push the branch yourself\n",
                  pr.value("push_error", "").c_str());
@@ -326,7 +337,10 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
   if (m == method::artifacts_submit)
     sub->footer("With pull requests on, submit runs on the artifact's branch with its artifact\n"
                 "files committed: the pull request is marked ready for review, the in_review\n"
-                "event records pr_number, pr_branch and pr_head_sha, and the branch is pushed.");
+                "event records pr_number, pr_branch and pr_head_sha, and the branch is pushed.\n"
+                "GitHub's merge button merges lines, not artifacts: when origin's default\n"
+                "branch changed the same artifact files (a sibling's cascade), submit merges it\n"
+                "in first with the merge driver, so the pull request stays mergeable.");
   if (m == method::artifacts_cancel || m == method::artifacts_archive)
     sub->add_option("--reason", o->reason, "Why (recorded in the event)");
   if (m == method::artifacts_complete) {

@@ -123,6 +123,82 @@ util::Result<json> push_branch(Context&, const json& params) {
               {"head", repo::git_output(*p, {"rev-parse", *branch}).value_or("")}};
 }
 
+util::Result<json> keep_mergeable(Context&, const json& params) {
+  auto p = project_param(params);
+  if (!p)
+    return p.error();
+  auto base =
+      repo::default_branch(*p, setting_value(*p, "gitOps.branches.mainBranch").get<std::string>());
+  auto git = [&](std::vector<std::string> args, bool network = false) {
+    std::vector<std::string> cmd = {"env", "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS="};
+    if (network)
+      cmd.insert(cmd.end(), {"timeout", "120"});
+    cmd.insert(cmd.end(), {"git", "-C", p->root.string()});
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return util::run_capture(cmd, true);
+  };
+  // origin's default branch as of now, or as of the last fetch when origin cannot be reached.
+  auto fetched =
+      git({"fetch", "-q", "origin", fmt::format("+refs/heads/{0}:refs/remotes/origin/{0}", base)},
+          true);
+  auto against = "refs/remotes/origin/" + base;
+  auto known = git({"rev-parse", "-q", "--verify", against + "^{commit}"});
+  if (!known || known->exit_code != 0)
+    return json{{"mergeable", nullptr},
+                {"hint", fmt::format("cannot fetch origin/{} to check the merge", base)}};
+  bool fresh = fetched && fetched->exit_code == 0;
+  // What GitHub's button would do: git's merge of lines, with no driver.
+  auto tree = git({"-c", "merge.kodebase.driver=git merge-file %A %O %B", "merge-tree",
+                   "--write-tree", "--name-only", "--no-messages", "HEAD", against});
+  if (!tree)
+    return tree.error();
+  json out{{"mergeable", true},
+           {"merged", false},
+           {"conflicts", json::array()},
+           {"base", base},
+           {"fetched", fresh}};
+  if (tree->exit_code == 0)
+    return out;
+  // The tree's ID, then one conflicted path per line.
+  auto lines = util::lines_of(tree->out);
+  std::vector<std::string> conflicts;
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    if (!lines[i].empty())
+      conflicts.push_back(lines[i]);
+  bool artifacts_only =
+      !conflicts.empty() && std::all_of(conflicts.begin(), conflicts.end(), [](const auto& f) {
+        return f.starts_with(".kodebase/artifacts/") && f.ends_with(".yml");
+      });
+  out["mergeable"] = false;
+  out["conflicts"] = conflicts;
+  if (tree->exit_code != 1 || !artifacts_only) {
+    out["hint"] = fmt::format("the branch conflicts with {} outside the artifact files: `git merge "
+                              "origin/{}`, resolve, push",
+                              base, base);
+    return out;
+  }
+  // Only artifact files: the driver merges them (without hooks: kodebase's post-merge hook
+  // would ask this daemon, whose lane runs this), and the branch then merges with a click. A
+  // merge needs a clean work tree; the user's uncommitted changes are never touched.
+  auto status = git({"status", "--porcelain", "--untracked-files=no"});
+  if (!status || status->exit_code != 0 || !status->out.empty()) {
+    out["hint"] = fmt::format("commit your changes, then `git merge origin/{}` and push", base);
+    return out;
+  }
+  auto merged =
+      git({"-c", "core.hooksPath=/dev/null", "merge", "--no-edit", "-m",
+           fmt::format("Merge {} into this branch (artifact files, kodebase)", base), against});
+  if (!merged || merged->exit_code != 0) {
+    (void)git({"merge", "--abort"});
+    out["hint"] =
+        fmt::format("`git merge origin/{}`, then `kodebase resolve --all` and push", base);
+    return out;
+  }
+  out["mergeable"] = true;
+  out["merged"] = true;
+  return out;
+}
+
 void settle_merge_changes(const repo::Project& p, const json& files, const std::string& what,
                           json& out) {
   if (files.empty())

@@ -267,16 +267,27 @@ void PullRequests::submit(const json& facts, const json& params, Finish done) {
               return done(submitted);
             (*pr)["draft"] = false;
             (*pr)["readied"] = readied;
-            push(facts, id, [=](JsonResult pushed) {
-              json out = *submitted;
-              out["pull_request"] = *pr;
-              if (!pushed) {
-                out["pull_request"]["push_error"] = pushed.error().message;
-                if (pushed.error().details.contains("output"))
-                  out["pull_request"]["output"] = pushed.error().details["output"];
-              }
-              done(out);
-            });
+            // GitHub's merge button does not run the driver: merge the default branch in
+            // first when only artifact files would conflict.
+            m_lane(
+                root,
+                [this, root] {
+                  return api::keep_mergeable(m_ctx, {{"directory", root}});
+                },
+                [=, this](JsonResult mergeable) {
+                  (*pr)["base_merge"] =
+                      mergeable ? *mergeable : json{{"error", mergeable.error().message}};
+                  push(facts, id, [=](JsonResult pushed) {
+                    json out = *submitted;
+                    out["pull_request"] = *pr;
+                    if (!pushed) {
+                      out["pull_request"]["push_error"] = pushed.error().message;
+                      if (pushed.error().details.contains("output"))
+                        out["pull_request"]["output"] = pushed.error().details["output"];
+                    }
+                    done(out);
+                  });
+                });
           });
     };
     if (!(*pr)["draft"].get<bool>())

@@ -591,6 +591,8 @@ bool Daemon::handle(const std::shared_ptr<Session>& session, const std::string& 
       request.method == protocol::method::team_release ||
       request.method == protocol::method::team_claims)
     return team_request(session, request, answer);
+  if (request.method == protocol::method::artifacts_create)
+    return create_reserved(session, std::move(request), answer);
   if (request.method == protocol::method::artifacts_start ||
       request.method == protocol::method::artifacts_submit)
     return with_pull_request(session, std::move(request), answer);
@@ -1556,6 +1558,7 @@ int Daemon::run() {
         notify_team(team, protocol::method::team_claim_lost, claim);
       },
       logger);
+  m_ids = std::make_unique<realtime::IdReservations>(*m_link, m_options.id_reservation_ttl);
   auto announce_state = [this] {
     auto state = team_state();
     if (state == m_last_state)

@@ -186,6 +186,45 @@ expect_exit 0 "start with a failing push" -- "$kb" -C "$r5" start A.2.2
 contains "$err" "git push origin A.2.2 failed" "push failure reported"
 contains "$err" "hint:" "push failure has a hint"
 
+# submit keeps the pull request mergeable: a teammate's sibling start on main appended cascade
+# events to the same parents, which GitHub's button (lines, no driver) cannot merge; submit
+# merges main in with the driver first. origin cannot be fetched here (its URL names GitHub),
+# so this also covers the fallback to origin/main as last fetched.
+r6="$work/repo6"
+git init -q --bare -b main "$r6.origin.git"
+git -C "$work" init -q -b main "$r6" && git -C "$r6" config user.name "Ada Lovelace" &&
+  git -C "$r6" config user.email ada@example.com
+git -C "$r6" remote add origin https://github.com/acme/widgets.git
+git -C "$r6" config "url.$r6.origin.git.pushInsteadOf" https://github.com/acme/widgets.git
+(
+  cd "$r6" && "$kb" init -q && "$kb" add --title "Shop" --vision "Sell" --in-scope x \
+    --out-of-scope y --success z -q && "$kb" add A --title "Payments" --deliverable "Client" -q &&
+    for t in "Provider client" "Payment tables"; do "$kb" add A.1 --title "$t" --criterion "Works" -q; done &&
+    for id in A A.1 A.1.1 A.1.2; do "$kb" ready "$id" -q; done
+) >/dev/null && pass || fail "setting up repo6"
+git -C "$r6" add -A && git -C "$r6" commit -qm artifacts && git -C "$r6" push -q origin main
+expect_exit 0 "start A.1.1 in repo6" -- "$kb" -C "$r6" start A.1.1 --json
+git clone -q "$r6.origin.git" "$work/mate" && git -C "$work/mate" config user.name "Bo" &&
+  git -C "$work/mate" config user.email bo@example.com
+sleep 1.1
+"$kb" -C "$work/mate" start A.1.2 --no-branch -q >/dev/null && git -C "$work/mate" commit -qam "start A.1.2" &&
+  git -C "$work/mate" push -q origin main && pass || fail "the teammate's start on main"
+git -C "$r6" fetch -q "$r6.origin.git" main:refs/remotes/origin/main
+! git -C "$r6.origin.git" merge-tree --write-tree main A.1.1 >/dev/null 2>&1 && pass ||
+  fail "the scenario has no line conflict to fix"
+expect_exit 0 "submit A.1.1 behind main" -- "$kb" -C "$r6" submit A.1.1
+contains "$out" "merged origin/main in first" "submit says it merged main in"
+[ "$(git -C "$r6" rev-list --parents -1 HEAD | wc -w)" = 3 ] && pass || fail "HEAD is not a merge commit"
+[ "$(git -C "$r6.origin.git" rev-parse A.1.1)" = "$(git -C "$r6" rev-parse HEAD)" ] && pass ||
+  fail "the merged branch was not pushed"
+git -C "$r6.origin.git" merge-tree --write-tree main A.1.1 >/dev/null && pass ||
+  fail "GitHub's merge of lines still conflicts after submit"
+[ "$("$kb" -C "$r6" show A.1.2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = in_progress ] &&
+  pass || fail "the teammate's start is missing from the branch"
+expect_exit 0 "valid after the merge" -- "$kb" -C "$r6" validate --strict
+[ "$(grep -c "event: in_progress" "$(ls "$r6"/.kodebase/artifacts/A.*/A.1.*/A.1.yml)")" = 1 ] && pass ||
+  fail "A.1 is in_progress more or less than once"
+
 # a token never reaches a file
 ! grep -rq "$GH_TOKEN" "$work/state" "$work/cache" "$work/config" "$r" 2>/dev/null && pass || fail "the token was written somewhere"
 
