@@ -150,4 +150,28 @@ void with_token(json& params) {
     }
 }
 
+std::string base_merge_lines(const json& merge, std::string_view who) {
+  if (!merge.is_object())
+    return "";
+  std::string prefix = who.empty() ? std::string() : fmt::format("{}: ", who);
+  if (merge.value("merged", false)) {
+    std::string files;
+    for (const auto& f : merge["conflicts"])
+      files += (files.empty() ? "" : ", ") + f.get<std::string>();
+    if (merge.contains("push_error"))
+      std::fprintf(stderr, "kodebase: warning: %s%s; push the branch yourself\n", prefix.c_str(),
+                   merge.value("push_error", "").c_str());
+    return fmt::format("{}merged origin/{} in first, where both changed {}\n", prefix,
+                       merge.value("base", ""), files);
+  }
+  if (merge.contains("error"))
+    std::fprintf(stderr,
+                 "kodebase: warning: %scannot check the merge with the default branch: %s\n",
+                 prefix.c_str(), merge.value("error", "").c_str());
+  else if (merge.contains("mergeable") && merge["mergeable"] == false)
+    std::fprintf(stderr, "kodebase: warning: %sthe pull request conflicts with %s; %s\n",
+                 prefix.c_str(), merge.value("base", "").c_str(), merge.value("hint", "").c_str());
+  return "";
+}
+
 } // namespace kb::cli

@@ -88,6 +88,10 @@ using CommandRun = std::function<int(Session&)>;
 // `params` with the acting user from $KODEBASE_ACTOR, so a resident server acts for this
 // caller rather than for whoever started it.
 json with_actor(json params);
+
+// What keeping a pull request mergeable did (`base_merge` of submit and sync): a line when
+// origin's default branch was merged in, a warning on stderr when the branch still conflicts.
+std::string base_merge_lines(const json& merge, std::string_view who = {});
 // `params` with the caller's GitHub token ($GH_TOKEN, else $GITHUB_TOKEN) when it has one: the
 // daemon's GitHub calls are made with it, never stored.
 void with_token(json& params);

@@ -63,17 +63,8 @@ std::string pull_request_lines(const Session& s, const json& r) {
   std::string text =
       fmt::format("pull request #{} {}{}: {}\n", pr.value("number", 0),
                   pr.value("draft", false) ? "(draft) " : "", what, pr.value("url", ""));
-  json merge =
-      pr.contains("base_merge") && pr["base_merge"].is_object() ? pr["base_merge"] : json::object();
-  if (merge.value("merged", false)) {
-    std::string files;
-    for (const auto& f : merge["conflicts"])
-      files += (files.empty() ? "" : ", ") + f.get<std::string>();
-    text += fmt::format("merged origin/{} in first, where both changed {}\n",
-                        merge.value("base", ""), files);
-  } else if (merge.contains("mergeable") && merge["mergeable"] == false)
-    std::fprintf(stderr, "kodebase: warning: the pull request conflicts with %s; %s\n",
-                 merge.value("base", "").c_str(), merge.value("hint", "").c_str());
+  if (pr.contains("base_merge"))
+    text += base_merge_lines(pr["base_merge"]);
   if (pr.contains("push_error"))
     std::fprintf(stderr, "kodebase: warning: %s; push the branch yourself\n",
                  pr.value("push_error", "").c_str());

@@ -134,6 +134,9 @@ int run_sync(Session& s, const std::vector<std::string>& ids) {
     for (const auto& line : c["result"].value("warnings", json::array()))
       std::fprintf(stderr, "kodebase: warning: %s\n", line.get<std::string>().c_str());
   }
+  for (const auto& o : (*r)["open"])
+    if (o.contains("base_merge"))
+      text += base_merge_lines(o["base_merge"], o.value("id", ""));
   for (const auto& e : (*r)["errors"])
     std::fprintf(stderr, "kodebase: %s: %s\n", e.value("id", "").c_str(),
                  e.value("error", "").c_str());
@@ -163,8 +166,11 @@ void register_pull_request_commands(CLI::App& app, CommandRegistry& registry) {
   sync->footer("An artifact is completed (trigger pr_merged, dependents made ready) only when the\n"
                "merged pull request comes from its own branch; a merge noticed twice completes it\n"
                "once. The changes are committed when gitOps.post_merge.strategy is direct_commit\n"
-               "and the default branch is checked out, else staged. The daemon also runs this\n"
-               "every github.sync_interval seconds (default 300) for projects it has loaded.");
+               "and the default branch is checked out, else staged. An open pull request whose\n"
+               "branch is checked out is kept mergeable as submit keeps it (origin's default\n"
+               "branch merged in with the driver when only artifact files would conflict, then\n"
+               "pushed). The daemon also checks merges every github.sync_interval seconds\n"
+               "(default 300) for projects it has loaded, without touching the work tree.");
   registry.add(sync, [ids](Session& s) { return run_sync(s, *ids); });
 }
 

@@ -33,6 +33,11 @@ std::string human_line(const Session& s, const std::string& name, const json& p,
                        st.bold(id.empty() ? clean(p.value("branch", "")) : id),
                        clean(p.value("title", "")), clean(p.value("cause", "")));
   }
+  if (name == method::team_changed && p.value("kind", "") == "reservation")
+    return fmt::format("{}  {}team  {}  {}  ID taken{}  ({})", clock_of(clean(p.value("time", ""))),
+                       where, st.bold(clean(p.value("id", ""))), clean(p.value("title", "")),
+                       p.contains("actor") ? " by " + clean(p.value("actor", "")) : "",
+                       clean(p.value("cause", "")));
   if (name == method::team_changed) {
     auto state = [&](const char* key) {
       return p[key].is_string() ? clean(p[key].get<std::string>()) : std::string("-");
@@ -41,6 +46,11 @@ std::string human_line(const Session& s, const std::string& name, const json& p,
                        where, st.bold(clean(p.value("id", ""))), clean(p.value("title", "")),
                        state("old_state"), state("new_state"), clean(p.value("cause", "")));
   }
+  if (name == method::artifact_duplicate)
+    return fmt::format("{}  {}{}  {}  {}: {} has this ID too; fix: {}  ({})",
+                       clock_of(p.value("time", "")), where, st.bold(p.value("id", "")),
+                       p.value("title", ""), st.yellow("duplicate ID"), p.value("kept_path", "-"),
+                       p.value("hint", ""), p.value("cause", ""));
   if (name == method::repo_head)
     return fmt::format(
         "{}  {}HEAD  {} → {}  ({})", clock_of(p.value("time", "")), where,
@@ -108,8 +118,10 @@ void register_watch_command(CLI::App& app, CommandRegistry& registry) {
   watch->add_flag("--all", *all, "Every project the daemon knows, not just this one");
   watch->footer(
       "One line per change: time, ID, title, old → new state and cause (edit, commit,\n"
-      "checkout, merge, kodebase <command>); HEAD moves too. With --json, one object\n"
-      "per line: {\"event\": \"artifact.changed\" | \"repo.head\" | \"resync\" |\n"
+      "checkout, merge, kodebase <command>); HEAD moves too, and a second file with a\n"
+      "taken ID (a merge of parallel adds) with the renumber that fixes it. With --json,\n"
+      "one object per line: {\"event\": \"artifact.changed\" | \"artifact.duplicate\" |\n"
+      "\"repo.head\" | \"resync\" |\n"
       "\"team.changed\" | \"team.resync\" | \"team.presence\" | \"team.state\" |\n"
       "\"team.claim_lost\", \"data\": {...}}; team.* come through the team relay\n"
       "(`kodebase team connect`): teammates' changes, joins and leaves, the link's state.");

@@ -326,6 +326,10 @@ void Server::follow_changes() {
 void Server::on_change(const std::string& method, const json& params) {
   std::vector<std::string> updated;
   bool listed = false;
+  if (method == protocol::method::artifact_duplicate) { // two files claim one ID: renumber one
+    log(LogLevel::warning, json{{"duplicate", params}});
+    return;
+  }
   {
     std::lock_guard lock(m->mutex);
     bool everything = method == protocol::method::resync || method == protocol::method::team_resync;

@@ -82,8 +82,9 @@ util::Result<json> push_branch(Context& ctx, const json& params);
 // Keeps the checked-out branch mergeable on GitHub, whose merge button merges lines without
 // kodebase's driver: fetches origin's default branch and, when a merge of lines would conflict
 // and only on artifact files, merges it in with the driver (a merge commit). {mergeable,
-// merged: bool, conflicts: [paths], hint}; a conflict outside artifact files is left to the
-// user with the command to run.
+// merged: bool, conflicts: [paths], base, branch, fetched, hint}; a conflict outside artifact
+// files is left to the user with the command to run. With `branch` naming another branch than
+// the one checked out, that branch is only checked (a merge needs its work tree).
 util::Result<json> keep_mergeable(Context& ctx, const json& params);
 // The artifact of a merged pull request (params.number, params.title) completed, submitted
 // first when still in progress, with the readiness cascade; its changes settled as

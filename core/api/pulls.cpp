@@ -147,16 +147,27 @@ util::Result<json> keep_mergeable(Context&, const json& params) {
     return json{{"mergeable", nullptr},
                 {"hint", fmt::format("cannot fetch origin/{} to check the merge", base)}};
   bool fresh = fetched && fetched->exit_code == 0;
+  // The branch checked out, or another one named (checked only: a merge needs its work tree).
+  auto current = repo::current_branch(*p);
+  std::string branch = current, head = "HEAD";
+  if (params.contains("branch") && params["branch"].is_string() &&
+      params["branch"].get<std::string>() != current) {
+    branch = params["branch"].get<std::string>();
+    head = "refs/heads/" + branch;
+    auto exists = git({"rev-parse", "-q", "--verify", head + "^{commit}"});
+    if (!exists || exists->exit_code != 0)
+      return json{{"mergeable", nullptr},
+                  {"branch", branch},
+                  {"hint", fmt::format("there is no local branch {} to check", branch)}};
+  }
+  bool checked_out = head == "HEAD";
   // What GitHub's button would do: git's merge of lines, with no driver.
   auto tree = git({"-c", "merge.kodebase.driver=git merge-file %A %O %B", "merge-tree",
-                   "--write-tree", "--name-only", "--no-messages", "HEAD", against});
+                   "--write-tree", "--name-only", "--no-messages", head, against});
   if (!tree)
     return tree.error();
-  json out{{"mergeable", true},
-           {"merged", false},
-           {"conflicts", json::array()},
-           {"base", base},
-           {"fetched", fresh}};
+  json out{{"mergeable", true}, {"merged", false},  {"conflicts", json::array()},
+           {"base", base},      {"branch", branch}, {"fetched", fresh}};
   if (tree->exit_code == 0)
     return out;
   // The tree's ID, then one conflicted path per line.
@@ -175,6 +186,12 @@ util::Result<json> keep_mergeable(Context&, const json& params) {
     out["hint"] = fmt::format("the branch conflicts with {} outside the artifact files: `git merge "
                               "origin/{}`, resolve, push",
                               base, base);
+    return out;
+  }
+  if (!checked_out) {
+    out["hint"] = fmt::format("`git switch {}`, then `kodebase sync` merges origin/{} in with the "
+                              "driver and pushes",
+                              branch, base);
     return out;
   }
   // Only artifact files: the driver merges them (without hooks: kodebase's post-merge hook

@@ -70,6 +70,8 @@ inline constexpr std::string_view team_claims = "team.claims";
 // Notifications the daemon sends to subscribers.
 inline constexpr std::string_view artifact_changed = "artifact.changed";
 inline constexpr std::string_view repo_head = "repo.head";
+// A second artifact file with a taken ID appeared (a merge of parallel adds): renumber it.
+inline constexpr std::string_view artifact_duplicate = "artifact.duplicate";
 inline constexpr std::string_view shutting_down = "daemon.shutting_down";
 inline constexpr std::string_view resync = "resync";
 inline constexpr std::string_view team_changed = "team.changed";

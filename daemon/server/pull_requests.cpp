@@ -369,6 +369,35 @@ void PullRequests::sync(const fs::path& root, const json& params, Finish done) {
               return (*step)();
             }
             auto s = summary_of(*pr);
+            if (s["state"] == "open" && !params.value("background", false) &&
+                (s["head"] == id || s["head"] == branch)) {
+              // Still open: keep it mergeable with the button, as submit does (the background
+              // check never touches the work tree).
+              auto head = s["head"].get<std::string>();
+              m_lane(
+                  root,
+                  [this, root, head] {
+                    return api::keep_mergeable(m_ctx,
+                                               {{"directory", root.string()}, {"branch", head}});
+                  },
+                  [=, this](JsonResult mergeable) {
+                    json entry{{"id", id}, {"pull_request", s}};
+                    entry["base_merge"] =
+                        mergeable ? *mergeable : json{{"error", mergeable.error().message}};
+                    if (!mergeable || !mergeable->value("merged", false)) {
+                      state->out["open"].push_back(entry);
+                      return (*step)();
+                    }
+                    push(json{{"root", root.string()}}, head, [=](JsonResult pushed) {
+                      json pushed_entry = entry;
+                      if (!pushed)
+                        pushed_entry["base_merge"]["push_error"] = pushed.error().message;
+                      state->out["open"].push_back(pushed_entry);
+                      (*step)();
+                    });
+                  });
+              return;
+            }
             if (s["state"] != "merged" || (s["head"] != id && s["head"] != branch)) {
               state->out[s["state"] == "closed" ? "closed" : "open"].push_back(
                   {{"id", id}, {"pull_request", s}});

@@ -9,6 +9,7 @@
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 #include "core/repo/git.hpp"
+#include "core/util/time.hpp"
 #include "daemon/github/http_door.hpp"
 #include "daemon/github/proxy.hpp"
 #include "daemon/github/rpc.hpp"
@@ -185,6 +186,9 @@ private:
   // (or without a team) it comes from the local tree, and the answer says so.
   bool create_reserved(const std::shared_ptr<Session>& session, protocol::Request request,
                        bool answer);
+  // Tells the team that `id` under `parent` is taken by the add asked with `add`.
+  void announce_reservation(const std::string& team, const std::string& parent,
+                            const std::string& id, const json& add);
   // artifacts.start and artifacts.submit with github.pull_requests on: the branch pushed and
   // its pull request opened after a start; submit through PullRequests::submit.
   bool with_pull_request(const std::shared_ptr<Session>& session, protocol::Request request,
@@ -1139,16 +1143,42 @@ bool Daemon::create_reserved(const std::shared_ptr<Session>& session, protocol::
           m_ids->reserve(team, parent, seen, [=, this](util::Result<std::uint64_t> n) {
             auto asked = request;
             json reservation{{"reserved", n.ok()}};
-            if (n)
-              asked.params["id"] = parent.empty() ? artifact::ArtifactId::initiative(*n).str()
-                                                  : parent + "." + std::to_string(*n);
-            else
+            if (!n) {
               reservation["reason"] = n.error().message + ": the ID comes from this tree";
-            respond_in_lane(session, std::move(asked), answer, note(reservation));
+              return respond_in_lane(session, std::move(asked), answer, note(reservation));
+            }
+            auto id = parent.empty() ? artifact::ArtifactId::initiative(*n).str()
+                                     : parent + "." + std::to_string(*n);
+            asked.params["id"] = id;
+            auto noted = note(reservation);
+            respond_in_lane(session, std::move(asked), answer,
+                            [=, this](protocol::Response r, Send send) {
+                              if (!r.error) // taken for good: the team hears of it
+                                announce_reservation(team, parent, id, request.params);
+                              noted(std::move(r), std::move(send));
+                            });
           });
         });
   });
   return false;
+}
+
+void Daemon::announce_reservation(const std::string& team, const std::string& parent,
+                                  const std::string& id, const json& add) {
+  if (!m_relay)
+    return;
+  auto text = [&](const char* key) { // what the add was asked with; the create checked it
+    auto it = add.find(key);
+    return it != add.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  json change{{"kind", "reservation"}, {"id", id},
+              {"parent", parent},      {"title", text("title")},
+              {"cause", "add"},        {"time", util::format_utc(util::now_seconds())}};
+  if (auto actor = text("actor"); !actor.empty())
+    change["actor"] = actor;
+  else if (auto me = m_presence->self(team); !me.value("email", "").empty())
+    change["actor"] = fmt::format("{} ({})", me.value("name", ""), me.value("email", ""));
+  m_relay->publish(team, std::move(change));
 }
 
 bool Daemon::with_pull_request(const std::shared_ptr<Session>& session, protocol::Request request,

@@ -185,7 +185,8 @@ struct WarmProjects::Entry {
   Fingerprint fingerprint;
   bool head_moved = false;
   repo::HeadState head;
-  std::string cause; // of the next changes, when the daemon made them
+  std::string cause;                     // of the next changes, when the daemon made them
+  std::set<std::string> duplicates_told; // "ID\npath" of each duplicate subscribers were told of
   long long loads = 0, updates = 0;
   Clock::time_point last_used;
   // settling of queued events (see poll)
@@ -457,6 +458,33 @@ void WarmProjects::report(Entry& e, const std::map<std::string, Seen>& before,
   for (const auto& [id, old] : before)
     if (!e.loaded->index.find(id))
       notice(id, "deleted", &old, nullptr);
+  report_duplicates(e, cause, time);
+}
+
+void WarmProjects::report_duplicates(Entry& e, const std::string& cause, const std::string& time) {
+  // A merge, pull or checkout that brings a second file with a taken ID (parallel adds on two
+  // branches): told once per file, with the fix.
+  std::set<std::string> now;
+  const auto& index = e.loaded->index;
+  for (const auto& d : index.duplicates()) {
+    auto id = d.id.str();
+    auto path = e.project.relative(d.path);
+    if (!now.insert(id + "\n" + path).second || e.duplicates_told.contains(id + "\n" + path))
+      continue;
+    const artifact::Artifact* kept = index.find(d.id);
+    queue({std::string(protocol::method::artifact_duplicate),
+           {{"project", e.project.root.string()},
+            {"id", id},
+            {"title", d.title},
+            {"path", path},
+            {"kept_path", kept ? json(e.project.relative(kept->path)) : json(nullptr)},
+            {"cause", cause},
+            {"branch", e.head.branch},
+            {"commit", e.head.commit},
+            {"time", time},
+            {"hint", fmt::format("kodebase renumber {} --file {}", id, path)}}});
+  }
+  e.duplicates_told = std::move(now);
 }
 
 WarmProjects::Changes WarmProjects::drain_events(Entry& e) {

@@ -104,6 +104,8 @@ private:
   // Queues notices for what differs from `before`; with `scope`, only those IDs are compared.
   void report(Entry& e, const std::map<std::string, Seen>& before,
               const std::set<std::string>* scope = nullptr);
+  // Queues a notice for each artifact file whose ID another file has, once per file.
+  void report_duplicates(Entry& e, const std::string& cause, const std::string& time);
   std::string report_head(Entry& e);
   void queue(Notice notice);
   // Makes the entry's figures visible to info().

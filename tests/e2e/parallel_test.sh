@@ -163,9 +163,20 @@ git -C "$alice" checkout -qb add1 && "$kb" -C "$alice" add A.1 --title "Webhooks
 git -C "$alice" checkout -q main && git -C "$alice" checkout -qb add2 && "$kb" -C "$alice" add A.1 --title "Payouts" --criterion x -q >/dev/null &&
   "$kb" -C "$alice" add A.1 --title "Payout reports" --criterion x --blocked-by A.1.4 -q >/dev/null && git -C "$alice" add -A && git -C "$alice" commit -qm add2
 git -C "$alice" checkout -q -b adds main
+"$kb" -C "$alice" list -q >/dev/null # the daemon knows the project before the merge
+"$kb" -C "$alice" watch --json >"$work/dup.watch" 2>&1 &
+pids+=($!)
+watching() { "$kb" daemon status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["subscribers"])'; }
+for _ in $(seq 1 100); do [ "$(watching)" -ge 1 ] && break; sleep 0.1; done
 git -C "$alice" merge -q --no-edit add1 >/dev/null 2>&1
 git -C "$alice" merge --no-edit add2 >"$work/merge.out" 2>&1 && pass || fail "merging the adds conflicted: $(cat "$work/merge.out")"
 contains "$(cat "$work/merge.out")" "renumber A.1.4" "the post-merge hook names the fix"
+# ... and the daemon's watcher tells subscribers, once, with the fix
+for _ in $(seq 1 100); do grep -q '"artifact.duplicate"' "$work/dup.watch" && break; sleep 0.1; done
+contains "$(cat "$work/dup.watch")" '"hint":"kodebase renumber A.1.4 --file .kodebase/artifacts/' "watch reports the duplicate with the fix"
+"$kb" -C "$alice" list -q >/dev/null && sleep 0.5
+[ "$(grep -c '"artifact.duplicate"' "$work/dup.watch")" = 1 ] && pass || fail "the duplicate was told more than once: $(cat "$work/dup.watch")"
+kill "${pids[-1]}" 2>/dev/null
 expect_exit 0 "both A.1.4 list" -- "$kb" -C "$alice" list --json
 [ "$(grep -o '"id":"A.1.4"' <<<"$out" | wc -l)" = 2 ] && pass || fail "a colliding artifact is not listed: $out"
 contains "$out" '"duplicate":true' "the second one is marked"

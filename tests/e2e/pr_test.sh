@@ -225,6 +225,33 @@ expect_exit 0 "valid after the merge" -- "$kb" -C "$r6" validate --strict
 [ "$(grep -c "event: in_progress" "$(ls "$r6"/.kodebase/artifacts/A.*/A.1.*/A.1.yml)")" = 1 ] && pass ||
   fail "A.1 is in_progress more or less than once"
 
+# sync keeps an open pull request mergeable too: the teammate changes A.1's priority on main,
+# the branch its title (adjacent lines: a conflict for git's merge of lines, none for the
+# driver); `kodebase sync` on the branch merges main in and pushes.
+git -C "$work/mate" pull -q --no-rebase origin main && "$kb" -C "$work/mate" edit A.1 --priority critical -q >/dev/null &&
+  git -C "$work/mate" commit -qam "A.1 critical" && git -C "$work/mate" push -q origin main && pass ||
+  fail "the teammate's edit on main"
+"$kb" -C "$r6" edit A.1 --title "Payments, first part" -q >/dev/null && git -C "$r6" commit -qam "A.1 title" &&
+  git -C "$r6" push -q origin A.1.1 && pass || fail "the title on the branch"
+git -C "$r6" fetch -q "$r6.origin.git" main:refs/remotes/origin/main
+! git -C "$r6.origin.git" merge-tree --write-tree main A.1.1 >/dev/null 2>&1 && pass ||
+  fail "the sync scenario has no line conflict to fix"
+git -C "$r6" switch -q -c stacked # a branch on top of A.1.1's: its tree has A.1.1 in review
+expect_exit 0 "sync off the branch" -- "$kb" -C "$r6" sync A.1.1
+contains "$err" "git switch A.1.1" "sync off the branch names the switch"
+[ "$(git -C "$r6" rev-parse A.1.1)" = "$(git -C "$r6.origin.git" rev-parse A.1.1)" ] && pass ||
+  fail "sync off the branch changed the branch"
+git -C "$r6" switch -q A.1.1
+expect_exit 0 "sync on the branch" -- "$kb" -C "$r6" sync A.1.1
+contains "$out" "A.1.1: merged origin/main in first" "sync says it merged main in"
+[ "$(git -C "$r6.origin.git" rev-parse A.1.1)" = "$(git -C "$r6" rev-parse HEAD)" ] && pass ||
+  fail "sync did not push the merged branch"
+git -C "$r6.origin.git" merge-tree --write-tree main A.1.1 >/dev/null && pass ||
+  fail "GitHub's merge of lines still conflicts after sync"
+a1=$("$kb" -C "$r6" show A.1 --json)
+[ "$(jq_ "$a1" 'd["title"] + "/" + d["priority"]')" = "Payments, first part/critical" ] && pass ||
+  fail "sync's merge lost a side of A.1: $a1"
+
 # a token never reaches a file
 ! grep -rq "$GH_TOKEN" "$work/state" "$work/cache" "$work/config" "$r" 2>/dev/null && pass || fail "the token was written somewhere"
 

@@ -182,6 +182,10 @@ t0=$(date +%s%N)
 add_as A "Ada Lovelace (ada@example.com)" "Vouchers" >"$work/addA2"
 echo "add with an ID reserved through Redis: $((($(date +%s%N) - t0) / 1000000)) ms (process included)"
 [ "$(id_of "$work/addA2")" = "A.2.10" ] && pass || fail "the next add is not after both: $(cat "$work/addA2")"
+# the reservation is a team update: B's watch shows A.2.10 taken by Ada
+for _ in $(seq 200); do grep -q '"kind":"reservation"' "$work/watchB" && grep -q '"A.2.10"' "$work/watchB" && break; sleep 0.05; done
+grep '"kind":"reservation"' "$work/watchB" | grep '"A.2.10"' | grep -q 'Ada Lovelace' && pass ||
+  fail "B's watch does not show A's reservation: $(grep reservation "$work/watchB")"
 
 # --- presence and claims ------------------------------------------------------------------------
 as A config set actor "Ada Lovelace (ada@example.com)" >/dev/null
