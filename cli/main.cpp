@@ -1,6 +1,7 @@
 // kodebase: the thin command-line client. Parses, asks the server, renders.
 #include "cli/client/merge_hint.hpp"
 #include "cli/session.hpp"
+#include "core/protocol/build_info.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -30,7 +31,7 @@ int run(int argc, char** argv) {
     return merge_driver_main(argv + 2);
   CLI::App app("kodebase — project work as YAML artifacts in your git repository", "kodebase");
   app.footer(k_footer);
-  app.set_version_flag("--version", std::string(KODEBASE_VERSION));
+  app.set_version_flag("--version", std::string(kb::protocol::version()));
   app.fallthrough(); // global options work after the subcommand too
   app.require_subcommand(0, 1);
   Session session;

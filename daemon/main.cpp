@@ -2,6 +2,7 @@
 // starts on first use), or answers one request on stdio with `--oneshot`.
 #include "core/api/methods.hpp"
 #include "core/api/settings.hpp"
+#include "core/protocol/build_info.hpp"
 #include "core/protocol/runtime.hpp"
 #include "core/util/file.hpp"
 #include "core/util/log.hpp"
@@ -386,9 +387,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--no-socket") {
       webhook.no_socket = true;
     } else if (arg == "--version") {
-      std::printf("kodebased %.*s (build %.*s)\n", static_cast<int>(kb::api::version().size()),
-                  kb::api::version().data(), static_cast<int>(kb::api::build_id().size()),
-                  kb::api::build_id().data());
+      std::printf("kodebased %.*s (build %.*s)\n", static_cast<int>(kb::protocol::version().size()),
+                  kb::protocol::version().data(), static_cast<int>(kb::protocol::build_id().size()),
+                  kb::protocol::build_id().data());
       return 0;
     } else if (arg == "-h" || arg == "--help") {
       std::fputs(k_usage, stdout);

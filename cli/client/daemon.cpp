@@ -1,4 +1,5 @@
 #include "cli/client/daemon.hpp"
+#include "core/protocol/build_info.hpp"
 
 #include "cli/client/oneshot.hpp"
 #include "core/protocol/jsonrpc.hpp"
@@ -258,8 +259,8 @@ bool wait_for_exit(const protocol::RuntimePaths& p) {
 
 util::Result<json> hello_on(Connection& c) {
   auto reply = c.call(method::hello, {{"protocol", protocol::k_protocol_version},
-                                      {"build_id", KODEBASE_BUILD_ID},
-                                      {"version", KODEBASE_VERSION}});
+                                      {"build_id", protocol::build_id()},
+                                      {"version", protocol::version()}});
   if (!reply)
     return reply.error();
   return parse_reply(*reply);
@@ -297,7 +298,7 @@ util::Result<Connection> connect_daemon(Autostart autostart) {
     auto hello = hello_on(*c);
     if (!hello)
       return hello.error();
-    if (hello->value("build_id", "") == KODEBASE_BUILD_ID &&
+    if (hello->value("build_id", "") == protocol::build_id() &&
         hello->value("protocol", 0) == protocol::k_protocol_version)
       return std::move(*c);
     if (!may_start)

@@ -2,6 +2,7 @@
 #include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
 #include "cli/session.hpp"
+#include "core/protocol/build_info.hpp"
 #include "core/protocol/methods.hpp"
 
 #include <CLI/CLI.hpp>
@@ -76,7 +77,7 @@ int run_status(Session& s) {
   if (!r)
     return s.fail(r.error());
   (*r)["running"] = true;
-  bool same_build = r->value("build_id", "") == KODEBASE_BUILD_ID;
+  bool same_build = r->value("build_id", "") == protocol::build_id();
   (*r)["same_build"] = same_build;
   if (s.globals.json) {
     s.print_json(*r);

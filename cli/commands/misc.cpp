@@ -1,6 +1,7 @@
 // `version`, `completion` and the hidden `__complete` the completion scripts call.
 #include "cli/commands/completion.hpp"
 #include "cli/session.hpp"
+#include "core/protocol/build_info.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 
@@ -52,12 +53,12 @@ void register_misc_commands(CLI::App& app, CommandRegistry& registry) {
   auto* version = app.add_subcommand("version", "Print the version and build");
   registry.add(version, [](Session& s) {
     if (s.globals.json) {
-      s.print_json({{"version", KODEBASE_VERSION},
-                    {"build_id", KODEBASE_BUILD_ID},
+      s.print_json({{"version", protocol::version()},
+                    {"build_id", protocol::build_id()},
                     {"protocol", protocol::k_protocol_version}});
     } else {
-      std::printf("kodebase %s (build %s, protocol %d)\n", KODEBASE_VERSION, KODEBASE_BUILD_ID,
-                  protocol::k_protocol_version);
+      print(fmt::format("kodebase {} (build {}, protocol {})\n", protocol::version(),
+                        protocol::build_id(), protocol::k_protocol_version));
     }
     return int{k_exit_ok};
   });

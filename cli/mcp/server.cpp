@@ -2,6 +2,7 @@
 // requests to the client, and the daemon link (a pool of channels plus one that follows
 // changes and turns them into resource notifications).
 #include "cli/mcp/server.hpp"
+#include "core/protocol/build_info.hpp"
 
 #include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
@@ -685,7 +686,7 @@ json Server::initialize(const json& params) {
                     {"logging", json::object()}};
   if (newer_or_same(chosen, "2025-03-26"))
     capabilities["completions"] = json::object();
-  json info{{"name", "kodebase"}, {"version", KODEBASE_VERSION}};
+  json info{{"name", "kodebase"}, {"version", protocol::version()}};
   if (newer_or_same(chosen, "2025-06-18"))
     info["title"] = "kodebase";
   if (newer_or_same(chosen, "2025-11-25"))

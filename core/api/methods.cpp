@@ -47,13 +47,6 @@ constexpr MethodEntry k_methods[] = {
 
 } // namespace
 
-std::string_view version() {
-  return KODEBASE_VERSION;
-}
-std::string_view build_id() {
-  return KODEBASE_BUILD_ID;
-}
-
 std::span<const MethodEntry> method_table() {
   return k_methods;
 }

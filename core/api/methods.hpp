@@ -108,8 +108,4 @@ util::Result<json> config_preset(Context& ctx, const json& params);
 // The safe repairs of `validate --fix` (used by artifacts.validate with params.fix).
 util::Result<json> fix_artifacts(Context& ctx, const json& params);
 
-// The version reported by the binaries and `hello`.
-std::string_view version();
-std::string_view build_id();
-
 } // namespace kb::api

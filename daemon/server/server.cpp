@@ -2,6 +2,7 @@
 #include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
 // clang-format on
 #include "daemon/server/server.hpp"
+#include "core/protocol/build_info.hpp"
 
 #include "core/api/methods.hpp"
 #include "core/api/settings.hpp"
@@ -517,8 +518,8 @@ bool Daemon::drain_workers() {
 
 json Daemon::hello(const json&) const {
   return {{"protocol", protocol::k_protocol_version},
-          {"version", api::version()},
-          {"build_id", api::build_id()},
+          {"version", protocol::version()},
+          {"build_id", protocol::build_id()},
           {"pid", ::getpid()},
           {"capabilities", {"subscribe"}}};
 }
@@ -541,8 +542,8 @@ json Daemon::status() const {
           std::chrono::duration_cast<std::chrono::seconds>(now - p.last_used).count()}});
   return {
       {"pid", ::getpid()},
-      {"version", api::version()},
-      {"build_id", api::build_id()},
+      {"version", protocol::version()},
+      {"build_id", protocol::build_id()},
       {"protocol", protocol::k_protocol_version},
       {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(now - m_started).count()},
       {"socket", m_options.paths.socket.string()},
@@ -1537,12 +1538,12 @@ int Daemon::run() {
     return 3;
   };
   if (m_options.no_socket) {
-    m_log.info("kodebased {} (build {}) serving no socket (hosted relay)", api::version(),
-               api::build_id());
+    m_log.info("kodebased {} (build {}) serving no socket (hosted relay)", protocol::version(),
+               protocol::build_id());
   } else if (auto st = listen(); !st) {
     return refuse(st.error().message);
   } else {
-    m_log.info("kodebased {} (build {}) serving {}", api::version(), api::build_id(),
+    m_log.info("kodebased {} (build {}) serving {}", protocol::version(), protocol::build_id(),
                m_options.paths.socket.string());
   }
   start_github();
