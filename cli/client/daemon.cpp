@@ -1,7 +1,7 @@
 #include "cli/client/daemon.hpp"
-#include "core/protocol/build_info.hpp"
 
 #include "cli/client/oneshot.hpp"
+#include "core/protocol/build_info.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 #include "core/protocol/runtime.hpp"
@@ -29,13 +29,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-util::Error unavailable(std::string message, std::string hint = {}) {
-  json details = nullptr;
-  if (!hint.empty())
-    details = {{"hint", std::move(hint)}};
-  return util::make_error(util::ErrorKind::unavailable, std::move(message), std::move(details));
-}
 
 util::Result<protocol::RuntimePaths> paths() {
   std::string error;

@@ -20,11 +20,14 @@ namespace kb::cli::client {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-util::Error unavailable(std::string message) {
-  return util::make_error(util::ErrorKind::unavailable, std::move(message));
+util::Error unavailable(std::string message, std::string hint) {
+  json details = nullptr;
+  if (!hint.empty())
+    details = {{"hint", std::move(hint)}};
+  return util::make_error(util::ErrorKind::unavailable, std::move(message), std::move(details));
 }
+
+namespace {
 
 // Both ends of a pipe, closed on scope exit unless released.
 struct Pipe {

@@ -13,6 +13,10 @@
 
 namespace kb::cli::client {
 
+// What a command says when kodebased cannot be reached or run: an unavailable error, with a hint
+// when one is given.
+util::Error unavailable(std::string message, std::string hint = {});
+
 // The environment `kodebased --oneshot` runs with: ours, plus glibc's `malloc.hugetlb` tunable.
 std::vector<std::string> oneshot_environment();
 

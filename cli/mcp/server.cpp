@@ -2,10 +2,10 @@
 // requests to the client, and the daemon link (a pool of channels plus one that follows
 // changes and turns them into resource notifications).
 #include "cli/mcp/server.hpp"
-#include "core/protocol/build_info.hpp"
 
 #include "cli/client/daemon.hpp"
 #include "cli/client/oneshot.hpp"
+#include "core/protocol/build_info.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 #include "core/util/json.hpp"

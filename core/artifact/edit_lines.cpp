@@ -12,7 +12,7 @@ util::Error not_here(std::string what) {
   return util::make_error(util::ErrorKind::failed, "cannot edit the file's lines: " + what);
 }
 
-std::string dotted(const std::vector<std::string>& path) {
+std::string path_named(const std::vector<std::string>& path) {
   std::string out;
   for (const auto& p : path)
     out += (out.empty() ? "" : ".") + p;
@@ -61,7 +61,7 @@ DocumentText::entry_lines(const std::vector<std::string>& path) const {
     return not_here("no entry named");
   const YamlNode* map = find_path(m_root, path, path.size() - 1);
   if (!map || !map->is_mapping() || map->flow)
-    return not_here(fmt::format("{} is not in a block mapping", dotted(path)));
+    return not_here(fmt::format("{} is not in a block mapping", path_named(path)));
   for (size_t i = 0; i < map->entries.size(); ++i) {
     if (map->entries[i].key != path.back())
       continue;
@@ -70,14 +70,14 @@ DocumentText::entry_lines(const std::vector<std::string>& path) const {
                      : block_end(*map, map->entries.front().key_mark.column - 1);
     return Lines{entry_start(*map, i), end};
   }
-  return not_here(fmt::format("{} is missing", dotted(path)));
+  return not_here(fmt::format("{} is missing", path_named(path)));
 }
 
 util::Result<DocumentText::Lines> DocumentText::item_lines(const std::vector<std::string>& path,
                                                            size_t index) const {
   const YamlNode* list = find_path(m_root, path, path.size());
   if (!list || !list->is_sequence() || list->flow || index >= list->items.size())
-    return not_here(fmt::format("{} has no block item {}", dotted(path), index));
+    return not_here(fmt::format("{} has no block item {}", path_named(path), index));
   auto start_of = [&](size_t i) { return line_start(list->items[i].mark.line); };
   size_t end = index + 1 < list->items.size() ? start_of(index + 1)
                                               : block_end(*list, list->mark.column - 1);
@@ -87,9 +87,9 @@ util::Result<DocumentText::Lines> DocumentText::item_lines(const std::vector<std
 util::Result<size_t> DocumentText::end_of(const std::vector<std::string>& path) const {
   const YamlNode* node = find_path(m_root, path, path.size());
   if (!node || node->flow || !(node->is_mapping() || node->is_sequence()))
-    return not_here(fmt::format("{} is not a block mapping or list", dotted(path)));
+    return not_here(fmt::format("{} is not a block mapping or list", path_named(path)));
   if (node->is_mapping() && node->entries.empty())
-    return not_here(fmt::format("{} is empty", dotted(path)));
+    return not_here(fmt::format("{} is empty", path_named(path)));
   int indent =
       node->is_mapping() ? node->entries.front().key_mark.column - 1 : node->mark.column - 1;
   return block_end(*node, indent);
@@ -98,12 +98,12 @@ util::Result<size_t> DocumentText::end_of(const std::vector<std::string>& path) 
 util::Result<int> DocumentText::indent_at(const std::vector<std::string>& path) const {
   const YamlNode* node = find_path(m_root, path, path.size());
   if (!node || node->flow)
-    return not_here(fmt::format("{} is not a block mapping or list", dotted(path)));
+    return not_here(fmt::format("{} is not a block mapping or list", path_named(path)));
   if (node->is_mapping() && !node->entries.empty())
     return node->entries.front().key_mark.column - 1;
   if (node->is_sequence() && !node->items.empty())
     return node->mark.column - 1;
-  return not_here(fmt::format("{} is empty", dotted(path)));
+  return not_here(fmt::format("{} is empty", path_named(path)));
 }
 
 util::Status DocumentText::set_item(const std::vector<std::string>& path, size_t index,
@@ -111,7 +111,7 @@ util::Status DocumentText::set_item(const std::vector<std::string>& path, size_t
   const YamlNode* list = find_path(m_root, path, path.size());
   if (!list || !list->is_sequence() || index >= list->items.size() ||
       !list->items[index].is_scalar())
-    return not_here(fmt::format("{} has no value at {}", dotted(path), index));
+    return not_here(fmt::format("{} has no value at {}", path_named(path), index));
   size_t start = offset_of(list->items[index].mark);
   size_t end = start;
   char first = start < m_text.size() ? m_text[start] : '\0';
@@ -120,7 +120,7 @@ util::Status DocumentText::set_item(const std::vector<std::string>& path, size_t
       if (first == '"' && m_text[end] == '\\')
         ++end;
     if (end >= m_text.size() || m_text[end] != first)
-      return not_here(fmt::format("{} item {} spans lines", dotted(path), index));
+      return not_here(fmt::format("{} item {} spans lines", path_named(path), index));
     ++end;
   } else {
     const char* stops = list->flow ? ",]\n#" : "\n#";

@@ -26,10 +26,6 @@ fs::path lock_path(const Project& p) {
   return p.kodebase_dir() / ".lock";
 }
 
-util::Error io(std::string what) {
-  return util::make_error(util::ErrorKind::io, fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
 // The write locks this process holds, by thread and lock file: a thread that holds one must
 // not wait for a shared lock on the same file (flock would make it wait for itself).
 std::mutex g_held_mutex;
@@ -60,7 +56,7 @@ util::Result<int> open_lock_file(const fs::path& path, bool create) {
           util::ErrorKind::io,
           fmt::format("{} is a symbolic link; kodebase keeps its lock there", path.string()),
           {{"hint", fmt::format("remove it: rm {}", path.string())}});
-    return io(fmt::format("cannot open the lock file {}", path.string()));
+    return util::errno_error(fmt::format("cannot open the lock file {}", path.string()));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -78,7 +74,7 @@ util::Status lock_with_timeout(int fd, int operation, const fs::path& path, int 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (::flock(fd, operation | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR)
-      return io(fmt::format("cannot lock {}", path.string()));
+      return util::errno_error(fmt::format("cannot lock {}", path.string()));
     if (std::chrono::steady_clock::now() > deadline)
       return util::make_error(util::ErrorKind::unavailable,
                               fmt::format("another kodebase process has held {} for {} s",

@@ -33,10 +33,6 @@ fs::path journal_path(const Project& p) {
   return p.kodebase_dir() / ".journal";
 }
 
-util::Error io(std::string what) {
-  return util::make_error(util::ErrorKind::io, fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
 // The temporary that new contents of `target` are written to.
 fs::path temp_for(const fs::path& target) {
   return target.parent_path() / ("." + target.filename().string() + ".kb-tmp");
@@ -47,20 +43,20 @@ fs::path temp_for(const fs::path& target) {
 util::Status write_whole(const fs::path& path, std::string_view contents, bool sync) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
-    return io(fmt::format("cannot create {}", path.string()));
+    return util::errno_error(fmt::format("cannot create {}", path.string()));
   while (!contents.empty()) {
     ssize_t n = ::write(fd, contents.data(), contents.size());
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      auto e = io(fmt::format("cannot write {}", path.string()));
+      auto e = util::errno_error(fmt::format("cannot write {}", path.string()));
       ::close(fd);
       return e;
     }
     contents.remove_prefix(static_cast<size_t>(n));
   }
   if (sync && ::fsync(fd) != 0) {
-    auto e = io(fmt::format("cannot sync {}", path.string()));
+    auto e = util::errno_error(fmt::format("cannot sync {}", path.string()));
     ::close(fd);
     return e;
   }
@@ -100,7 +96,7 @@ util::Status sync_all(const std::vector<fs::path>& paths) {
   for (size_t i = 0; i < paths.size(); ++i)
     if (errors[i] != 0) {
       errno = errors[i];
-      return io(fmt::format("cannot sync {}", paths[i].string()));
+      return util::errno_error(fmt::format("cannot sync {}", paths[i].string()));
     }
   return util::ok_status();
 }
@@ -238,7 +234,7 @@ public:
     else if (errno == EEXIST)
       fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
-      return io(fmt::format("cannot open {}", path.string()));
+      return util::errno_error(fmt::format("cannot open {}", path.string()));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       ::close(fd);
@@ -272,18 +268,18 @@ private:
 
   util::Status write_at(std::string_view text, size_t offset, bool sync) {
     if (::ftruncate(m_fd, static_cast<off_t>(offset)) != 0)
-      return io("cannot write the journal");
+      return util::errno_error("cannot write the journal");
     while (!text.empty()) {
       ssize_t n = ::pwrite(m_fd, text.data(), text.size(), static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return io("cannot write the journal");
+        return util::errno_error("cannot write the journal");
       text.remove_prefix(static_cast<size_t>(n));
       offset += static_cast<size_t>(n);
     }
     if (sync && ::fdatasync(m_fd) != 0)
-      return io("cannot sync the journal");
+      return util::errno_error("cannot sync the journal");
     return util::ok_status();
   }
 
@@ -371,9 +367,9 @@ util::Status Transaction::run(const Project& project, size_t renames) {
       return util::ok_status(); // a test's simulated kill
     if (!contents) {
       if (::unlink(target.c_str()) != 0 && errno != ENOENT)
-        return io(fmt::format("cannot delete {}", target.string()));
+        return util::errno_error(fmt::format("cannot delete {}", target.string()));
     } else if (::rename(temp_for(target).c_str(), target.c_str()) != 0) {
-      return io(fmt::format("cannot move {} into place", target.string()));
+      return util::errno_error(fmt::format("cannot move {} into place", target.string()));
     }
   }
   (void)sync_all({dirs.begin(), dirs.end()});
@@ -437,7 +433,8 @@ util::Status recover(const Project& project) {
     bool ok = e->after == k_absent ? ::unlink(e->target.c_str()) == 0
                                    : ::rename(e->temp.c_str(), e->target.c_str()) == 0;
     if (!ok)
-      return io(fmt::format("cannot finish an interrupted write of {}", e->target.string()));
+      return util::errno_error(
+          fmt::format("cannot finish an interrupted write of {}", e->target.string()));
     sync_dir(e->target.parent_path());
   }
   if (!pending.empty())

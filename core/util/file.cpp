@@ -186,4 +186,8 @@ std::string relative_display(const std::filesystem::path& path, const std::files
   return rel.string();
 }
 
+Error errno_error(std::string_view what) {
+  return make_error(ErrorKind::io, fmt::format("{}: {}", what, std::strerror(errno)));
+}
+
 } // namespace kb::util

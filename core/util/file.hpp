@@ -21,6 +21,9 @@ struct ReadOptions {
 // Fails with kind not_found when the path does not exist, else kind io naming the path.
 Result<std::string> read_file(const std::filesystem::path& path, const ReadOptions& options = {});
 
+// An io error "WHAT: the text of errno", for a system call that just failed.
+Error errno_error(std::string_view what);
+
 // What a file system entry is, for messages: "a FIFO", "a device", "a folder"…
 std::string_view describe_file_type(unsigned mode);
 

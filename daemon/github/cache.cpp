@@ -1,6 +1,7 @@
 #include "daemon/github/cache.hpp"
 #include "core/util/file.hpp"
 #include "core/util/json.hpp"
+#include "core/util/time.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -13,12 +14,6 @@
 namespace kb::daemon::github {
 
 namespace {
-
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -162,7 +157,7 @@ std::optional<Entry> Cache::find(const std::string& key) {
     m_hot.splice(m_hot.begin(), m_hot, it->second);
     // Answered from memory: the disk learns of the use now and then, so that pruning by
     // idleness never drops what is in use.
-    if (auto now = now_seconds(); m_db && now - it->second->used_at > 3600) {
+    if (auto now = util::now_seconds(); m_db && now - it->second->used_at > 3600) {
       it->second->used_at = now;
       Statement(m_db, "UPDATE entries SET used_at = ? WHERE key = ?")
           .bind(1, now)
@@ -187,7 +182,7 @@ std::optional<Entry> Cache::find(const std::string& key) {
           q.text(6),
           q.integer(7)};
   Statement(m_db, "UPDATE entries SET used_at = ? WHERE key = ?")
-      .bind(1, now_seconds())
+      .bind(1, util::now_seconds())
       .bind(2, key)
       .step();
   remember(e);
@@ -197,7 +192,7 @@ std::optional<Entry> Cache::find(const std::string& key) {
 void Cache::put(const Entry& stored) {
   m_all_stale.clear(); // something may be fresh again
   Entry e = stored;
-  e.used_at = now_seconds();
+  e.used_at = util::now_seconds();
   remember(e);
   if (!m_db)
     return;
@@ -228,7 +223,7 @@ void Cache::touch(const std::string& key, int64_t when) {
   if (m_db)
     Statement(m_db, "UPDATE entries SET checked_at = ?, used_at = ? WHERE key = ?")
         .bind(1, when)
-        .bind(2, now_seconds())
+        .bind(2, util::now_seconds())
         .bind(3, key)
         .step();
 }
@@ -288,7 +283,7 @@ size_t Cache::prune(int64_t now) {
   if (!m_db)
     return 0;
   if (now == 0)
-    now = now_seconds();
+    now = util::now_seconds();
   size_t idle = 0;
   {
     std::vector<std::string> keys;

@@ -27,12 +27,6 @@ using nlohmann::json;
 
 namespace {
 
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string sha256(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned size = 0;
@@ -367,7 +361,7 @@ void Proxy::finish(Call& call, HttpReply reply) {
 void Proxy::send(const std::shared_ptr<Call>& call) {
   auto& b = budget(call->partition);
   auto now = std::chrono::steady_clock::now();
-  auto epoch = now_seconds();
+  auto epoch = util::now_seconds();
   auto refuse = [&](int status, std::chrono::seconds after, const std::string& why) {
     ++b.figures.limited;
     finish(*call, refusal(b, call->resource, status, after, why));
@@ -574,7 +568,7 @@ void Proxy::handle(ProxyRequest request, Done done) {
   bool revalidate = cache_control.find("no-cache") != std::string::npos ||
                     cache_control.find("max-age=0") != std::string::npos;
   if (entry && !revalidate &&
-      now_seconds() - entry->checked_at <
+      util::now_seconds() - entry->checked_at <
           (graphql_ttl > 0 ? graphql_ttl : fresh_window(request.target).count())) {
     ++figures.hits;
     return done(reply_of(*entry, "hit"));
@@ -613,7 +607,7 @@ void Proxy::handle(ProxyRequest request, Done done) {
       up.headers.emplace_back("Cache-Status", cache_status("limited"));
       return settle(key, {up.status, std::move(up.headers), std::move(up.body)});
     }
-    auto now = now_seconds();
+    auto now = util::now_seconds();
     if (up.status == 304 && entry) {
       ++counts.revalidated;
       m_cache.touch(key, now);

@@ -2,10 +2,10 @@
 #include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
 // clang-format on
 #include "daemon/server/server.hpp"
-#include "core/protocol/build_info.hpp"
 
 #include "core/api/methods.hpp"
 #include "core/api/settings.hpp"
+#include "core/protocol/build_info.hpp"
 #include "core/protocol/framing.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
