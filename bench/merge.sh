@@ -54,9 +54,32 @@ for id in "${even[@]}"; do "$kb" -C "$p" start "$id" --no-branch -q >/dev/null; 
 (cd "$p" && sed -i 's/^  priority: .*/  priority: critical/' $files)
 git -C "$p" commit -qam "$half starts and 200 priorities on y"
 both=$(git -C "$p" diff --name-only main x | sort | comm -12 - <(git -C "$p" diff --name-only main y | sort) | wc -l)
-t0=$(date +%s%N)
-git -C "$p" merge -q --no-edit x >/dev/null
-echo "merge of two branches of $half starts and 200 edited files each: $(ms_since "$t0") ms, $both files changed on both sides, $(git -C "$p" diff --name-only --diff-filter=U | wc -l) left conflicted"
+# The same merge three times, hooks off (they are timed apart from the merge): with the driver,
+# with `git merge-file` as the driver (git's own merge of lines, one process per file as well) and
+# with `true` (the floor: what git's running any driver costs). The first minus the others is
+# what the driver adds.
+pre=$(git -C "$p" rev-parse HEAD)
+merge_with() { # merge_with DRIVER-COMMAND: ms for `git merge x`, then back to y's commit
+  local t0 ms
+  t0=$(date +%s%N)
+  git -C "$p" -c core.hooksPath=/dev/null -c "merge.kodebase.driver=$1" merge -q --no-edit x >/dev/null 2>&1
+  ms=$(ms_since "$t0")
+  git -C "$p" merge --abort >/dev/null 2>&1
+  git -C "$p" reset -q --hard "$pre"
+  echo "$ms"
+}
+driver=$(git -C "$p" config merge.kodebase.driver)
+"$kb" -C "$p" list -q >/dev/null # a warm daemon, as in everyday use
+ms_driver=$(merge_with "$driver")
+ms_lines=$(merge_with "git merge-file --marker-size=%L %A %O %B")
+ms_floor=$(merge_with "true")
+echo "merge of two branches of $half starts and 200 edited files each ($both files changed on both sides):"
+echo "  with the kodebase driver      $ms_driver ms"
+echo "  with git merge-file as driver $ms_lines ms"
+echo "  with true as driver (floor)   $ms_floor ms"
+echo "  the driver adds $(((ms_driver - ms_floor) * 1000 / both)) ms per 1,000 files over the floor, $(((ms_driver - ms_lines) * 1000 / both)) ms over git merge-file"
+git -C "$p" merge -q --no-edit x >/dev/null 2>&1
+echo "  $(git -C "$p" diff --name-only --diff-filter=U | wc -l) left conflicted by the driver (with hooks)"
 
 # renumber: a milestone of 100 issues, one ID on two files.
 git -C "$p" checkout -q main
