@@ -86,7 +86,7 @@ complete -c kodebase -n '__fish_seen_subcommand_from block' -xa '(kodebase __com
 complete -c kodebase -n '__fish_use_subcommand' -a cancel -d 'Cancel an artifact, with an impact report'
 complete -c kodebase -n '__fish_seen_subcommand_from cancel' -l dry-run -r -d 'Show what would change without writing'
 complete -c kodebase -n '__fish_seen_subcommand_from cancel' -l commit -r -d 'Commit the artifact change (chore(artifacts): ...)'
-complete -c kodebase -n '__fish_seen_subcommand_from cancel' -l reason -r -d 'Why (recorded in the event)'
+complete -c kodebase -n '__fish_seen_subcommand_from cancel' -l reason -r -d 'Why it is not done (required; recorded in the event)'
 complete -c kodebase -n '__fish_seen_subcommand_from cancel' -xa '(kodebase __complete ids --for cancel 2>/dev/null)'
 complete -c kodebase -n '__fish_use_subcommand' -a archive -d 'Archive a cancelled artifact (or a completed one'\''s cancelled children)'
 complete -c kodebase -n '__fish_seen_subcommand_from archive' -l dry-run -r -d 'Show what would change without writing'

@@ -333,7 +333,10 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
                 "branch changed the same artifact files (a sibling's cascade), submit merges it\n"
                 "in first with the merge driver, so the pull request stays mergeable.");
   if (m == method::artifacts_cancel || m == method::artifacts_archive)
-    sub->add_option("--reason", o->reason, "Why (recorded in the event)");
+    sub->add_option("--reason", o->reason,
+                    m == method::artifacts_cancel
+                        ? "Why it is not done (required; recorded in the event)"
+                        : "Why (recorded in the event)");
   if (m == method::artifacts_complete) {
     sub->add_option("--result", o->result, "Issue: what was done, in one line");
     sub->add_option("--tag", o->tags, "Issue: a kebab-case tag (repeatable)");

@@ -74,6 +74,19 @@ util::Result<std::string> string_param(const json& params, const char* key) {
   return it->get<std::string>();
 }
 
+util::Status check_title(std::string_view title) {
+  for (unsigned char c : title)
+    if (c < 0x20 || c == 0x7F)
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              fmt::format("a title is one line of text: this one holds {}",
+                                          c == '\n' || c == '\r' ? "a line break"
+                                          : c == '\t'
+                                              ? "a tab"
+                                              : fmt::format("the control character 0x{:02X}", c)),
+                              {{"hint", "write the title on one line; details go in the summary"}});
+  return util::ok_status();
+}
+
 util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params) {
   return artifact_in(p.index, p.project, params);
 }

@@ -70,6 +70,10 @@ util::Result<repo::Project> project_param(const json& params);
 // A required string param, or invalid_argument naming it.
 util::Result<std::string> string_param(const json& params, const char* key);
 
+// A title as kodebase writes one: a single line (no newline, tab or other control character,
+// which break every table), else invalid_argument. Its length is the validator's rule.
+util::Status check_title(std::string_view title);
+
 // The artifact named by params.id, or invalid_argument / not_found with a hint (or failed,
 // naming the file, when its file cannot be read).
 util::Result<const artifact::Artifact*>

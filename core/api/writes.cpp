@@ -10,6 +10,7 @@
 #include "core/repo/store.hpp"
 #include "core/util/file.hpp"
 #include "core/util/process.hpp"
+#include "core/util/text.hpp"
 #include "core/util/time.hpp"
 #include "core/validate/rules.hpp"
 #include "core/validate/validator.hpp"
@@ -65,18 +66,22 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
   auto id = ArtifactId::parse_or_error(*id_text);
   if (!id)
     return id.error();
+  auto reason = params.contains("reason") && params["reason"].is_string()
+                    ? params["reason"].get<std::string>()
+                    : std::string();
+  if (action == lifecycle::Action::cancel && util::js_trim(reason).empty())
+    return util::make_error(
+        util::ErrorKind::invalid_argument, fmt::format("cancelling {} needs a reason", id->str()),
+        {{"hint", fmt::format("kodebase cancel {} --reason \"why it is not done\"", id->str())}});
   auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
   auto actor = resolve_actor(session->project, params);
   if (!actor)
     return actor.error();
-  lifecycle::TransitionRequest request{action,
-                                       *id,
-                                       *actor,
-                                       util::format_utc(util::now_seconds()),
-                                       params.value("reason", ""),
-                                       params.value("completion", json(nullptr))};
+  lifecycle::TransitionRequest request{action, *id,
+                                       *actor, util::format_utc(util::now_seconds()),
+                                       reason, params.value("completion", json(nullptr))};
   if (auto meta = params.find("metadata"); meta != params.end() && !meta->is_null()) {
     // Only submit records metadata: the pull request under review (never its URL).
     if (action != lifecycle::Action::submit || !meta->is_object() ||
@@ -325,6 +330,8 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
   auto title = string_param(params, "title");
   if (!title)
     return title.error();
+  if (auto st = check_title(*title); !st)
+    return st.error();
   auto blocked_by = list_param(params, "blocked_by");
   auto notes = list_param(params, "notes");
   for (auto* r : {&blocked_by, &notes})

@@ -25,6 +25,11 @@ bool ever_in(const Artifact& a, State s) {
                      [&](const artifact::EventRecord& e) { return e.event == name; });
 }
 
+bool blocker_done(const Artifact& blocker) {
+  auto s = current_state(blocker);
+  return ever_in(blocker, State::completed) || s == State::cancelled || s == State::archived;
+}
+
 std::string_view to_string(ReasonType t) {
   switch (t) {
   case ReasonType::incomplete_dependencies: return "incomplete_dependencies";
@@ -41,7 +46,7 @@ std::vector<const Artifact*> open_blockers(const ArtifactIndex& index, const Art
   std::vector<const Artifact*> out;
   for (const auto& dep : a.blocked_by) {
     const Artifact* d = index.find(dep);
-    if (d && !ever_in(*d, State::completed))
+    if (d && !blocker_done(*d))
       out.push_back(d);
   }
   return out;

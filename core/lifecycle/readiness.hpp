@@ -19,6 +19,10 @@ std::string state_name(const artifact::Artifact& a);
 // Whether the artifact has had an event of state `s` at any point.
 bool ever_in(const artifact::Artifact& a, State s);
 
+// Whether a blocker no longer holds its dependents back: completed at some point, or cancelled
+// (or archived after that) — the spec's start precondition counts a cancelled blocker as done.
+bool blocker_done(const artifact::Artifact& blocker);
+
 enum class ReasonType { incomplete_dependencies, incomplete_parent, invalid_state };
 std::string_view to_string(ReasonType t);
 
@@ -29,7 +33,7 @@ struct BlockingReason {
   std::vector<std::string> related;
 };
 
-// True when some `blocked_by` artifact has never been completed (unknown IDs are skipped).
+// True when some `blocked_by` artifact is not done (blocker_done; unknown IDs are skipped).
 bool is_blocked(const artifact::ArtifactIndex& index, const artifact::Artifact& a);
 
 // True when an ancestor is blocked or cancelled (ancestor gating; missing parents allowed).

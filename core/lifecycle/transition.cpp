@@ -134,27 +134,32 @@ util::Status progress_cascade(Planner& p, const Artifact& child) {
   return util::ok_status();
 }
 
-// Readiness cascade: dependents whose latest blocked event tracks `done` get it resolved, and
-// become ready once nothing is left.
-util::Status readiness_cascade(Planner& p, const Artifact& done) {
+// Readiness cascade: dependents whose latest blocked event tracks `done` (completed, or
+// cancelled: `how`) get it resolved, and become ready once nothing is left.
+// The index of the artifact's latest `blocked` event, or events.size() when it has none.
+size_t latest_blocked_event(const Artifact& a) {
+  for (size_t i = a.events.size(); i-- > 0;)
+    if (a.events[i].event == "blocked")
+      return i;
+  return a.events.size();
+}
+
+util::Status readiness_cascade(Planner& p, const Artifact& done, std::string_view how) {
   for (const Artifact* dep : p.index().dependents(done.id)) {
     if (p.current(*dep) != State::blocked)
       continue;
-    size_t blocked_at = dep->events.size();
-    for (size_t i = dep->events.size(); i-- > 0;)
-      if (dep->events[i].event == "blocked") {
-        blocked_at = i;
-        break;
-      }
+    size_t blocked_at = latest_blocked_event(*dep);
     if (blocked_at == dep->events.size())
       continue;
     const auto& deps = dep->events[blocked_at].blocking_dependencies;
     bool tracked = false, all_resolved = true;
     for (const auto& d : deps) {
-      if (d.artifact_id == done.id.str())
+      if (d.artifact_id == done.id.str()) {
         tracked = !d.resolved;
-      else
-        all_resolved &= d.resolved;
+      } else {
+        const Artifact* other = p.index().find(d.artifact_id);
+        all_resolved &= d.resolved || !other || blocker_done(*other);
+      }
     }
     if (!tracked)
       continue;
@@ -171,7 +176,7 @@ util::Status readiness_cascade(Planner& p, const Artifact& done) {
       continue;
     }
     auto st = p.append(*dep, State::ready, Trigger::dependencies_met, "agent.cascade", nullptr,
-                       true, fmt::format("dependency {} completed", done.id.str()));
+                       true, fmt::format("dependency {} {}", done.id.str(), how));
     if (!st)
       return st;
   }
@@ -180,15 +185,41 @@ util::Status readiness_cascade(Planner& p, const Artifact& done) {
 
 // `ready` and `block` both take a draft out of planning: to ready when nothing it depends on is
 // open, otherwise to blocked with the open blockers tracked. `block` insists on the latter.
+// `ready` of a blocked artifact whose blockers are all done (one cancelled before kodebase
+// resolved dependencies on cancel, say): the rest of its dependencies resolved, and ready.
+util::Status plan_unblock(Planner& p, const Artifact& a) {
+  std::vector<std::string> open;
+  for (const auto& b : a.blocked_by)
+    if (const Artifact* blocker = p.index().find(b); blocker && !blocker_done(*blocker))
+      open.push_back(fmt::format("{} ({})", b, state_name(*blocker)));
+  if (!open.empty())
+    return refuse(fmt::format("{} is blocked: waiting on {}", a.id.str(), fmt::join(open, ", ")),
+                  "finish or cancel what it waits on, or unlink it: kodebase unlink " + a.id.str() +
+                      " --blocked-by <id>");
+  if (size_t at = latest_blocked_event(a); at < a.events.size()) {
+    auto d = p.doc(a);
+    if (!d)
+      return d.error();
+    for (const auto& dep : a.events[at].blocking_dependencies)
+      if (!dep.resolved)
+        if (auto st = (*d)->resolve_blocking_dependency(at, dep.artifact_id, p.request().timestamp);
+            !st)
+          return st;
+  }
+  return p.append(a, State::ready, Trigger::dependencies_met, p.request().actor, nullptr, false);
+}
+
 util::Status plan_ready(Planner& p, const Artifact& a, bool must_block) {
   auto s = p.current(a);
+  if (s == State::blocked && !must_block)
+    return plan_unblock(p, a);
   if (s != State::draft)
     return refuse(fmt::format("{} is {}; only a draft can be marked {}", a.id.str(), p.state_of(a),
                               must_block ? "blocked" : "ready"));
   std::vector<std::string> open;
   for (const auto& b : a.blocked_by) {
     const Artifact* blocker = p.index().find(b);
-    if (blocker && !ever_in(*blocker, State::completed))
+    if (blocker && !blocker_done(*blocker))
       open.push_back(b);
   }
   if (open.empty() && must_block)
@@ -233,11 +264,30 @@ util::Status plan_start(Planner& p, const Artifact& a) {
   return progress_cascade(p, a);
 }
 
+// A milestone or initiative is reviewed and completed only when all its children are done:
+// refused, naming each child that is not completed, cancelled or archived.
+util::Status children_done(Planner& p, const Artifact& a, std::string_view verb) {
+  std::vector<std::string> open;
+  for (const Artifact* c : p.index().children(a.id))
+    if (auto s = p.current(*c);
+        !s || (*s != State::completed && *s != State::cancelled && *s != State::archived))
+      open.push_back(fmt::format("{} ({})", c->id.str(), p.state_of(*c)));
+  if (open.empty())
+    return util::ok_status();
+  return refuse(
+      fmt::format("cannot {} {}: {} {} not completed or cancelled", verb, a.id.str(),
+                  fmt::join(open, ", "), open.size() == 1 ? "is" : "are"),
+      fmt::format("complete or cancel the open children first (`kodebase list --parent {}`)",
+                  a.id.str()));
+}
+
 util::Status plan_submit(Planner& p, const Artifact& a) {
   if (p.current(a) != State::in_progress)
     return refuse(
         fmt::format("cannot submit {}: it is {}, not in_progress", a.id.str(), p.state_of(a)),
         fmt::format("start it first: kodebase start {}", a.id.str()));
+  if (auto st = children_done(p, a, "submit"); !st)
+    return st;
   return p.append(a, State::in_review, Trigger::pr_ready, p.request().actor, p.request().metadata,
                   false);
 }
@@ -270,6 +320,8 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
     return refuse(
         fmt::format("cannot complete {}: it is {}, not in_review", a.id.str(), p.state_of(a)),
         fmt::format("submit it for review first: kodebase submit {}", a.id.str()));
+  if (auto st = children_done(p, a, "complete"); !st)
+    return st;
   bool has_block = a.document.find(a.completion_key()) != nullptr;
   const auto& given = p.request().completion;
   if (!has_block && (!given.is_object() || given.empty()))
@@ -292,7 +344,7 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
           p.append(a, State::completed, Trigger::pr_merged, p.request().actor, nullptr, false);
       !st)
     return st;
-  if (auto st = readiness_cascade(p, a); !st)
+  if (auto st = readiness_cascade(p, a, "completed"); !st)
     return st;
   return archive_cancelled_descendants(p, a);
 }
@@ -310,22 +362,25 @@ util::Status plan_cancel(Planner& p, const Artifact& a) {
                               fmt::join(completed_children, ", ")),
                   "completed work stays; archive the rest instead, or cancel the open children one "
                   "by one");
+  // The impact on dependents: a cancelled blocker counts as done, so a blocked dependent gets
+  // the dependency resolved (and becomes ready when nothing else holds it, by the cascade
+  // below); the others are only told of.
   for (const Artifact* dep : p.index().dependents(a.id)) {
-    bool other_open = false;
-    for (const auto& b : dep->blocked_by)
-      if (b != a.id.str())
-        if (const Artifact* o = p.index().find(b); o && !ever_in(*o, State::completed))
-          other_open = true;
-    p.plan().notes.push_back(
-        fmt::format("{} depends on {}{}", dep->id.str(), a.id.str(),
-                    other_open ? " (and on others)" : "; nothing else blocks it"));
+    if (p.current(*dep) == State::blocked)
+      continue;
+    p.plan().notes.push_back(fmt::format("{} depends on {}; it is {} and no longer waits on it",
+                                         dep->id.str(), a.id.str(), p.state_of(*dep)));
   }
   for (const Artifact* c : p.index().children(a.id))
     p.plan().notes.push_back(fmt::format("child {} stays {}", c->id.str(), state_name(*c)));
   nlohmann::json meta = nullptr;
   if (!p.request().reason.empty())
     meta = {{"reason", p.request().reason}};
-  return p.append(a, State::cancelled, Trigger::manual_cancel, p.request().actor, meta, false);
+  if (auto st =
+          p.append(a, State::cancelled, Trigger::manual_cancel, p.request().actor, meta, false);
+      !st)
+    return st;
+  return readiness_cascade(p, a, "cancelled");
 }
 
 // `archive`: a cancelled artifact whose subtree is closed becomes archived, and so do its

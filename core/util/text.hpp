@@ -71,6 +71,70 @@ inline size_t utf8_error_at(std::string_view s) {
   return std::string_view::npos;
 }
 
+// The code point at `s[i]`, moving `i` past it. A byte that does not start well-formed UTF-8
+// stands for itself (one unit), so every string has a length and nothing is skipped.
+inline char32_t next_code_point(std::string_view s, size_t& i) {
+  size_t bad = utf8_error_at(s.substr(i, 4));
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
+  if (bad != std::string_view::npos && bad < n) {
+    ++i;
+    return c;
+  }
+  char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
+  for (size_t k = 1; k < n; ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+  i += n;
+  return cp;
+}
+
+// The length JavaScript gives `s`: UTF-16 code units (two for a code point above U+FFFF, such as
+// most emoji). Upstream Kodebase's limits (a title of 3–100 characters) count this.
+inline size_t js_length(std::string_view s) {
+  size_t units = 0;
+  for (size_t i = 0; i < s.size();)
+    units += next_code_point(s, i) > 0xFFFF ? 2 : 1;
+  return units;
+}
+
+// Whether JavaScript's String.prototype.trim() removes `cp`: WhiteSpace (tab, vertical tab, form
+// feed, space, U+FEFF and the space separators, U+00A0 and U+3000 among them) and LineTerminator.
+inline bool js_space(char32_t cp) {
+  switch (cp) {
+  case 0x09:
+  case 0x0A:
+  case 0x0B:
+  case 0x0C:
+  case 0x0D:
+  case 0x20:
+  case 0xA0:
+  case 0x1680:
+  case 0x2028:
+  case 0x2029:
+  case 0x202F:
+  case 0x205F:
+  case 0x3000:
+  case 0xFEFF: return true;
+  default: return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+// `s` without the whitespace JavaScript's trim() removes at either end.
+inline std::string_view js_trim(std::string_view s) {
+  size_t begin = 0;
+  while (begin < s.size()) {
+    size_t next = begin;
+    if (!js_space(next_code_point(s, next)))
+      break;
+    begin = next;
+  }
+  size_t end = begin, i = begin;
+  while (i < s.size()) // the end of the last code point that is not whitespace
+    if (!js_space(next_code_point(s, i)))
+      end = i;
+  return s.substr(begin, end - begin);
+}
+
 // `s` with every byte that is not part of well-formed UTF-8 written as `\xNN`: any text
 // (a file name from a cloned repository, say) made safe to show and to put in JSON.
 inline std::string printable_utf8(std::string_view s) {

@@ -99,7 +99,9 @@ std::optional<State> check_event(Sink& sink, const YamlNode& ev, const std::stri
                                    triggers_text(*state))
                      : std::string("see `kodebase help validate` for the triggers"));
   } else if (state && !lifecycle::trigger_allowed(*state, *t)) {
-    sink.error(
+    // Older tools wrote some (the Kodebase team's own files have `ready` by `pr_merged`): a
+    // warning, an error with --strict, like the other tolerated older forms.
+    sink.tolerated(
         "TRIGGER_EVENT_MISMATCH", path + ".trigger", trigger->mark,
         fmt::format("trigger '{}' cannot cause a {} event", trigger->scalar,
                     lifecycle::to_string(*state)),
@@ -130,7 +132,10 @@ void check_blocking_dependencies(Sink& sink, const YamlNode& ev, const std::stri
                  fmt::format("{}.artifact_id is required", dpath), "name the blocking artifact");
       continue;
     }
-    if (std::find(a.blocked_by.begin(), a.blocked_by.end(), id) == a.blocked_by.end())
+    // A resolved dependency is history: the link may since have been removed (an unlink of a
+    // cancelled blocker). An open one must still be a link.
+    bool resolved = artifact::scalar_text(d.find("resolved")) == "true";
+    if (!resolved && std::find(a.blocked_by.begin(), a.blocked_by.end(), id) == a.blocked_by.end())
       sink.error("BLOCKING_DEPENDENCY_NOT_LISTED", dpath + ".artifact_id", d.mark,
                  fmt::format("{} blocks this event but is not in relationships.blocked_by", id),
                  fmt::format("add {} to metadata.relationships.blocked_by", id));

@@ -1,5 +1,7 @@
 #include "core/validate/rules.hpp"
 
+#include "core/util/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
@@ -17,14 +19,6 @@ constexpr std::array<std::string_view, 5> k_estimations = {"XS", "S", "M", "L", 
 
 std::string join_path(std::string_view base, std::string_view key) {
   return base.empty() ? std::string(key) : fmt::format("{}.{}", base, key);
-}
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos)
-    return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 // Checks of fields within one mapping, reporting missing keys at the mapping's position.
@@ -47,8 +41,11 @@ public:
                  fmt::format("write {} as {}", key, expected));
   }
 
-  // A string field; returns the node when it is a scalar.
-  const YamlNode* string(std::string_view key, bool required, size_t min = 1, size_t max = 0) {
+  // A string field; returns the node when it is a scalar. Lengths count as upstream's do
+  // (JavaScript's: UTF-16 code units), the minimum after JavaScript's trim() unless `untrimmed`
+  // (upstream does not trim a title).
+  const YamlNode* string(std::string_view key, bool required, size_t min = 1, size_t max = 0,
+                         bool untrimmed = false) {
     const YamlNode* n = get(key);
     if (!n || n->is_null()) {
       if (required)
@@ -59,17 +56,19 @@ public:
       wrong_type(key, *n, "a string");
       return nullptr;
     }
-    size_t len = trim(n->scalar).size();
+    size_t len =
+        util::js_length(untrimmed ? std::string_view(n->scalar) : util::js_trim(n->scalar));
+    size_t whole = util::js_length(n->scalar);
     if (len < min)
       m_sink.error("too_small", path(key), n->mark,
                    min == 1 ? fmt::format("{} must not be empty", path(key))
                             : fmt::format("{} must have at least {} characters", path(key), min),
                    fmt::format("write a meaningful {}", key));
-    else if (max && n->scalar.size() > max)
-      m_sink.error("too_big", path(key), n->mark,
-                   fmt::format("{} must have at most {} characters (has {})", path(key), max,
-                               n->scalar.size()),
-                   fmt::format("shorten {}", key));
+    else if (max && whole > max)
+      m_sink.error(
+          "too_big", path(key), n->mark,
+          fmt::format("{} must have at most {} characters (has {})", path(key), max, whole),
+          fmt::format("shorten {}", key));
     return n;
   }
 
@@ -96,7 +95,7 @@ public:
         m_sink.error("invalid_type", ipath, item.mark,
                      fmt::format("{} must be a string, found {}", ipath, item.describe()),
                      "write each item as one line of text");
-      else if (trim(item.scalar).empty())
+      else if (util::js_trim(item.scalar).empty())
         m_sink.error("too_small", ipath, item.mark, fmt::format("{} is empty", ipath),
                      "remove the empty item or fill it in");
     }
@@ -174,7 +173,7 @@ bool is_kebab(std::string_view s) {
 
 void check_metadata(Sink& sink, const YamlNode& meta) {
   Fields f(sink, meta, "metadata");
-  f.string("title", true, 3, 100);
+  f.string("title", true, 3, 100, true);
   f.one_of("priority", k_priorities);
   f.one_of("estimation", k_estimations);
   check_actor(sink, f.get("created_by"), "metadata.created_by", meta.mark);

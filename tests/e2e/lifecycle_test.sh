@@ -77,6 +77,14 @@ expect_exit 0 "add with placeholders" -- "$kb" -C "$p" add A.1 --title "Later"
 contains "$err" "fill in content.acceptance_criteria" "placeholder hint"
 expect_exit 2 "add without a title" -- "$kb" -C "$p" add A.1
 contains "$err" "--edit for a template" "no-title hint names --edit"
+# Text rules as upstream counts them: two CJK characters are too short, sixty are fine; a title
+# is one line; a criterion of only a no-break space is empty.
+expect_exit 1 "a two-character CJK title" -- "$kb" -C "$p" add A.1 --title "日本" --criterion x --dry-run
+expect_exit 0 "a 60-character CJK title" -- "$kb" -C "$p" add A.1 --title "$(printf '日%.0s' $(seq 60))" --criterion x --dry-run
+expect_exit 2 "a title with a tab" -- "$kb" -C "$p" add A.1 --title $'Two\tcolumns' --criterion x
+contains "$err" "a tab" "the tab is named"
+expect_exit 2 "an edit to a title with a line break" -- "$kb" -C "$p" edit A.1.1 --title $'Two\nlines'
+expect_exit 1 "a criterion of a no-break space" -- "$kb" -C "$p" add A.1 --title "Blank criterion" --criterion $'\xc2\xa0' --dry-run
 # A YAML body from a file or stdin, and the $EDITOR template; blank template fields are skipped.
 expect_exit 0 "add --from-file YAML" -- "$kb" -C "$p" add A.1 --dry-run --json --from-file <(printf 'title: "From YAML"\npriority: high\nacceptance_criteria:\n  - "Parses"\n  - ""\n')
 python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['title']=='From YAML' and j['placeholders']==[] else 1)" "$out" && pass || fail "YAML body used: $out"
@@ -103,6 +111,10 @@ expect_exit 1 "complete needs the completion block" -- "$kb" -C "$p" complete A.
 contains "$err" "implementation_notes" "completion block named"
 expect_exit 0 "complete" -- "$kb" -C "$p" complete A.1.1 --result "Client shipped" --tag payments
 contains "$out" "cascade A.1.2: blocked → ready" "readiness cascade"
+expect_exit 1 "submit a milestone with open children" -- "$kb" -C "$p" submit A.1
+contains "$err" "A.1.2 (ready)" "the open child is named"
+expect_exit 1 "submit an initiative with open children" -- "$kb" -C "$p" submit A
+contains "$err" "A.1 (in_progress)" "the open milestone is named"
 expect_exit 0 "cancel reports impact" -- "$kb" -C "$p" cancel A.1.3 --reason "Not needed"
 expect_exit 1 "archive an open artifact" -- "$kb" -C "$p" archive A.1.2
 contains "$err" "cancel it first: kodebase cancel A.1.2" "archive refusal hint"
@@ -236,5 +248,25 @@ for i in $(seq 1 15); do
 done
 expect_exit 0 "valid after killed writers" -- "$kb" -C "$p" validate --strict --json
 python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['valid'] and not j['errors'] else 1)" "$out" && pass || fail "killed writers left invalid files: ${out:0:300}"
+
+# A cancelled blocker counts as done: its blocked dependent gets the dependency resolved, becomes
+# ready and starts; a cancel needs a reason.
+c="$work/cancel"
+repo "$c"
+(
+  cd "$c" && "$kb" init -q && "$kb" add --title "Shop" --vision v --in-scope x --out-of-scope y --success z -q &&
+    "$kb" add A --title "Payments" --deliverable d -q && "$kb" add A.1 --title "Old provider" --criterion x -q &&
+    "$kb" add A.1 --title "New provider" --criterion x --blocked-by A.1.1 -q &&
+    for id in A A.1 A.1.1 A.1.2; do "$kb" ready "$id" -q; done
+) >/dev/null && pass || fail "setting up the cancel project"
+[ "$("$kb" -C "$c" list --format ids --state blocked)" = "A.1.2" ] && pass || fail "A.1.2 starts blocked"
+expect_exit 2 "cancel without a reason" -- "$kb" -C "$c" cancel A.1.1
+contains "$err" "needs a reason" "the missing reason is named"
+expect_exit 0 "cancel the blocker" -- "$kb" -C "$c" cancel A.1.1 --reason "Provider dropped"
+contains "$out" "A.1.2: blocked → ready" "the dependent becomes ready"
+grep -q "resolved: true" "$(ls "$c"/.kodebase/artifacts/A.*/A.1.*/A.1.2.*.yml)" && pass || fail "the dependency is not resolved in A.1.2's blocked event"
+expect_exit 0 "the dependent starts" -- "$kb" -C "$c" start A.1.2 --no-branch
+expect_exit 0 "unlink the cancelled blocker" -- "$kb" -C "$c" unlink A.1.2 --blocked-by A.1.1
+expect_exit 0 "valid after the cancel" -- "$kb" -C "$c" validate --strict
 
 finish

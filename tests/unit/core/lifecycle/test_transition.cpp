@@ -138,7 +138,7 @@ TEST_CASE("cancel guards completed children and reports the impact", "[lifecycle
   CHECK(guarded.error().message.find("A.1.1 already completed") != std::string::npos);
   auto cancel = t.plan(Action::cancel, "A.2");
   REQUIRE(cancel.notes.size() == 1);
-  CHECK(cancel.notes[0] == "A.3 depends on A.2; nothing else blocks it");
+  CHECK(cancel.notes[0] == "A.3 depends on A.2; it is draft and no longer waits on it");
 }
 
 TEST_CASE("block insists on open blockers", "[lifecycle][transition]") {
@@ -204,4 +204,72 @@ TEST_CASE("archive closes cancelled subtrees; completing a parent archives its c
   CHECK(t.index.find("A.1.2")->events.back().actor == "agent.cascade");
   // Nothing left to archive under a completed parent.
   CHECK(t.plan(Action::archive, "A.1").noop);
+}
+
+TEST_CASE("a milestone is submitted and completed only when its children are done",
+          "[lifecycle][transition]") {
+  auto started = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z") +
+                 ev("in_progress", "children_started", "2025-01-03T00:00:00Z");
+  auto review = started + ev("in_review", "pr_ready", "2025-01-04T00:00:00Z");
+  auto done = review + ev("completed", "pr_merged", "2025-01-05T00:00:00Z");
+  // A.1 is in review by a hand edit (or an older tool) although A.1.2 is still open.
+  Tree t({{"A.1", kb::test::valid_yaml("A.1", "", review)},
+          {"A.2", kb::test::valid_yaml("A.2", "", started)},
+          {"A.1.1", kb::test::valid_yaml("A.1.1", "", done)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", "", started)},
+          {"A.1.3", kb::test::valid_yaml("A.1.3", "",
+                                         ev("cancelled", "manual_cancel", "2025-01-02T00:00:00Z"))},
+          {"A.2.1", kb::test::valid_yaml("A.2.1")}});
+  auto complete = plan_transition(
+      t.index, t.request(Action::complete, "A.1", {{"outcome", "Shipped"}, {"next", "More"}}));
+  REQUIRE_FALSE(complete.ok());
+  CHECK(complete.error().message ==
+        "cannot complete A.1: A.1.2 (in_progress) is not completed or cancelled");
+  CHECK(complete.error().details.dump().find("kodebase list --parent A.1") != std::string::npos);
+  auto submit = plan_transition(t.index, t.request(Action::submit, "A.2"));
+  REQUIRE_FALSE(submit.ok());
+  CHECK(submit.error().message == "cannot submit A.2: A.2.1 (draft) is not completed or cancelled");
+
+  // Once the open child is done, the milestone completes.
+  t.apply(t.plan(Action::submit, "A.1.2"));
+  t.apply(t.plan(Action::complete, "A.1.2", {{"result", "Done"}}));
+  t.apply(t.plan(Action::complete, "A.1", {{"outcome", "Shipped"}, {"next", "More"}}));
+  CHECK(t.state("A.1") == "completed");
+}
+
+TEST_CASE("a cancelled blocker counts as done: cancel readies its dependents, ready unblocks",
+          "[lifecycle][transition]") {
+  auto ready = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z");
+  auto blocked = std::string("    - event: blocked\n      timestamp: \"2025-01-02T00:00:00Z\"\n"
+                             "      actor: \"agent.system\"\n      trigger: has_dependencies\n"
+                             "      metadata:\n        blocking_dependencies:\n"
+                             "          - artifact_id: A.1.1\n            resolved: false\n");
+  Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("A.1.2", ""), ready)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("", "A.1.1"), blocked)},
+          {"A.1.3", kb::test::valid_yaml("A.1.3", rel("A.1.4", ""), ready)},
+          {"A.1.4", kb::test::valid_yaml("A.1.4", rel("", "A.1.3"), blocked)}});
+  auto cancel = t.plan(Action::cancel, "A.1.1");
+  REQUIRE(cancel.events.size() == 2);
+  CHECK(cancel.events[1].id == "A.1.2");
+  CHECK(cancel.events[1].to == "ready");
+  CHECK(cancel.events[1].cascade);
+  t.apply(cancel);
+  CHECK(t.state("A.1.2") == "ready");
+  CHECK(t.index.find("A.1.2")->events[1].blocking_dependencies[0].resolved);
+
+  // A blocker cancelled by an older tool left its dependent blocked: `ready` resolves the rest.
+  auto refused = plan_transition(t.index, t.request(Action::ready, "A.1.4"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message == "A.1.4 is blocked: waiting on A.1.3 (ready)");
+  std::string cancelled = ev("cancelled", "manual_cancel", "2025-01-03T00:00:00Z");
+  REQUIRE(kb::util::write_file_atomic(
+              t.dir.path() / "A.1.3.yml",
+              kb::test::valid_yaml("A.1.3", rel("A.1.4", ""), ready + cancelled))
+              .ok());
+  t.index = kb::artifact::load_index(t.dir.path());
+  t.apply(t.plan(Action::ready, "A.1.4"));
+  CHECK(t.state("A.1.4") == "ready");
+  CHECK(t.index.find("A.1.4")->events[1].blocking_dependencies[0].resolved);
+  t.apply(t.plan(Action::start, "A.1.4"));
+  CHECK(t.state("A.1.4") == "in_progress");
 }

@@ -1,4 +1,5 @@
 #include "core/util/file.hpp"
+#include "core/util/text.hpp"
 #include "core/validate/rules.hpp"
 #include "core/validate/validator.hpp"
 #include "tests/unit/support.hpp"
@@ -187,8 +188,6 @@ TEST_CASE("every schema and event rule has its code", "[validate][codes]") {
        "metadata.events[1].actor"},
       {"TRIGGER_INVALID", "A.1.1", valid_yaml("A.1.1", "", event("ready", "pr_Ready")),
        "metadata.events[1].trigger"},
-      {"TRIGGER_EVENT_MISMATCH", "A.1.1", valid_yaml("A.1.1", "", event("ready", "pr_merged")),
-       "metadata.events[1].trigger"},
       {"INVALID_STATE_TRANSITION", "A.1.1",
        valid_yaml("A.1.1", "", event("completed", "pr_merged")), "metadata.events[1].event"},
       {"BLOCKING_DEPENDENCIES_MISSING", "A.1.1",
@@ -230,6 +229,21 @@ TEST_CASE("every schema and event rule has its code", "[validate][codes]") {
       }
     CHECK(found);
   }
+}
+
+TEST_CASE("a trigger that cannot cause its event is tolerated, an error when strict",
+          "[validate][codes]") {
+  // The Kodebase team's own files have `ready` caused by `pr_merged`.
+  auto text = valid_yaml("A.1.1", "", event("ready", "pr_merged"));
+  auto lenient_findings = validate_text("A.1.1", text);
+  const Finding* lenient = find_code(lenient_findings, "TRIGGER_EVENT_MISMATCH");
+  REQUIRE(lenient);
+  CHECK(lenient->severity == Severity::warning);
+  CHECK(lenient->field == "metadata.events[1].trigger");
+  auto strict_findings = validate_text("A.1.1", text, Mode::strict);
+  const Finding* strict = find_code(strict_findings, "TRIGGER_EVENT_MISMATCH");
+  REQUIRE(strict);
+  CHECK(strict->severity == Severity::error);
 }
 
 TEST_CASE("a completion block of another type is a warning", "[validate][codes]") {
@@ -321,4 +335,71 @@ TEST_CASE("actor forms", "[validate][actor]") {
   CHECK_FALSE(is_strict_actor("Unknown"));
   CHECK_FALSE(is_legacy_actor("Unknown"));
   CHECK_FALSE(is_strict_actor("Ada (ada@example)"));
+}
+
+TEST_CASE("lengths count UTF-16 code units and trim() is JavaScript's", "[validate][text]") {
+  using kb::util::js_length;
+  using kb::util::js_trim;
+  CHECK(js_length("abc") == 3);
+  CHECK(js_length("日本") == 2);                 // 6 bytes, 2 units
+  CHECK(js_length("\xF0\x9F\x98\x80") == 2);     // one emoji, a surrogate pair
+  CHECK(js_length("e\xCC\x81") == 2);            // e + combining acute: two code points
+  CHECK(js_length(std::string("\xFF", 1)) == 1); // a stray byte counts once
+  // Every character JavaScript's trim() removes, and some it keeps.
+  const char* spaces[] = {"\t",           "\n",           "\v",
+                          "\f",           "\r",           " ",
+                          "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80",
+                          "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9",
+                          "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80",
+                          "\xEF\xBB\xBF"};
+  for (const char* s : spaces) {
+    INFO("whitespace " << kb::util::to_hex(s));
+    CHECK(js_trim(std::string(s) + "x" + s) == "x");
+    CHECK(js_trim(s).empty());
+  }
+  CHECK(js_trim("\xE2\x80\x8B"
+                "x") == "\xE2\x80\x8B"
+                        "x");                       // U+200B is not whitespace
+  CHECK(js_trim("\xE1\xA0\x8E") == "\xE1\xA0\x8E"); // nor U+180E (no longer Zs)
+  CHECK(js_trim(" a b ") == "a b");
+}
+
+TEST_CASE("text rules as upstream counts them", "[validate][text]") {
+  const std::string issue = valid_yaml("A.1.1");
+  auto title = [&](const std::string& t) {
+    return validate_text("A.1.1", replace(issue, "Artifact A.1.1", t));
+  };
+  // Two CJK characters are too short although they are 6 bytes; 60 are fine although 180 bytes.
+  CHECK(find_code(title("日本"), "too_small"));
+  std::string sixty;
+  for (int i = 0; i < 60; ++i)
+    sixty += "日";
+  CHECK(codes(title(sixty)).empty());
+  // 50 emoji are 100 units (fine), 51 are 102 (too long).
+  std::string emoji;
+  for (int i = 0; i < 50; ++i)
+    emoji += "\xF0\x9F\x98\x80";
+  CHECK(codes(title(emoji)).empty());
+  CHECK(find_code(title(emoji + "\xF0\x9F\x98\x80"), "too_big"));
+  // Upstream does not trim a title: three spaces pass, as there.
+  CHECK(codes(title("   ")).empty());
+  // A criterion of only a no-break space (or an ideographic space) is empty to upstream.
+  for (const char* blank : {"\xC2\xA0", "\xE3\x80\x80", "\xEF\xBB\xBF"}) {
+    auto text = replace(issue, "    - \"It works\"\n", std::string("    - \"") + blank + "\"\n");
+    CHECK(find_code(validate_text("A.1.1", text), "too_small"));
+  }
+  CHECK(find_code(validate_text("A.1.1", issue + "implementation_notes:\n  result: \"\xC2\xA0\"\n"),
+                  "too_small"));
+}
+
+TEST_CASE("a resolved blocking dependency need not be a link any more", "[validate][codes]") {
+  // An unlink of a cancelled blocker: the blocked event's resolved entry is history.
+  auto text = valid_yaml("A.1.1", "",
+                         event("blocked", "has_dependencies") +
+                             "      metadata:\n        blocking_dependencies:\n"
+                             "          - artifact_id: A.1.2\n            resolved: "
+                             "true\n            resolved_at: "
+                             "\"2025-01-03T00:00:00Z\"\n");
+  auto findings = validate_text("A.1.1", text, Mode::strict);
+  CHECK_FALSE(find_code(findings, "BLOCKING_DEPENDENCY_NOT_LISTED"));
 }
