@@ -52,7 +52,7 @@ _kodebase() {
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for complete 2>/dev/null | cut -f1)" ;;
     block) opts="--dry-run --commit"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for block 2>/dev/null | cut -f1)" ;;
-    cancel) opts="--dry-run --commit --reason"
+    cancel) opts="--dry-run --commit --reason --cascade"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for cancel 2>/dev/null | cut -f1)" ;;
     archive) opts="--dry-run --commit --reason"
        [[ "$cur" != -* ]] && opts="$opts $(kodebase "${dir[@]}" __complete ids --for archive 2>/dev/null | cut -f1)" ;;

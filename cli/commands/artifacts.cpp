@@ -257,7 +257,8 @@ void register_artifact_commands(CLI::App& app, CommandRegistry& registry) {
       ->delimiter(',');
   list->add_option("--parent", list_opts->parent, "Only the subtree under this ID");
   list->add_option("--text", list_opts->text, "Only artifacts whose title or content has this");
-  list->add_flag("--ready", list_opts->ready, "Only artifacts that can be worked on now");
+  list->add_flag("--ready", list_opts->ready,
+                 "Only artifacts that can be started now (ready, nothing holding them)");
   list->add_flag("--blocked", list_opts->blocked, "Only artifacts waiting on something");
   list->add_option("--sort", list_opts->sort, "Sort key")
       ->check(CLI::IsMember({"id", "priority", "state", "updated"}))

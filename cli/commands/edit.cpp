@@ -62,9 +62,16 @@ int run_link(Session& s, const EditOptions& o, bool link) {
                   {{"id", o.id}, {"blocked_by", o.blocked_by}, {"dry_run", o.dry_run}});
   if (!r)
     return s.fail(r.error());
-  return render(s, *r,
-                fmt::format("{} {}", link ? "now blocked by" : "no longer blocked by",
-                            joined((*r)[link ? "linked" : "unlinked"])));
+  auto what = fmt::format("{} {}", link ? "now blocked by" : "no longer blocked by",
+                          joined((*r)[link ? "linked" : "unlinked"]));
+  // The state change the link brings (ready → blocked, blocked → ready).
+  const auto& st = s.style();
+  for (const auto& e : r->value("events", json::array()))
+    what +=
+        fmt::format("\n{}: {} → {}{}", st.bold(e.value("id", "")), st.state(e.value("from", "")),
+                    st.state(e.value("to", "")),
+                    e.value("note", "").empty() ? "" : st.dim(" (" + e.value("note", "") + ")"));
+  return render(s, *r, what);
 }
 
 void link_command(CLI::App& app, CommandRegistry& registry, bool link) {
@@ -76,8 +83,11 @@ void link_command(CLI::App& app, CommandRegistry& registry, bool link) {
   sub->add_option("--blocked-by", o->blocked_by, "A sibling it waits on (repeatable)")->required();
   sub->add_flag("--dry-run", o->dry_run, "Show what would change without writing");
   if (link)
-    sub->footer("Refused across types or parents, and when the link would close a cycle "
-                "(the cycle is shown).");
+    sub->footer("Refused across types or parents, and when the link would close a cycle\n"
+                "(the cycle is shown). A ready artifact linked to an unfinished blocker becomes\n"
+                "blocked, waiting on it.");
+  else
+    sub->footer("A blocked artifact left with nothing unfinished to wait on becomes ready.");
   registry.add(sub, [o, link](Session& s) { return run_link(s, *o, link); });
 }
 

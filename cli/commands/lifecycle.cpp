@@ -131,7 +131,7 @@ int render_transition(Session& s, const json& r) {
 struct TransitionOptions {
   std::string id, reason, from_file, result, outcome, next;
   std::vector<std::string> tags, insights, delivered, benefits;
-  bool dry_run = false, no_branch = false, commit = false, force = false;
+  bool dry_run = false, no_branch = false, commit = false, force = false, cascade = false;
 };
 
 // The completion block from the flags (or --from-file), shaped for the artifact's type.
@@ -171,6 +171,8 @@ int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
     with_token(params); // the pull request is opened or marked ready with it
   if (!o.reason.empty())
     params["reason"] = o.reason;
+  if (o.cascade)
+    params["cascade"] = true;
   if (m == method::artifacts_complete) {
     auto block = completion_from(o);
     if (!block)
@@ -337,6 +339,15 @@ CLI::App* transition_command(CLI::App& app, CommandRegistry& registry, const cha
                     m == method::artifacts_cancel
                         ? "Why it is not done (required; recorded in the event)"
                         : "Why (recorded in the event)");
+  if (m == method::artifacts_cancel) {
+    sub->add_flag("--cascade", o->cascade,
+                  "Cancel the open artifacts that depend on it too (and theirs)");
+    sub->footer(
+        "A cancelled blocker counts as done: a dependent blocked only by it becomes ready,\n"
+        "and the impact report says so for each one. With --cascade the dependents that\n"
+        "are still open are cancelled with it instead, each event naming why.\n"
+        "Children keep their state; a parent with completed children is not cancelled.");
+  }
   if (m == method::artifacts_complete) {
     sub->add_option("--result", o->result, "Issue: what was done, in one line");
     sub->add_option("--tag", o->tags, "Issue: a kebab-case tag (repeatable)");

@@ -574,6 +574,8 @@ Tool transition_artifact() {
         enum_schema({"ready", "block", "start", "submit", "complete", "cancel", "archive"},
                     "The transition")},
        {"reason", text_schema("Why (cancel)")},
+       {"cascade", bool_schema("cancel: cancel the open dependents too (default false: a "
+                               "dependent blocked only by it becomes ready)")},
        {"completion",
         {{"type", "object"},
          {"description", "complete: issues {result, insights[], tags[], challenges[{challenge, "
@@ -601,7 +603,8 @@ Tool transition_artifact() {
     auto action = args["action"].get<std::string>();
     auto id = args["id"].get<std::string>();
     s.progress(call, 0, 2, fmt::format("{} {}: checking the lifecycle rules", action, id));
-    json params = forward(args, {"id", "reason", "completion", "branch", "commit", "dry_run"});
+    json params =
+        forward(args, {"id", "reason", "cascade", "completion", "branch", "commit", "dry_run"});
     if (action == "start" || action == "submit")
       with_token(params); // the pull request is opened or marked ready with it
     auto r = s.daemon(k_methods.at(action), params, true);

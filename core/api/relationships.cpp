@@ -1,7 +1,9 @@
 // Handlers that edit fields and dependencies: edit, link and unlink.
 #include "core/api/methods.hpp"
+#include "core/api/render_json.hpp"
 #include "core/api/write_session.hpp"
 #include "core/artifact/edit.hpp"
+#include "core/lifecycle/transition.hpp"
 #include "core/util/file.hpp"
 
 #include <fmt/format.h>
@@ -116,8 +118,19 @@ util::Result<json> relink(Context& ctx, const json& params, bool link) {
     }
     changed.push_back(target->str());
   }
+  auto actor = resolve_actor(session->project, params);
+  if (!actor)
+    return actor.error();
+  auto ids = changed.get<std::vector<std::string>>();
+  auto planned = lifecycle::dependency_events(
+      edits, session->index(), **a, link ? ids : std::vector<std::string>{},
+      link ? std::vector<std::string>{} : ids, *actor, util::format_utc(util::now_seconds()));
+  if (!planned)
+    return planned.error();
   return commit_edits(*session, edits, params,
-                      {{"id", (*a)->id.str()}, {link ? "linked" : "unlinked", changed}});
+                      {{"id", (*a)->id.str()},
+                       {link ? "linked" : "unlinked", changed},
+                       {"events", planned_events_json(*planned)}});
 }
 
 } // namespace
@@ -154,10 +167,20 @@ util::Result<json> artifacts_edit(Context& ctx, const json& params) {
     return a.error();
   artifact::EditSet edits;
   json changed = json::array();
+  bool initiative = (*a)->type() == artifact::ArtifactType::initiative;
   for (const auto& f : fields) {
     auto it = params.find(f.name);
     if (it == params.end() || it->is_null())
       continue;
+    // Content of another type would be written where upstream drops it.
+    std::string_view name = f.name;
+    if ((name == "vision" && !initiative) || (name == "summary" && initiative))
+      return util::make_error(
+          util::ErrorKind::invalid_argument,
+          fmt::format("{} is {} {}, which has no {}", (*a)->id.str(), article((*a)->type()),
+                      artifact::to_string((*a)->type()), name),
+          {{"hint", initiative ? "an initiative's text is its vision: --vision"
+                               : "issues and milestones say it in their summary: --summary"}});
     if (!it->is_string())
       return util::make_error(util::ErrorKind::invalid_argument,
                               fmt::format("'{}' must be a string", f.name));

@@ -72,6 +72,18 @@ json event_json(const artifact::EventRecord& e) {
   return out;
 }
 
+json planned_events_json(const std::vector<lifecycle::PlannedEvent>& events) {
+  json out = json::array();
+  for (const auto& e : events)
+    out.push_back({{"id", e.id},
+                   {"from", e.from},
+                   {"to", e.to},
+                   {"trigger", e.trigger},
+                   {"cascade", e.cascade},
+                   {"note", e.note}});
+  return out;
+}
+
 json problems_json(const LoadedProject& p) {
   json out = json::array();
   for (const auto& problem : p.index.problems())

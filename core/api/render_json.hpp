@@ -2,6 +2,7 @@
 
 #include "core/api/context.hpp"
 #include "core/lifecycle/readiness.hpp"
+#include "core/lifecycle/transition.hpp"
 #include "core/validate/finding.hpp"
 
 namespace kb::api {
@@ -19,6 +20,9 @@ json full_json(const LoadedProject& p, const artifact::Artifact& a);
 json reasons_json(const std::vector<lifecycle::BlockingReason>& reasons);
 
 json event_json(const artifact::EventRecord& e);
+
+// The events a write appended: {id, from, to, trigger, cascade, note}.
+json planned_events_json(const std::vector<lifecycle::PlannedEvent>& events);
 
 // Files that could not be read: {path, line, column, code, message}.
 json problems_json(const LoadedProject& p);

@@ -82,6 +82,12 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
   lifecycle::TransitionRequest request{action, *id,
                                        *actor, util::format_utc(util::now_seconds()),
                                        reason, params.value("completion", json(nullptr))};
+  if (auto cascade = params.find("cascade"); cascade != params.end() && !cascade->is_null()) {
+    if (action != lifecycle::Action::cancel || !cascade->is_boolean())
+      return util::make_error(util::ErrorKind::invalid_argument,
+                              "cascade is for cancel: true to cancel the open dependents too");
+    request.cascade = cascade->get<bool>();
+  }
   if (auto meta = params.find("metadata"); meta != params.end() && !meta->is_null()) {
     // Only submit records metadata: the pull request under review (never its URL).
     if (action != lifecycle::Action::submit || !meta->is_object() ||
@@ -107,14 +113,7 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
     else if (auto st = start_branch(ctx, *session, request, plan, branch); !st)
       return st.error();
   }
-  json events = json::array();
-  for (const auto& e : plan->events)
-    events.push_back({{"id", e.id},
-                      {"from", e.from},
-                      {"to", e.to},
-                      {"trigger", e.trigger},
-                      {"cascade", e.cascade},
-                      {"note", e.note}});
+  json events = planned_events_json(plan->events);
   auto result = commit_files(*session, plan->files, params,
                              {{"id", id->str()},
                               {"action", lifecycle::to_string(action)},

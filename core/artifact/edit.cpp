@@ -20,6 +20,16 @@ int indent_of(const YamlNode& n) {
   return n.mark.column > 0 ? n.mark.column - 1 : 0;
 }
 
+// The `blocking_dependencies` list of event `event_index` of a parsed artifact, if it has one.
+const YamlNode* blocking_dependencies_of(const YamlNode& root, size_t event_index) {
+  const YamlNode* meta = root.find("metadata");
+  const YamlNode* events = meta ? meta->find("events") : nullptr;
+  if (!events || event_index >= events->items.size())
+    return nullptr;
+  const YamlNode* em = events->items[event_index].find("metadata");
+  return em ? em->find("blocking_dependencies") : nullptr;
+}
+
 } // namespace
 
 util::Result<DocumentText*> EditSet::doc(const std::filesystem::path& path) {
@@ -398,12 +408,7 @@ util::Status DocumentText::remove_from_list(const std::vector<std::string>& path
 util::Status DocumentText::resolve_blocking_dependency(size_t event_index,
                                                        std::string_view artifact_id,
                                                        std::string_view resolved_at) {
-  const YamlNode* meta = m_root.find("metadata");
-  const YamlNode* events = meta ? meta->find("events") : nullptr;
-  if (!events || event_index >= events->items.size())
-    return cannot("no such event");
-  const YamlNode* em = events->items[event_index].find("metadata");
-  const YamlNode* deps = em ? em->find("blocking_dependencies") : nullptr;
+  const YamlNode* deps = blocking_dependencies_of(m_root, event_index);
   if (!deps || !deps->is_sequence())
     return cannot("the event has no blocking_dependencies");
   for (size_t i = 0; i < deps->items.size(); ++i) {
@@ -416,15 +421,28 @@ util::Status DocumentText::resolve_blocking_dependency(size_t event_index,
     if (auto st = set_scalar_in(d, indent, "resolved", "true", true); !st)
       return st;
     // Positions moved: look the entry up again before adding the time.
-    const YamlNode& again = m_root.find("metadata")
-                                ->find("events")
-                                ->items[event_index]
-                                .find("metadata")
-                                ->find("blocking_dependencies")
-                                ->items[i];
+    const YamlNode& again = blocking_dependencies_of(m_root, event_index)->items[i];
     return set_scalar_in(again, indent, "resolved_at", resolved_at, false);
   }
   return cannot(fmt::format("{} is not among the blocking dependencies", artifact_id));
+}
+
+util::Status DocumentText::add_blocking_dependency(size_t event_index,
+                                                   std::string_view artifact_id) {
+  const YamlNode* deps = blocking_dependencies_of(m_root, event_index);
+  if (!deps || !deps->is_sequence() || deps->flow || deps->items.empty())
+    return cannot("the event has no block list of blocking_dependencies");
+  for (const auto& d : deps->items)
+    if (d.is_mapping() && scalar_text(d.find("artifact_id")) == artifact_id) {
+      if (scalar_text(d.find("resolved")) != "true")
+        return util::ok_status();
+      return cannot(fmt::format("{} is tracked as resolved already", artifact_id));
+    }
+  int dash = indent_of(*deps);
+  std::string pad(static_cast<size_t>(dash), ' ');
+  return replace(block_end(*deps, dash), 0,
+                 fmt::format("{}- artifact_id: {}\n{}  resolved: false\n", pad,
+                             yaml_scalar(artifact_id, false), pad));
 }
 
 } // namespace kb::artifact

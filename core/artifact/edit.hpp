@@ -59,6 +59,9 @@ public:
   // with its resolution time.
   util::Status resolve_blocking_dependency(size_t event_index, std::string_view artifact_id,
                                            std::string_view resolved_at);
+  // Adds an unresolved `blocking_dependencies` entry for `artifact_id` to event `event_index`
+  // (nothing when it is tracked unresolved already).
+  util::Status add_blocking_dependency(size_t event_index, std::string_view artifact_id);
 
   // Whole lines of the text: the byte offsets [begin, end). (Line edits, for merges.)
   struct Lines {

@@ -130,11 +130,12 @@ private:
 
 } // namespace
 
-std::optional<ArtifactId> id_from_filename(std::string_view name) {
-  constexpr std::string_view ext = ".yml";
-  if (name.size() <= ext.size() || !name.ends_with(ext) || name[0] == '.')
+namespace {
+
+// `<ID>` or `<ID>.<slug>`: the ID a file name without `.yml`, or a folder name, stands for.
+std::optional<ArtifactId> id_from_stem(std::string_view stem) {
+  if (stem.empty() || stem[0] == '.')
     return std::nullopt;
-  std::string_view stem = name.substr(0, name.size() - ext.size());
   // Try the longest ID prefix first: `A.1.2.api` → A.1.2 with slug `api`.
   std::vector<size_t> cuts;
   for (size_t i = 0; i <= stem.size(); ++i)
@@ -146,6 +147,31 @@ std::optional<ArtifactId> id_from_filename(std::string_view name) {
       continue;
     if (*it == stem.size() || valid_slug(stem.substr(*it + 1)))
       return id;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<ArtifactId> id_from_filename(std::string_view name) {
+  constexpr std::string_view ext = ".yml";
+  if (name.size() <= ext.size() || !name.ends_with(ext))
+    return std::nullopt;
+  return id_from_stem(name.substr(0, name.size() - ext.size()));
+}
+
+std::optional<ArtifactId> foreign_folder(const std::filesystem::path& file, const ArtifactId& id) {
+  const std::string& text = file.native();
+  constexpr std::string_view root = "/.kodebase/artifacts/";
+  auto at = text.rfind(root);
+  if (at == std::string::npos)
+    return std::nullopt;
+  std::string_view rest = std::string_view(text).substr(at + root.size());
+  for (auto slash = rest.find('/'); slash != std::string_view::npos; slash = rest.find('/')) {
+    auto folder = id_from_stem(rest.substr(0, slash));
+    if (folder && *folder != id && !id.is_descendant_of(*folder))
+      return folder;
+    rest.remove_prefix(slash + 1);
   }
   return std::nullopt;
 }

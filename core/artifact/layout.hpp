@@ -25,6 +25,11 @@ struct DiscoveredFile {
 // (other extensions, `.yaml`, dot-files).
 std::optional<ArtifactId> id_from_filename(std::string_view name);
 
+// The first folder between `.kodebase/artifacts/` and `file` that is named like an artifact
+// (`<ID>` or `<ID>.<slug>`) other than `id` or one of its ancestors: `B.1.x/A.1.1.y.yml` is
+// filed under B.1 although its ID makes it A.1's. nullopt when every such folder fits.
+std::optional<ArtifactId> foreign_folder(const std::filesystem::path& file, const ArtifactId& id);
+
 // An entry of the artifacts folder that is not read, and why.
 struct RefusedEntry {
   std::filesystem::path path;

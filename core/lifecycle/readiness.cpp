@@ -90,7 +90,25 @@ std::vector<BlockingReason> blocking_reasons(const ArtifactIndex& index, const A
                                a.id.str(), state_name(a), a.id.str()),
                    {}});
   }
-  if (auto blockers = open_blockers(index, a); !blockers.empty()) {
+  // Ready means one thing everywhere (list --ready, show, next, completions, MCP): it can be
+  // started now. Only the `ready` state can be; the others say what comes first.
+  auto blockers = open_blockers(index, a);
+  if (state == State::draft)
+    out.push_back({ReasonType::invalid_state,
+                   fmt::format("{} is a draft: mark it ready first (kodebase ready {})", a.id.str(),
+                               a.id.str()),
+                   {}});
+  else if (state == State::in_progress || state == State::in_review)
+    out.push_back({ReasonType::invalid_state,
+                   fmt::format("{} is {}: started already", a.id.str(), to_string(*state)),
+                   {}});
+  else if (state == State::blocked && blockers.empty())
+    out.push_back({ReasonType::invalid_state,
+                   fmt::format("{} is recorded as blocked, but nothing it waits on is open: "
+                               "kodebase ready {}",
+                               a.id.str(), a.id.str()),
+                   {}});
+  if (!blockers.empty()) {
     BlockingReason r{ReasonType::incomplete_dependencies, {}, {}};
     std::vector<std::string> parts;
     for (const Artifact* b : blockers) {

@@ -40,9 +40,10 @@ bool is_blocked(const artifact::ArtifactIndex& index, const artifact::Artifact& 
 bool ancestor_blocked_or_cancelled(const artifact::ArtifactIndex& index,
                                    const artifact::Artifact& a);
 
-// Every reason the artifact cannot be worked on; empty means ready. Terminal states give only
-// invalid_state. Parents gate an artifact once it has been ready: each ancestor must then be
-// ready or in_progress.
+// Every reason the artifact cannot be started now; empty means ready (its state is `ready`
+// and nothing holds it). Terminal states give only invalid_state; draft, blocked without
+// open blockers, in_progress and in_review give an invalid_state reason besides any other. Parents
+// gate an artifact once it has been ready: each ancestor must then be ready or in_progress.
 std::vector<BlockingReason> blocking_reasons(const artifact::ArtifactIndex& index,
                                              const artifact::Artifact& a);
 

@@ -87,10 +87,13 @@ bool is_terminal(State s) {
 
 std::vector<State> valid_transitions(artifact::ArtifactType, State from) {
   // The table is the same for every type once draft → blocked is allowed for all of them.
+  // ready → blocked is kodebase's: a ready artifact linked to an unfinished blocker records
+  // the wait (has_dependencies) rather than staying "ready" while it cannot start. Upstream's
+  // table lacks it, but its validator does not replay the table, so the files stay readable.
   switch (from) {
   case State::draft: return {State::ready, State::blocked, State::cancelled};
   case State::blocked: return {State::ready, State::cancelled};
-  case State::ready: return {State::in_progress, State::cancelled};
+  case State::ready: return {State::in_progress, State::blocked, State::cancelled};
   case State::in_progress: return {State::in_review, State::cancelled};
   case State::in_review: return {State::completed, State::cancelled};
   case State::completed: return {};

@@ -5,8 +5,10 @@
 #include "core/lifecycle/readiness.hpp"
 #include "core/util/file.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <set>
 
 namespace kb::lifecycle {
 
@@ -349,28 +351,65 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
   return archive_cancelled_descendants(p, a);
 }
 
+// Completed work under `a` stays, so `a` cannot be cancelled over it.
+util::Status no_completed_descendants(const Artifact& a, const artifact::ArtifactIndex& index,
+                                      std::string_view why) {
+  std::vector<std::string> completed;
+  for (const Artifact* c : index.descendants(a.id))
+    if (current_state(*c) == State::completed)
+      completed.push_back(c->id.str());
+  if (completed.empty())
+    return util::ok_status();
+  return refuse(fmt::format("cannot cancel {}{}: {} already completed", a.id.str(), why,
+                            fmt::join(completed, ", ")),
+                "completed work stays; archive the rest instead, or cancel the open children one "
+                "by one");
+}
+
+// With `cancel --cascade`: the open dependents of `root`, and theirs, in the order they are
+// reached. A finished dependent ends the walk there (it no longer waits on anything).
+struct Dependent {
+  const Artifact* artifact;
+  const Artifact* via; // what it depends on that is cancelled
+};
+std::vector<Dependent> open_dependents(Planner& p, const Artifact& root) {
+  std::vector<Dependent> out;
+  std::set<std::string> seen{root.id.str()};
+  std::vector<const Artifact*> queue{&root};
+  for (size_t i = 0; i < queue.size(); ++i)
+    for (const Artifact* dep : p.index().dependents(queue[i]->id)) {
+      auto s = p.current(*dep);
+      if ((s && is_terminal(*s)) || !seen.insert(dep->id.str()).second)
+        continue;
+      out.push_back({dep, queue[i]});
+      queue.push_back(dep);
+    }
+  return out;
+}
+
 util::Status plan_cancel(Planner& p, const Artifact& a) {
   auto s = p.current(a);
   if (!s || is_terminal(*s))
     return refuse(fmt::format("cannot cancel {}: it is {}", a.id.str(), p.state_of(a)));
-  std::vector<std::string> completed_children;
-  for (const Artifact* c : p.index().descendants(a.id))
-    if (current_state(*c) == State::completed)
-      completed_children.push_back(c->id.str());
-  if (!completed_children.empty())
-    return refuse(fmt::format("cannot cancel {}: {} already completed", a.id.str(),
-                              fmt::join(completed_children, ", ")),
-                  "completed work stays; archive the rest instead, or cancel the open children one "
-                  "by one");
+  if (auto st = no_completed_descendants(a, p.index(), ""); !st)
+    return st;
+  auto cascaded = p.request().cascade ? open_dependents(p, a) : std::vector<Dependent>{};
+  for (const auto& dep : cascaded)
+    if (auto st = no_completed_descendants(
+            *dep.artifact, p.index(),
+            fmt::format(" (it depends on {}, cancelled with {})", dep.via->id.str(), a.id.str()));
+        !st)
+      return st;
   // The impact on dependents: a cancelled blocker counts as done, so a blocked dependent gets
   // the dependency resolved (and becomes ready when nothing else holds it, by the cascade
   // below); the others are only told of.
-  for (const Artifact* dep : p.index().dependents(a.id)) {
-    if (p.current(*dep) == State::blocked)
-      continue;
-    p.plan().notes.push_back(fmt::format("{} depends on {}; it is {} and no longer waits on it",
-                                         dep->id.str(), a.id.str(), p.state_of(*dep)));
-  }
+  if (cascaded.empty())
+    for (const Artifact* dep : p.index().dependents(a.id)) {
+      if (p.current(*dep) == State::blocked)
+        continue;
+      p.plan().notes.push_back(fmt::format("{} depends on {}; it is {} and no longer waits on it",
+                                           dep->id.str(), a.id.str(), p.state_of(*dep)));
+    }
   for (const Artifact* c : p.index().children(a.id))
     p.plan().notes.push_back(fmt::format("child {} stays {}", c->id.str(), state_name(*c)));
   nlohmann::json meta = nullptr;
@@ -380,7 +419,27 @@ util::Status plan_cancel(Planner& p, const Artifact& a) {
           p.append(a, State::cancelled, Trigger::manual_cancel, p.request().actor, meta, false);
       !st)
     return st;
-  return readiness_cascade(p, a, "cancelled");
+  // The dependents cancelled with it: the user's own act, recorded as a cascade of this one.
+  for (const auto& dep : cascaded) {
+    auto why = dep.via == &a
+                   ? fmt::format("{} was cancelled", a.id.str())
+                   : fmt::format("{} was cancelled with {}", dep.via->id.str(), a.id.str());
+    auto dep_meta = cascade_metadata("dependency_cancel", p.request(), State::cancelled);
+    dep_meta["reason"] =
+        p.request().reason.empty() ? why : fmt::format("{}: {}", why, p.request().reason);
+    if (auto st =
+            p.append(*dep.artifact, State::cancelled, Trigger::manual_cancel, p.request().actor,
+                     dep_meta, true, fmt::format("it depends on {}", dep.via->id.str()));
+        !st)
+      return st;
+  }
+  if (auto st = readiness_cascade(p, a, "cancelled"); !st)
+    return st;
+  // A cancelled dependent counts as done for whatever else waits on it.
+  for (const auto& dep : cascaded)
+    if (auto st = readiness_cascade(p, *dep.artifact, "cancelled"); !st)
+      return st;
+  return util::ok_status();
 }
 
 // `archive`: a cancelled artifact whose subtree is closed becomes archived, and so do its
@@ -432,6 +491,71 @@ util::Status plan_archive(Planner& p, const Artifact& a) {
 }
 
 } // namespace
+
+util::Result<std::vector<PlannedEvent>>
+dependency_events(artifact::EditSet& edits, const artifact::ArtifactIndex& index, const Artifact& a,
+                  const std::vector<std::string>& linked, const std::vector<std::string>& unlinked,
+                  const std::string& actor, const std::string& timestamp) {
+  std::vector<PlannedEvent> out;
+  auto state = current_state(a);
+  if (state != State::ready && state != State::blocked)
+    return out;
+  auto open = [&](const std::string& id) {
+    const Artifact* b = index.find(id);
+    return b && !blocker_done(*b);
+  };
+  auto contains = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  std::vector<std::string> still_open; // after the change
+  for (const auto& b : a.blocked_by)
+    if (!contains(unlinked, b) && open(b))
+      still_open.push_back(b);
+  std::vector<std::string> newly_open;
+  for (const auto& b : linked)
+    if (open(b) && !contains(still_open, b)) {
+      newly_open.push_back(b);
+      still_open.push_back(b);
+    }
+  auto doc = edits.doc(a.path);
+  if (!doc)
+    return doc.error();
+  auto event = [&](State to, Trigger trigger, const nlohmann::json& meta, std::string note) {
+    out.push_back({a.id.str(), std::string(to_string(*state)), std::string(to_string(to)),
+                   std::string(to_string(trigger)), false, std::move(note)});
+    return (*doc)->append_event(make_event(to, trigger, timestamp, actor, meta));
+  };
+  if (state == State::ready) {
+    if (newly_open.empty())
+      return out;
+    nlohmann::json deps = nlohmann::json::array();
+    for (const auto& b : still_open)
+      deps.push_back({{"artifact_id", b}, {"resolved", false}});
+    if (auto st =
+            event(State::blocked, Trigger::has_dependencies, {{"blocking_dependencies", deps}},
+                  fmt::format("waiting on {}", fmt::join(still_open, ", ")));
+        !st)
+      return st.error();
+    return out;
+  }
+  // Blocked: the latest blocked event tracks what it waits on (an older file may have none).
+  size_t at = latest_blocked_event(a);
+  if (at == a.events.size())
+    return out;
+  for (const auto& b : newly_open)
+    if (auto st = (*doc)->add_blocking_dependency(at, b); !st)
+      return st.error();
+  for (const auto& d : a.events[at].blocking_dependencies)
+    if (!d.resolved && contains(unlinked, d.artifact_id))
+      if (auto st = (*doc)->resolve_blocking_dependency(at, d.artifact_id, timestamp); !st)
+        return st.error();
+  if (!unlinked.empty() && still_open.empty())
+    if (auto st = event(State::ready, Trigger::dependencies_met, nullptr,
+                        fmt::format("no longer waits on {}", fmt::join(unlinked, ", ")));
+        !st)
+      return st.error();
+  return out;
+}
 
 std::string_view to_string(Action a) {
   switch (a) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/artifact/edit.hpp"
 #include "core/artifact/index.hpp"
 #include "core/lifecycle/state.hpp"
 #include "core/util/result.hpp"
@@ -28,6 +29,7 @@ struct TransitionRequest {
   std::string reason;                  // cancel, archive
   nlohmann::json completion = nullptr; // complete: the completion block to add, when missing
   nlohmann::json metadata = nullptr;   // the event's metadata (submit: pr_number, pr_branch…)
+  bool cascade = false;                // cancel: the open dependents are cancelled too
 };
 
 // One event the plan appends.
@@ -51,10 +53,22 @@ struct Plan {
 // Plans `request` against `index`: checks the transition table and readiness, appends the
 // event with its trigger and runs the cascades (progress up to the initiative on start;
 // dependency resolution, readiness of dependents and archival of cancelled descendants on
-// complete; the guard on cancel; the closed-subtree rule on archive).
+// complete; the guard on cancel, and with `cascade` the cancel of every open dependent,
+// transitively; the closed-subtree rule on archive).
 // Refusals fail with kind `failed`, saying why and what would make it possible. Nothing is
 // written.
 util::Result<Plan> plan_transition(const artifact::ArtifactIndex& index,
                                    const TransitionRequest& request);
+
+// What a change of `a`'s dependencies does to its state, written into `edits` (whose
+// relationship lists already changed): a ready artifact linked to an unfinished blocker becomes
+// blocked with the blocker tracked (upstream's has_dependencies); a blocked one tracks it too.
+// Unlinking a tracked blocker resolves it, and a blocked artifact left with nothing open
+// becomes ready. Returns the events appended.
+util::Result<std::vector<PlannedEvent>>
+dependency_events(artifact::EditSet& edits, const artifact::ArtifactIndex& index,
+                  const artifact::Artifact& a, const std::vector<std::string>& linked,
+                  const std::vector<std::string>& unlinked, const std::string& actor,
+                  const std::string& timestamp);
 
 } // namespace kb::lifecycle

@@ -137,6 +137,25 @@ private:
 
 } // namespace
 
+void check_location(Sink& sink) {
+  const auto& a = sink.artifact();
+  auto folder = artifact::foreign_folder(a.path, a.id);
+  if (!folder)
+    return;
+  auto parent = a.id.parent();
+  sink.error(
+      "PATH_ID_MISMATCH", "", {},
+      fmt::format("{} lies in the folder of {}, but its ID makes it {}", a.id.str(), folder->str(),
+                  parent ? fmt::format("a child of {}", parent->str())
+                         : std::string("an initiative of its own")),
+      parent
+          ? fmt::format("its ID decides its parent: `git mv` the file into {}'s "
+                        "folder (or, if it belongs to {}, re-add it there with "
+                        "`kodebase add {}` and remove this one)",
+                        parent->str(), folder->str(), folder->str())
+          : fmt::format("move its folder out of {}'s, into .kodebase/artifacts/", folder->str()));
+}
+
 void check_relationships(Sink& sink) {
   const YamlNode* rel = relationships_node(sink.artifact());
   if (!rel || !rel->is_mapping())

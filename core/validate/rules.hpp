@@ -39,6 +39,8 @@ void check_schema(Sink& sink);
 void check_events(Sink& sink);
 // Relationship entries: ID syntax and the sibling rules.
 void check_relationships(Sink& sink);
+// The folders the file lies in fit its ID (PATH_ID_MISMATCH otherwise).
+void check_location(Sink& sink);
 // Cross-artifact rules: unknown targets, inconsistent pairs, cross-level and cycles.
 void check_graph(const artifact::ArtifactIndex& index, std::vector<Finding>& out);
 

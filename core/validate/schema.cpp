@@ -226,8 +226,52 @@ void check_scope(Sink& sink, Fields& f, const YamlNode& content) {
   }
 }
 
+// The content keys each type's schema has (initiatives also in their older scope forms).
+struct ContentKey {
+  std::string_view key;
+  ArtifactType type;
+  bool also_milestone; // summary is an issue's and a milestone's
+};
+constexpr std::array<ContentKey, 9> k_content_keys = {{
+    {"summary", ArtifactType::issue, true},
+    {"acceptance_criteria", ArtifactType::issue, false},
+    {"deliverables", ArtifactType::milestone, false},
+    {"validation", ArtifactType::milestone, false},
+    {"vision", ArtifactType::initiative, false},
+    {"scope", ArtifactType::initiative, false},
+    {"in_scope", ArtifactType::initiative, false},
+    {"out_of_scope", ArtifactType::initiative, false},
+    {"success_criteria", ArtifactType::initiative, false},
+}};
+
+// A content key of another type (`vision` in an issue) is dropped by upstream's reader, so
+// what it says is lost there: a warning, an error with --strict. Other unknown keys pass.
+void check_foreign_content(Sink& sink, const YamlNode& content, ArtifactType type) {
+  for (const auto& entry : content.entries)
+    for (const auto& known : k_content_keys) {
+      const std::string& key = entry.key;
+      if (key != known.key || known.type == type ||
+          (known.also_milestone && type == ArtifactType::milestone))
+        continue;
+      auto owner = known.also_milestone ? std::string("issues and milestones")
+                                        : fmt::format("{}s", artifact::to_string(known.type));
+      sink.tolerated(
+          "CONTENT_KEY_OF_OTHER_TYPE", "content." + key, entry.key_mark,
+          fmt::format("content.{} belongs to {}, not to {}s; upstream drops it", key, owner,
+                      artifact::to_string(type)),
+          type == ArtifactType::initiative ? "initiatives say it in vision, scope and "
+                                             "success_criteria; move the text there or remove it"
+          : type == ArtifactType::milestone
+              ? "milestones say it in summary, deliverables and validation; move the text "
+                "there or remove it"
+              : "issues say it in summary and acceptance_criteria; move the text there or "
+                "remove it");
+    }
+}
+
 void check_content(Sink& sink, const YamlNode& content, ArtifactType type) {
   Fields f(sink, content, "content");
+  check_foreign_content(sink, content, type);
   switch (type) {
   case ArtifactType::issue:
     f.string("summary", true);

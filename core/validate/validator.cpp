@@ -14,6 +14,7 @@ std::vector<Finding> validate_artifact(const artifact::Artifact& a, Mode mode) {
   check_schema(sink);
   check_events(sink);
   check_relationships(sink);
+  check_location(sink);
   return out;
 }
 

@@ -269,4 +269,48 @@ expect_exit 0 "the dependent starts" -- "$kb" -C "$c" start A.1.2 --no-branch
 expect_exit 0 "unlink the cancelled blocker" -- "$kb" -C "$c" unlink A.1.2 --blocked-by A.1.1
 expect_exit 0 "valid after the cancel" -- "$kb" -C "$c" validate --strict
 
+# cancel --cascade: the open dependents (and theirs) are cancelled with it, each saying why.
+(
+  cd "$c" && "$kb" add A.1 --title "Refunds" --criterion x -q && "$kb" ready A.1.3 -q &&
+    "$kb" add A.1 --title "Refund report" --criterion x --blocked-by A.1.3 -q && "$kb" ready A.1.4 -q &&
+    "$kb" add A.1 --title "Refund audit" --criterion x --blocked-by A.1.4 -q && "$kb" ready A.1.5 -q
+) >/dev/null && pass || fail "setting up the cascade chain"
+expect_exit 0 "cancel with --cascade" -- "$kb" -C "$c" cancel A.1.3 --cascade --reason "No refunds"
+contains "$out" "cascade A.1.4: blocked → cancelled" "the direct dependent is cancelled"
+contains "$out" "cascade A.1.5: blocked → cancelled" "the dependent's dependent is cancelled"
+grep -q "A.1.4 was cancelled with A.1.3: No refunds" "$(ls "$c"/.kodebase/artifacts/A.*/A.1.*/A.1.5.*.yml)" && pass || fail "A.1.5's cancel does not say why"
+expect_exit 0 "valid after the cascade" -- "$kb" -C "$c" validate --strict
+
+# Linking a ready issue to an unfinished blocker blocks it (has_dependencies); every view
+# agrees it is not ready; unlinking the last open blocker makes it ready again.
+(cd "$c" && "$kb" add A.1 --title "Payouts" --criterion x -q && "$kb" ready A.1.6 -q &&
+  "$kb" add A.1 --title "Payout mails" --criterion x -q && "$kb" ready A.1.7 -q) >/dev/null &&
+  pass || fail "setting up the link case"
+expect_exit 0 "link a ready issue to an open blocker" -- "$kb" -C "$c" link A.1.7 --blocked-by A.1.6
+contains "$out" "A.1.7: ready → blocked" "the link blocks the ready issue"
+[ "$("$kb" -C "$c" list --format ids --state ready)" = "$("$kb" -C "$c" list --format ids --ready)" ] &&
+  pass || fail "list --state ready and list --ready disagree"
+expect_exit 0 "show the linked issue" -- "$kb" -C "$c" show A.1.7
+contains "$out" "blocked" "show says blocked"
+expect_exit 0 "unlink the open blocker" -- "$kb" -C "$c" unlink A.1.7 --blocked-by A.1.6
+contains "$out" "A.1.7: blocked → ready" "unlinking readies it"
+expect_exit 0 "valid after link and unlink" -- "$kb" -C "$c" validate --strict
+
+# Misfiled files and content of another type are flagged; edit refuses another type's field.
+expect_exit 2 "edit --vision on an issue" -- "$kb" -C "$c" edit A.1.7 --vision "Lost upstream"
+contains "$err" "has no vision" "the refusal names the field"
+issue_file=$(ls "$c"/.kodebase/artifacts/A.*/A.1.*/A.1.7.*.yml)
+sed -i 's/^content:$/content:\n  vision: "Lost upstream"/' "$issue_file"
+expect_exit 0 "foreign content key is a warning" -- "$kb" -C "$c" validate
+contains "$out$err" "CONTENT_KEY_OF_OTHER_TYPE" "validate names the foreign key"
+expect_exit 1 "foreign content key fails --strict" -- "$kb" -C "$c" validate --strict
+sed -i '/^  vision: "Lost upstream"$/d' "$issue_file"
+"$kb" -C "$c" add --title "Ops" --vision v --in-scope x --out-of-scope y --success z -q >/dev/null
+mkdir -p "$c/.kodebase/artifacts/B.ops/B.1.misc"
+git -C "$c" mv -q "$issue_file" "$c/.kodebase/artifacts/B.ops/B.1.misc/" 2>/dev/null ||
+  mv "$issue_file" "$c/.kodebase/artifacts/B.ops/B.1.misc/"
+expect_exit 1 "a file in the wrong folder fails validate" -- "$kb" -C "$c" validate
+contains "$out$err" "PATH_ID_MISMATCH" "validate names the misfiled file"
+contains "$out$err" "lies in the folder of B" "the message names the folder"
+
 finish

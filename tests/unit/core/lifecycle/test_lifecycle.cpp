@@ -58,11 +58,14 @@ TEST_CASE("readiness on the loader tree", "[lifecycle][readiness]") {
   REQUIRE(done.size() == 1);
   CHECK(done[0].type == ReasonType::invalid_state);
   CHECK(is_ready(index, get("A.2.2")));
-  // B.1.1 has been ready, and its parent B.1 is in review: the parent gates it.
+  // B.1.1 is in review (started already), and its parent B.1 is in review: both are said.
   auto gated = blocking_reasons(index, get("B.1.1"));
-  REQUIRE(gated.size() == 1);
-  CHECK(gated[0].type == ReasonType::incomplete_parent);
-  CHECK(gated[0].related == std::vector<std::string>{"B.1"});
+  REQUIRE(gated.size() == 2);
+  CHECK(gated[0].type == ReasonType::invalid_state);
+  CHECK_THAT(gated[0].message, Catch::Matchers::Contains("started already"));
+  CHECK(gated[1].type == ReasonType::incomplete_parent);
+  CHECK(gated[1].related == std::vector<std::string>{"B.1"});
+  CHECK_FALSE(is_ready(index, get("B.1.1")));
 }
 
 TEST_CASE("ancestor gating sees blocked and cancelled parents", "[lifecycle][readiness]") {

@@ -2,7 +2,10 @@
 #include "core/lifecycle/transition.hpp"
 #include "core/repo/store.hpp"
 #include "core/util/file.hpp"
+#include "core/validate/validator.hpp"
 #include "tests/unit/support.hpp"
+
+#include <fmt/format.h>
 
 using namespace kb::lifecycle;
 using kb::artifact::ArtifactId;
@@ -272,4 +275,113 @@ TEST_CASE("a cancelled blocker counts as done: cancel readies its dependents, re
   CHECK(t.index.find("A.1.4")->events[1].blocking_dependencies[0].resolved);
   t.apply(t.plan(Action::start, "A.1.4"));
   CHECK(t.state("A.1.4") == "in_progress");
+}
+
+TEST_CASE("cancel with cascade cancels the open dependents, transitively",
+          "[lifecycle][transition]") {
+  auto ready = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z");
+  auto blocked_on = [](const char* id) {
+    return fmt::format("    - event: blocked\n      timestamp: \"2025-01-02T00:00:00Z\"\n"
+                       "      actor: \"agent.system\"\n      trigger: has_dependencies\n"
+                       "      metadata:\n        blocking_dependencies:\n"
+                       "          - artifact_id: {}\n            resolved: false\n",
+                       id);
+  };
+  auto done = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z") +
+              ev("in_progress", "branch_created", "2025-01-03T00:00:00Z") +
+              ev("in_review", "pr_ready", "2025-01-04T00:00:00Z") +
+              ev("completed", "pr_merged", "2025-01-05T00:00:00Z");
+  // A.1.1 ← A.1.2 ← A.1.3 (a chain), A.1.4 completed although it lists A.1.1.
+  Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("A.1.2, A.1.4", ""), ready)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("A.1.3", "A.1.1"), blocked_on("A.1.1"))},
+          {"A.1.3", kb::test::valid_yaml("A.1.3", rel("", "A.1.2"), blocked_on("A.1.2"))},
+          {"A.1.4", kb::test::valid_yaml("A.1.4", rel("", "A.1.1"), done)}});
+  auto request = t.request(Action::cancel, "A.1.1");
+  request.reason = "dropped";
+  request.cascade = true;
+  auto plan = plan_transition(t.index, request);
+  REQUIRE(plan.ok());
+  REQUIRE(plan->events.size() == 3);
+  CHECK(plan->events[1].id == "A.1.2");
+  CHECK(plan->events[1].to == "cancelled");
+  CHECK(plan->events[1].cascade);
+  CHECK(plan->events[1].note == "it depends on A.1.1");
+  CHECK(plan->events[2].id == "A.1.3");
+  CHECK(plan->events[2].note == "it depends on A.1.2");
+  t.apply(*plan);
+  CHECK(t.state("A.1.2") == "cancelled");
+  CHECK(t.state("A.1.3") == "cancelled");
+  CHECK(t.state("A.1.4") == "completed");
+  const auto& cancelled = t.index.find("A.1.3")->events.back();
+  CHECK(cancelled.trigger == "manual_cancel");
+  CHECK(cancelled.metadata["reason"] == "A.1.2 was cancelled with A.1.1: dropped");
+  CHECK(t.index.find("A.1.2")->events.back().metadata["reason"] == "A.1.1 was cancelled: dropped");
+  CHECK(cancelled.metadata["cascade_type"] == "dependency_cancel");
+
+  // Without the option the chain's first dependent becomes ready instead.
+  Tree u({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("A.1.2", ""), ready)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("A.1.3", "A.1.1"), blocked_on("A.1.1"))},
+          {"A.1.3", kb::test::valid_yaml("A.1.3", rel("", "A.1.2"), blocked_on("A.1.2"))}});
+  u.apply(u.plan(Action::cancel, "A.1.1"));
+  CHECK(u.state("A.1.2") == "ready");
+  CHECK(u.state("A.1.3") == "blocked");
+}
+
+TEST_CASE("linking a ready artifact to an open blocker blocks it; unlinking readies it",
+          "[lifecycle][transition]") {
+  auto ready = ev("ready", "dependencies_met", "2025-01-02T00:00:00Z");
+  Tree t({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("", ""), ready)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("", ""), ready)},
+          {"A.1.3", kb::test::valid_yaml("A.1.3", rel("", ""), ready)}});
+  auto change = [&](const char* id, std::vector<std::string> linked,
+                    std::vector<std::string> unlinked) {
+    kb::artifact::EditSet edits;
+    const auto* a = t.index.find(id);
+    auto doc = edits.doc(a->path);
+    REQUIRE(doc.ok());
+    for (const auto& b : linked)
+      REQUIRE((*doc)->add_to_list({"metadata", "relationships", "blocked_by"}, b).ok());
+    for (const auto& b : unlinked)
+      REQUIRE((*doc)->remove_from_list({"metadata", "relationships", "blocked_by"}, b).ok());
+    auto events = dependency_events(edits, t.index, *a, linked, unlinked,
+                                    "Ada Lovelace (ada@example.com)", "2025-06-01T10:00:00Z");
+    REQUIRE(events.ok());
+    for (const auto& [path, text] : edits.texts())
+      REQUIRE(kb::util::write_file_atomic(path, text).ok());
+    t.index = kb::artifact::load_index(t.dir.path());
+    return std::move(*events);
+  };
+  // ready → blocked, the blocker tracked; a second open blocker is tracked in the same event.
+  auto linked = change("A.1.3", {"A.1.1"}, {});
+  REQUIRE(linked.size() == 1);
+  CHECK(linked[0].from == "ready");
+  CHECK(linked[0].to == "blocked");
+  CHECK(linked[0].trigger == "has_dependencies");
+  CHECK(t.state("A.1.3") == "blocked");
+  CHECK(change("A.1.3", {"A.1.2"}, {}).empty());
+  const auto& blocked = t.index.find("A.1.3")->events.back();
+  REQUIRE(blocked.blocking_dependencies.size() == 2);
+  CHECK(blocked.blocking_dependencies[1].artifact_id == "A.1.2");
+  CHECK_FALSE(blocked.blocking_dependencies[1].resolved);
+  // The file stays valid (ready → blocked is in the table; every blocker tracked is listed).
+  for (auto id : {"A.1.3"}) {
+    auto findings = kb::validate::validate_artifact(*t.index.find(id), kb::validate::Mode::strict);
+    for (const auto& f : findings)
+      INFO(f.code << ": " << f.message);
+    CHECK(findings.empty());
+  }
+  // Unlinking one leaves it blocked; unlinking the last open one makes it ready.
+  CHECK(change("A.1.3", {}, {"A.1.1"}).empty());
+  CHECK(t.state("A.1.3") == "blocked");
+  auto unlinked = change("A.1.3", {}, {"A.1.2"});
+  REQUIRE(unlinked.size() == 1);
+  CHECK(unlinked[0].to == "ready");
+  CHECK(t.state("A.1.3") == "ready");
+  // A draft only gains the link: `ready` decides later.
+  Tree d({{"A.1.1", kb::test::valid_yaml("A.1.1", rel("", ""), ready)},
+          {"A.1.2", kb::test::valid_yaml("A.1.2", rel("", ""))}});
+  kb::artifact::EditSet edits;
+  CHECK(dependency_events(edits, d.index, *d.index.find("A.1.2"), {"A.1.1"}, {}, "agent.system",
+                          "2025-06-01T10:00:00Z")
+            ->empty());
 }

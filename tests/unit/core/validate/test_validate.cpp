@@ -403,3 +403,70 @@ TEST_CASE("a resolved blocking dependency need not be a link any more", "[valida
   auto findings = validate_text("A.1.1", text, Mode::strict);
   CHECK_FALSE(find_code(findings, "BLOCKING_DEPENDENCY_NOT_LISTED"));
 }
+
+TEST_CASE("content keys of another type are flagged", "[validate][codes]") {
+  auto issue = replace(valid_yaml("A.1.1"), "  summary: \"Do the thing\"\n",
+                       "  summary: \"Do the thing\"\n  vision: \"Lost upstream\"\n");
+  auto lenient_findings = validate_text("A.1.1", issue);
+  const Finding* lenient = find_code(lenient_findings, "CONTENT_KEY_OF_OTHER_TYPE");
+  REQUIRE(lenient);
+  CHECK(lenient->severity == Severity::warning);
+  CHECK(lenient->field == "content.vision");
+  CHECK(lenient->message == "content.vision belongs to initiatives, not to issues; upstream "
+                            "drops it");
+  CHECK(lenient->mark.line > 0);
+  auto strict_findings = validate_text("A.1.1", issue, Mode::strict);
+  const Finding* strict = find_code(strict_findings, "CONTENT_KEY_OF_OTHER_TYPE");
+  REQUIRE(strict);
+  CHECK(strict->severity == Severity::error);
+
+  // summary is both an issue's and a milestone's, not an initiative's.
+  auto milestone = replace(valid_yaml("A.1"), "  summary: \"Ship it\"\n",
+                           "  summary: \"Ship it\"\n  acceptance_criteria: [\"x\"]\n");
+  auto milestone_findings = validate_text("A.1", milestone);
+  const Finding* m = find_code(milestone_findings, "CONTENT_KEY_OF_OTHER_TYPE");
+  REQUIRE(m);
+  CHECK(m->field == "content.acceptance_criteria");
+  auto initiative = replace(valid_yaml("A"), "  vision: \"Better\"\n",
+                            "  vision: \"Better\"\n  summary: \"Also\"\n");
+  auto initiative_findings = validate_text("A", initiative);
+  const Finding* i = find_code(initiative_findings, "CONTENT_KEY_OF_OTHER_TYPE");
+  REQUIRE(i);
+  CHECK(i->message == "content.summary belongs to issues and milestones, not to initiatives; "
+                      "upstream drops it");
+  // Keys no type has are left alone, and the valid forms carry nothing.
+  auto custom = replace(valid_yaml("A.1.1"), "  summary: \"Do the thing\"\n",
+                        "  summary: \"Do the thing\"\n  design_link: \"x\"\n");
+  CHECK(validate_text("A.1.1", custom).empty());
+  for (auto id : {"A", "A.1", "A.1.1"})
+    CHECK(validate_text(id, valid_yaml(id)).empty());
+}
+
+TEST_CASE("a file in the folder of an artifact that is not its parent is flagged",
+          "[validate][codes]") {
+  using kb::artifact::foreign_folder;
+  auto id = [](const char* text) { return *kb::artifact::ArtifactId::parse(text); };
+  std::string root = "/r/.kodebase/artifacts/";
+  // The layouts kodebase writes and the flat legacy one fit.
+  CHECK_FALSE(foreign_folder(root + "A.x/A.yml", id("A")));
+  CHECK_FALSE(foreign_folder(root + "A.x/A.1.y/A.1.yml", id("A.1")));
+  CHECK_FALSE(foreign_folder(root + "A.x/A.1.y/A.1.2.z.yml", id("A.1.2")));
+  CHECK_FALSE(foreign_folder(root + "A.1/A.1.2.yml", id("A.1.2")));
+  CHECK_FALSE(foreign_folder(root + "A.yml", id("A")));
+  CHECK_FALSE(foreign_folder(root + "archive/old/A.1.2.yml", id("A.1.2")));
+  // Folders named like another artifact do not.
+  CHECK(foreign_folder(root + "B.1.x/A.1.1.y.yml", id("A.1.1")) == id("B.1"));
+  CHECK(foreign_folder(root + "A.x/A.2.y/A.1.1.yml", id("A.1.1")) == id("A.2"));
+  CHECK(foreign_folder(root + "A.x/A.1.1.y/A.1.yml", id("A.1")) == id("A.1.1"));
+  CHECK(foreign_folder(root + "B/A.yml", id("A")) == id("B"));
+  // Folders above the artifacts folder do not count.
+  CHECK_FALSE(foreign_folder("/home/B.1/.kodebase/artifacts/A.x/A.yml", id("A")));
+
+  auto misfiled = kb::artifact::read_artifact_text(id("A.1.1"), root + "B.x/B.1.y/A.1.1.z.yml",
+                                                   valid_yaml("A.1.1"));
+  auto findings = validate_artifact(std::get<kb::artifact::Artifact>(misfiled), Mode::lenient);
+  const Finding* f = find_code(findings, "PATH_ID_MISMATCH");
+  REQUIRE(f);
+  CHECK(f->severity == Severity::error);
+  CHECK(f->message == "A.1.1 lies in the folder of B, but its ID makes it a child of A.1");
+}
