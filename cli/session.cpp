@@ -59,6 +59,11 @@ util::Status Session::prepare() {
 util::Result<std::string> Session::exchange(std::string_view method, json params,
                                             const client::ReplySink* sink) {
   params["directory"] = m_directory.string();
+  // Every request says who asks (writes record it, reads such as `status` show it): the
+  // daemon's own environment is not the caller's.
+  if (const char* actor = std::getenv("KODEBASE_ACTOR");
+      actor && *actor && !params.contains("actor"))
+    params["actor"] = actor;
   auto start = std::chrono::steady_clock::now();
   auto reply = globals.no_daemon
                    ? client::exchange_oneshot(method, params, sink)
@@ -134,12 +139,6 @@ void Session::print_json(const json& value) const {
   auto text = value.dump(indent, ' ', false, json::error_handler_t::replace);
   text += '\n';
   std::fwrite(text.data(), 1, text.size(), stdout);
-}
-
-json with_actor(json params) {
-  if (const char* actor = std::getenv("KODEBASE_ACTOR"); actor && *actor)
-    params["actor"] = actor;
-  return params;
 }
 
 void with_token(json& params) {

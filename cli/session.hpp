@@ -84,11 +84,6 @@ int exit_code_for(util::ErrorKind kind);
 // A subcommand's entry point, run after parsing.
 using CommandRun = std::function<int(Session&)>;
 
-// Registers every command on `app`; `run` receives the entry point of the parsed one.
-// `params` with the acting user from $KODEBASE_ACTOR, so a resident server acts for this
-// caller rather than for whoever started it.
-json with_actor(json params);
-
 // What keeping a pull request mergeable did (`base_merge` of submit and sync): a line when
 // origin's default branch was merged in, a warning on stderr when the branch still conflicts.
 std::string base_merge_lines(const json& merge, std::string_view who = {});

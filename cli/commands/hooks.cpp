@@ -46,7 +46,7 @@ struct RunOptions {
 // Hooks never break git for an internal reason: failures become warnings and exit 0; only a
 // deliberate gate (invalid staged artifacts, drafts to the default branch by policy) exits 1.
 int run_hook(Session& s, const RunOptions& o) {
-  json params = with_actor({{"name", o.name}, {"args", o.args}});
+  json params = {{"name", o.name}, {"args", o.args}};
   if (o.name == "pre-push")
     params["stdin"] = std::string(std::istreambuf_iterator<char>(std::cin), {});
   // Git runs hooks with its own environment (GIT_DIR, GIT_INDEX_FILE for `commit -a`…), which

@@ -161,7 +161,7 @@ util::Result<json> completion_from(const TransitionOptions& o) {
 }
 
 int run_transition(Session& s, std::string_view m, const TransitionOptions& o) {
-  json params = with_actor({{"id", o.id}, {"dry_run", o.dry_run}, {"commit", o.commit}});
+  json params = {{"id", o.id}, {"dry_run", o.dry_run}, {"commit", o.commit}};
   if (m == method::artifacts_start) {
     params["branch"] = !o.no_branch;
     if (o.force)
@@ -272,7 +272,7 @@ int run_add(Session& s, const AddOptions& o) {
     return s.fail(util::make_error(
         util::ErrorKind::invalid_argument, "a title is required",
         {{"hint", "pass --title \"...\", a title in --from-file, or --edit for a template"}}));
-  auto r = s.call(method::artifacts_create, with_actor(params));
+  auto r = s.call(method::artifacts_create, params);
   std::error_code ec;
   if (!r && edited) {
     std::fprintf(stderr, "kodebase: your text is kept in %s\n", edited->file.c_str());

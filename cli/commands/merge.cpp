@@ -145,7 +145,7 @@ int run_renumber(Session& s, const RenumberOptions& o) {
     params["to"] = o.to;
   if (!o.file.empty())
     params["file"] = o.file;
-  auto r = s.call(method::artifacts_renumber, with_actor(params));
+  auto r = s.call(method::artifacts_renumber, params);
   if (!r)
     return s.fail(r.error());
   if (s.globals.json) {

@@ -110,7 +110,7 @@ int run_pr(Session& s, const std::string& id) {
 }
 
 int run_sync(Session& s, const std::vector<std::string>& ids) {
-  json params = with_actor(json::object());
+  json params = json::object();
   if (!ids.empty())
     params["ids"] = ids;
   int code = k_exit_ok;

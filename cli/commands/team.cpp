@@ -199,7 +199,7 @@ void register_claim_commands(CLI::App& app, CommandRegistry& registry) {
                 "artifact is completed or cancelled. `kodebase start` claims by itself when a\n"
                 "team is connected. Exits 1 when someone else holds it.");
   registry.add(claim, [o](Session& s) -> int {
-    json params = with_actor({{"id", o->id}, {"force", o->force}});
+    json params = {{"id", o->id}, {"force", o->force}};
     if (!o->ttl.empty()) {
       auto ms = duration_ms(o->ttl);
       if (!ms)
@@ -224,8 +224,7 @@ void register_claim_commands(CLI::App& app, CommandRegistry& registry) {
   release->add_option("id", r_opts->id, "Artifact ID")->required();
   release->add_flag("--force", r_opts->force, "Release it even when someone else holds it");
   registry.add(release, [r_opts](Session& s) -> int {
-    auto r =
-        s.call(method::team_release, with_actor({{"id", r_opts->id}, {"force", r_opts->force}}));
+    auto r = s.call(method::team_release, {{"id", r_opts->id}, {"force", r_opts->force}});
     if (!r)
       return s.fail(r.error());
     if (s.globals.json)

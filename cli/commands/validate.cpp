@@ -42,8 +42,8 @@ std::string render_finding(const Session& s, const json& f, bool error) {
 }
 
 int run_validate(Session& s, const ValidateOptions& o) {
-  json params = with_actor(
-      {{"ids", o.ids}, {"strict", o.strict}, {"fix", o.fix || o.dry_run}, {"dry_run", o.dry_run}});
+  json params = {
+      {"ids", o.ids}, {"strict", o.strict}, {"fix", o.fix || o.dry_run}, {"dry_run", o.dry_run}};
   auto r = s.call(protocol::method::artifacts_validate, params);
   if (!r)
     return s.fail(r.error());

@@ -74,17 +74,22 @@ util::Result<std::string> string_param(const json& params, const char* key) {
   return it->get<std::string>();
 }
 
+util::Status check_text(std::string_view name, std::string_view value,
+                        const validate::TextRule& rule) {
+  auto problem = validate::text_problem(name, value, rule);
+  if (!problem)
+    return util::ok_status();
+  std::string_view hint = problem.code == "not_one_line"
+                              ? "write it on one line; details go in the summary or notes"
+                          : problem.code == "too_big" ? "shorten it"
+                          : rule.min > 1              ? "write a longer text"
+                                                      : "write what it says, or leave it out";
+  return util::make_error(util::ErrorKind::invalid_argument, std::move(problem.message),
+                          {{"hint", hint}});
+}
+
 util::Status check_title(std::string_view title) {
-  for (unsigned char c : title)
-    if (c < 0x20 || c == 0x7F)
-      return util::make_error(util::ErrorKind::invalid_argument,
-                              fmt::format("a title is one line of text: this one holds {}",
-                                          c == '\n' || c == '\r' ? "a line break"
-                                          : c == '\t'
-                                              ? "a tab"
-                                              : fmt::format("the control character 0x{:02X}", c)),
-                              {{"hint", "write the title on one line; details go in the summary"}});
-  return util::ok_status();
+  return check_text("the title", title, validate::k_title_rule);
 }
 
 util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params) {

@@ -3,6 +3,7 @@
 #include "core/artifact/index.hpp"
 #include "core/repo/project.hpp"
 #include "core/util/result.hpp"
+#include "core/validate/text_rules.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -70,8 +71,13 @@ util::Result<repo::Project> project_param(const json& params);
 // A required string param, or invalid_argument naming it.
 util::Result<std::string> string_param(const json& params, const char* key);
 
-// A title as kodebase writes one: a single line (no newline, tab or other control character,
-// which break every table), else invalid_argument. Its length is the validator's rule.
+// A text value given for the field `name` ("the title", "acceptance_criteria[1]") that breaks
+// `rule`, the validator's own, as invalid_argument naming the field, so a bad value is refused
+// before anything is written rather than found by the validation of the result.
+util::Status check_text(std::string_view name, std::string_view value,
+                        const validate::TextRule& rule);
+// A title as kodebase writes one: one line (no line break, tab or other control character,
+// which break every table) of 3 to 100 characters as upstream counts them.
 util::Status check_title(std::string_view title);
 
 // The artifact named by params.id, or invalid_argument / not_found with a hint (or failed,

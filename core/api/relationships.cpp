@@ -184,9 +184,13 @@ util::Result<json> artifacts_edit(Context& ctx, const json& params) {
     if (!it->is_string())
       return util::make_error(util::ErrorKind::invalid_argument,
                               fmt::format("'{}' must be a string", f.name));
-    if (f.name == std::string_view("title"))
-      if (auto st = check_title(it->get<std::string>()); !st)
-        return st.error();
+    if (auto st = name == "title" ? check_title(it->get_ref<const std::string&>())
+                  : name == "summary" || name == "vision"
+                      ? check_text(fmt::format("the {}", name), it->get_ref<const std::string&>(),
+                                   validate::k_text_rule)
+                      : util::ok_status();
+        !st)
+      return st.error();
     auto doc = edits.doc((*a)->path);
     if (!doc)
       return doc.error();

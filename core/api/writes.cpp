@@ -59,6 +59,25 @@ util::Status start_branch(Context& ctx, WriteSession& session,
   return util::ok_status();
 }
 
+// Each text in a completion block given with complete (`{result, tags, insights, …}`), by the
+// validator's rules: a result is one line, every text says something.
+util::Status check_completion_texts(const json& block, const std::string& where) {
+  if (block.is_string())
+    return check_text(where, block.get_ref<const std::string&>(),
+                      where == "the result" ? validate::k_line_rule : validate::k_text_rule);
+  if (block.is_array())
+    for (size_t i = 0; i < block.size(); ++i)
+      if (auto st = check_completion_texts(block[i], fmt::format("{} {}", where, i + 1)); !st)
+        return st;
+  if (block.is_object())
+    for (const auto& [key, value] : block.items())
+      if (auto st = check_completion_texts(value, where.empty() ? fmt::format("the {}", key)
+                                                                : fmt::format("{} {}", where, key));
+          !st)
+        return st;
+  return util::ok_status();
+}
+
 util::Result<json> transition(Context& ctx, const json& params, lifecycle::Action action) {
   auto id_text = string_param(params, "id");
   if (!id_text)
@@ -73,6 +92,8 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
     return util::make_error(
         util::ErrorKind::invalid_argument, fmt::format("cancelling {} needs a reason", id->str()),
         {{"hint", fmt::format("kodebase cancel {} --reason \"why it is not done\"", id->str())}});
+  if (auto st = check_completion_texts(params.value("completion", json(nullptr)), ""); !st)
+    return st.error();
   auto session = open_for_write(ctx, params);
   if (!session)
     return session.error();
@@ -199,8 +220,16 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
     put(content, "success_criteria", std::move(*success));
     return content;
   }
+  // The summary defaults to the title, unless the title is blank to upstream's trim() (a
+  // title of spaces is valid, a summary of them is not).
   std::string summary = params.value("summary", "");
-  put(content, "summary", artifact::scalar_node(summary.empty() ? title : summary));
+  if (summary.empty() && !util::js_trim(title).empty())
+    summary = title;
+  if (summary.empty()) {
+    placeholders.push_back("content.summary");
+    summary = "TODO: Add summary";
+  }
+  put(content, "summary", artifact::scalar_node(summary));
   if (type == ArtifactType::milestone) {
     auto deliverables = list("deliverables", "content.deliverables", "TODO: Add deliverables");
     if (!deliverables)
@@ -219,6 +248,40 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
     return criteria.error();
   put(content, "acceptance_criteria", std::move(*criteria));
   return content;
+}
+
+// The text a create request gives, checked by the validator's rules before anything is
+// written: a value upstream would reject is the caller's mistake (invalid_argument), not a
+// change that fails validation. Empty values are not given (they get placeholders).
+util::Status check_create_texts(const json& params) {
+  if (auto st = check_title(params.value("title", "")); !st)
+    return st;
+  for (const char* key : {"summary", "vision"})
+    if (auto it = params.find(key);
+        it != params.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+      if (auto st = check_text(fmt::format("the {}", key), it->get_ref<const std::string&>(),
+                               validate::k_text_rule);
+          !st)
+        return st;
+  static constexpr std::pair<const char*, const char*> k_lists[] = {
+      {"acceptance_criteria", "acceptance criterion"},
+      {"deliverables", "deliverable"},
+      {"validation", "validation item"},
+      {"scope_in", "in-scope item"},
+      {"scope_out", "out-of-scope item"},
+      {"success_criteria", "success criterion"},
+      {"notes", "note"}};
+  for (const auto& [key, item] : k_lists) {
+    auto items = list_param(params, key);
+    if (!items)
+      return items.error();
+    for (size_t i = 0; i < items->size(); ++i)
+      if (auto st =
+              check_text(fmt::format("{} {}", item, i + 1), (*items)[i], validate::k_text_rule);
+          !st)
+        return st;
+  }
+  return util::ok_status();
 }
 
 constexpr std::array<std::string_view, 15> k_create_fields = {"parent",
@@ -329,7 +392,7 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
   auto title = string_param(params, "title");
   if (!title)
     return title.error();
-  if (auto st = check_title(*title); !st)
+  if (auto st = check_create_texts(params); !st)
     return st.error();
   auto blocked_by = list_param(params, "blocked_by");
   auto notes = list_param(params, "notes");

@@ -97,6 +97,14 @@ inline size_t js_length(std::string_view s) {
   return units;
 }
 
+// The code points in `s` (a byte that is not well-formed UTF-8 counts as one).
+inline size_t code_points(std::string_view s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++n)
+    next_code_point(s, i);
+  return n;
+}
+
 // Whether JavaScript's String.prototype.trim() removes `cp`: WhiteSpace (tab, vertical tab, form
 // feed, space, U+FEFF and the space separators, U+00A0 and U+3000 among them) and LineTerminator.
 inline bool js_space(char32_t cp) {

@@ -1,4 +1,5 @@
 #include "core/validate/rules.hpp"
+#include "core/validate/text_rules.hpp"
 
 #include "core/util/text.hpp"
 
@@ -41,11 +42,9 @@ public:
                  fmt::format("write {} as {}", key, expected));
   }
 
-  // A string field; returns the node when it is a scalar. Lengths count as upstream's do
-  // (JavaScript's: UTF-16 code units), the minimum after JavaScript's trim() unless `untrimmed`
-  // (upstream does not trim a title).
-  const YamlNode* string(std::string_view key, bool required, size_t min = 1, size_t max = 0,
-                         bool untrimmed = false) {
+  // A string field; returns the node when it is a scalar. Its length is bounded by `rule`, as
+  // upstream counts it (text_rules.hpp).
+  const YamlNode* string(std::string_view key, bool required, const TextRule& rule = k_text_rule) {
     const YamlNode* n = get(key);
     if (!n || n->is_null()) {
       if (required)
@@ -56,19 +55,10 @@ public:
       wrong_type(key, *n, "a string");
       return nullptr;
     }
-    size_t len =
-        util::js_length(untrimmed ? std::string_view(n->scalar) : util::js_trim(n->scalar));
-    size_t whole = util::js_length(n->scalar);
-    if (len < min)
-      m_sink.error("too_small", path(key), n->mark,
-                   min == 1 ? fmt::format("{} must not be empty", path(key))
-                            : fmt::format("{} must have at least {} characters", path(key), min),
-                   fmt::format("write a meaningful {}", key));
-    else if (max && whole > max)
-      m_sink.error(
-          "too_big", path(key), n->mark,
-          fmt::format("{} must have at most {} characters (has {})", path(key), max, whole),
-          fmt::format("shorten {}", key));
+    if (auto problem = text_problem(path(key), n->scalar, rule, false))
+      m_sink.error(std::string(problem.code), path(key), n->mark, std::move(problem.message),
+                   problem.code == "too_big" ? fmt::format("shorten {}", key)
+                                             : fmt::format("write a meaningful {}", key));
     return n;
   }
 
@@ -173,7 +163,7 @@ bool is_kebab(std::string_view s) {
 
 void check_metadata(Sink& sink, const YamlNode& meta) {
   Fields f(sink, meta, "metadata");
-  f.string("title", true, 3, 100, true);
+  f.string("title", true, k_title_rule);
   f.one_of("priority", k_priorities);
   f.one_of("estimation", k_estimations);
   check_actor(sink, f.get("created_by"), "metadata.created_by", meta.mark);

@@ -78,13 +78,15 @@ contains "$err" "fill in content.acceptance_criteria" "placeholder hint"
 expect_exit 2 "add without a title" -- "$kb" -C "$p" add A.1
 contains "$err" "--edit for a template" "no-title hint names --edit"
 # Text rules as upstream counts them: two CJK characters are too short, sixty are fine; a title
-# is one line; a criterion of only a no-break space is empty.
-expect_exit 1 "a two-character CJK title" -- "$kb" -C "$p" add A.1 --title "日本" --criterion x --dry-run
+# is one line; a criterion of only a no-break space is empty. A bad value is exit 2.
+expect_exit 2 "a two-character CJK title" -- "$kb" -C "$p" add A.1 --title "日本" --criterion x --dry-run
+contains "$err" "the title must have at least 3 characters (has 2)" "the short title is named"
 expect_exit 0 "a 60-character CJK title" -- "$kb" -C "$p" add A.1 --title "$(printf '日%.0s' $(seq 60))" --criterion x --dry-run
 expect_exit 2 "a title with a tab" -- "$kb" -C "$p" add A.1 --title $'Two\tcolumns' --criterion x
 contains "$err" "a tab" "the tab is named"
 expect_exit 2 "an edit to a title with a line break" -- "$kb" -C "$p" edit A.1.1 --title $'Two\nlines'
-expect_exit 1 "a criterion of a no-break space" -- "$kb" -C "$p" add A.1 --title "Blank criterion" --criterion $'\xc2\xa0' --dry-run
+expect_exit 2 "a criterion of a no-break space" -- "$kb" -C "$p" add A.1 --title "Blank criterion" --criterion $'\xc2\xa0' --dry-run
+contains "$err" "acceptance criterion 1 must not be empty" "the blank criterion is named"
 # A YAML body from a file or stdin, and the $EDITOR template; blank template fields are skipped.
 expect_exit 0 "add --from-file YAML" -- "$kb" -C "$p" add A.1 --dry-run --json --from-file <(printf 'title: "From YAML"\npriority: high\nacceptance_criteria:\n  - "Parses"\n  - ""\n')
 python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j['title']=='From YAML' and j['placeholders']==[] else 1)" "$out" && pass || fail "YAML body used: $out"

@@ -1,6 +1,7 @@
 #include "core/util/file.hpp"
 #include "core/util/text.hpp"
 #include "core/validate/rules.hpp"
+#include "core/validate/text_rules.hpp"
 #include "core/validate/validator.hpp"
 #include "tests/unit/support.hpp"
 
@@ -375,6 +376,10 @@ TEST_CASE("text rules as upstream counts them", "[validate][text]") {
   for (int i = 0; i < 60; ++i)
     sixty += "日";
   CHECK(codes(title(sixty)).empty());
+  // zod releases in upstream's range count code points or UTF-16 units: the floor counts code
+  // points (two emoji are 4 units but 2 characters: too short), the ceiling units.
+  CHECK(find_code(title("\xF0\x9F\x98\x80\xF0\x9F\x98\x80"), "too_small"));
+  CHECK(codes(title("\xF0\x9F\x98\x80\xF0\x9F\x98\x80x")).empty());
   // 50 emoji are 100 units (fine), 51 are 102 (too long).
   std::string emoji;
   for (int i = 0; i < 50; ++i)
@@ -390,6 +395,32 @@ TEST_CASE("text rules as upstream counts them", "[validate][text]") {
   }
   CHECK(find_code(validate_text("A.1.1", issue + "implementation_notes:\n  result: \"\xC2\xA0\"\n"),
                   "too_small"));
+}
+
+TEST_CASE("writes check text by the validator's rules", "[validate][text]") {
+  using kb::validate::text_problem;
+  CHECK_FALSE(text_problem("the title", "abc", kb::validate::k_title_rule));
+  CHECK_FALSE(text_problem("the title", "   ", kb::validate::k_title_rule)); // untrimmed
+  auto short_title = text_problem("the title", "日本", kb::validate::k_title_rule);
+  CHECK(short_title.code == "too_small");
+  CHECK(short_title.message == "the title must have at least 3 characters (has 2)");
+  // One line: line feeds, tabs, U+2028 and U+2029 break it; the validator leaves that to writes.
+  for (const char* broken : {"a\nbc", "a\tbc",
+                             "a\xE2\x80\xA8"
+                             "bc",
+                             "a\xE2\x80\xA9"
+                             "bc"}) {
+    INFO(kb::util::to_hex(broken));
+    CHECK(text_problem("the title", broken, kb::validate::k_title_rule).code == "not_one_line");
+    CHECK_FALSE(text_problem("the title", broken, kb::validate::k_title_rule, false));
+  }
+  CHECK(text_problem("the result", "done\nthen more", kb::validate::k_line_rule).code ==
+        "not_one_line");
+  auto blank = text_problem("note 1", "\xC2\xA0", kb::validate::k_text_rule);
+  CHECK(blank.message == "note 1 must not be empty (it holds only white space)");
+  CHECK(text_problem("note 1", "", kb::validate::k_text_rule).message ==
+        "note 1 must not be empty");
+  CHECK_FALSE(text_problem("note 1", "a\nb", kb::validate::k_text_rule)); // notes may span lines
 }
 
 TEST_CASE("a resolved blocking dependency need not be a link any more", "[validate][codes]") {
