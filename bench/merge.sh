@@ -30,9 +30,13 @@ cp "$f" "$work/o"
 sed 's/^  title: .*/  title: "Changed here"/' "$f" >"$work/a"
 sed 's/^  priority: .*/  priority: critical/' "$f" >"$work/b"
 echo "one artifact file ($(wc -c <"$f") bytes)"
-"$bin/kb_bench_cmd" "  kodebase merge-driver" 30 -- "$kb" merge-driver "$work/o" "$work/a" "$work/b" 7 x.yml
-"$bin/kb_bench_cmd" "  git merge-file" 30 -- git merge-file -p "$work/a" "$work/o" "$work/b"
-"$bin/kb_bench_cmd" "  /bin/true (floor)" 30 -- /bin/true
+one_driver=$("$bin/kb_bench_cmd" "  kodebase merge-driver" 100 -- "$kb" merge-driver "$work/o" "$work/a" "$work/b" 7 x.yml)
+one_lines=$("$bin/kb_bench_cmd" "  git merge-file" 100 -- git merge-file -p "$work/a" "$work/o" "$work/b")
+one_floor=$("$bin/kb_bench_cmd" "  sh -c true (floor)" 100 -- sh -c true)
+printf '%s\n' "$one_driver" "$one_lines" "$one_floor"
+# The driver's own cost: its median over the floor's (git starts every driver through sh -c).
+median_us() { awk '{for (i = 1; i < NF; i++) if ($i == "median") printf "%d", $(i + 1) * 1000}' <<<"$1"; }
+echo "  the driver's own cost: $((($(median_us "$one_driver") - $(median_us "$one_floor")))) ms per 1,000 files (one file's median minus the floor's)"
 
 # Two branches, each starting every other startable issue and changing one field of the same
 # 200 files (titles on one, priorities on the other), merged: the driver merges every file
@@ -64,20 +68,38 @@ merge_with() { # merge_with DRIVER-COMMAND: ms for `git merge x`, then back to y
   t0=$(date +%s%N)
   git -C "$p" -c core.hooksPath=/dev/null -c "merge.kodebase.driver=$1" merge -q --no-edit x >/dev/null 2>&1
   ms=$(ms_since "$t0")
-  git -C "$p" merge --abort >/dev/null 2>&1
+  git -C "$p" merge --abort >/dev/null 2>&1 || true # nothing to abort after a clean merge
   git -C "$p" reset -q --hard "$pre"
   echo "$ms"
 }
 driver=$(git -C "$p" config merge.kodebase.driver)
 "$kb" -C "$p" list -q >/dev/null # a warm daemon, as in everyday use
-ms_driver=$(merge_with "$driver")
-ms_lines=$(merge_with "git merge-file --marker-size=%L %A %O %B")
-ms_floor=$(merge_with "true")
-echo "merge of two branches of $half starts and 200 edited files each ($both files changed on both sides):"
+merge_with true >/dev/null       # and warm caches of git's, so that no order is favoured
+# Five rounds of the three, interleaved; the median of each.
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+# git's built-in merge of lines, in its own process: no driver at all (info/attributes wins).
+builtin_merge() {
+  echo '.kodebase/artifacts/**/*.yml merge=text' >"$p/.git/info/attributes"
+  merge_with true
+  rm "$p/.git/info/attributes"
+}
+runs_driver=() runs_lines=() runs_floor=() runs_builtin=()
+for _ in 1 2 3 4 5; do
+  runs_driver+=("$(merge_with "$driver")")
+  runs_lines+=("$(merge_with "git merge-file --marker-size=%L %A %O %B")")
+  runs_floor+=("$(merge_with "true")")
+  runs_builtin+=("$(builtin_merge)")
+done
+ms_driver=$(median "${runs_driver[@]}")
+ms_lines=$(median "${runs_lines[@]}")
+ms_floor=$(median "${runs_floor[@]}")
+ms_builtin=$(median "${runs_builtin[@]}")
+echo "merge of two branches of $half starts and 200 edited files each ($both files changed on both sides), median of 5:"
 echo "  with the kodebase driver      $ms_driver ms"
 echo "  with git merge-file as driver $ms_lines ms"
 echo "  with true as driver (floor)   $ms_floor ms"
-echo "  the driver adds $(((ms_driver - ms_floor) * 1000 / both)) ms per 1,000 files over the floor, $(((ms_driver - ms_lines) * 1000 / both)) ms over git merge-file"
+echo "  with no driver (git built in)  $ms_builtin ms (conflicts left in the files)"
+echo "  the driver adds $(((ms_driver - ms_builtin) * 1000 / both)) ms per 1,000 files over git's built-in merge, $(((ms_driver - ms_floor) * 1000 / both)) ms over true, $(((ms_driver - ms_lines) * 1000 / both)) ms over git merge-file"
 git -C "$p" merge -q --no-edit x >/dev/null 2>&1
 echo "  $(git -C "$p" diff --name-only --diff-filter=U | wc -l) left conflicted by the driver (with hooks)"
 

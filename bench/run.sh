@@ -4,7 +4,8 @@
 # process start of `kodebase` included), writes on the 1,000 tree both ways, the daemon's memory
 # and the time from a file edit to the daemon seeing it, then the MCP adapter (bench/mcp.py) and
 # the GitHub proxy (bench/github.py) and the team relay (kb_bench_relay, against a
-# redis-server of its own, and bench/team.py: Redis → daemon → watch).
+# redis-server of its own, and bench/team.py: Redis → daemon → watch, and `add` with the ID
+# reserved through Redis).
 # Figures only; nothing is asserted.
 # usage: bench/run.sh [--quick] [bin-dir]   (default: build/release/bin, brought up to date)
 set -euo pipefail

@@ -4,7 +4,9 @@ redis-server and a daemon of their own (ended by pid). A teammate is played here
 is signed with the team secret and sent as the publish script would (next sequence, stream
 entry, PUBLISH); the clock starts just before PUBLISH and stops when the watch client (a
 subscriber on the daemon's socket) reads its team.changed line. The other half, a daemon's
-change into Redis, is kb_bench_relay's latency figure. Figures only.
+change into Redis, is kb_bench_relay's latency figure. Then `add` at 1,000 artifacts, whole
+process, with the team live (the ID reserved through Redis) next to the same add in a tree no
+team follows. Figures only.
 usage: bench/team.py <bin-dir> [--quick]
 """
 import hashlib
@@ -119,6 +121,39 @@ try:
     times.sort()
     print(f"team update Redis → daemon → watch            p50 {statistics.median(times):7.0f} µs   "
           f"p99 {times[int(0.99 * (len(times) - 1))]:7.0f} µs   ({count} updates)")
+
+    # `add` at 1,000 artifacts, warm: with the team live (the ID reserved through Redis, the
+    # reservation announced) and in a copy of the tree whose origin no team follows.
+    def tree(path, origin):
+        subprocess.run([f"{bin_dir}/kb_gen_tree", path, "1000"], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(["git", "-C", path, "init", "-q", "-b", "main"], check=True)
+        if origin:
+            subprocess.run(["git", "-C", path, "remote", "add", "origin", origin], check=True)
+        subprocess.run([kb, "-C", path, "list", "-q"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)  # warm
+
+    def add_figure(label, path):
+        out = subprocess.run([f"{bin_dir}/kb_bench_cmd", label, "40" if quick else "100", "--",
+                              kb, "-C", path, "add", "A.1", "--title", "Bench add",
+                              "--criterion", "x", "-q"], env=dict(env, KODEBASE_ACTOR=
+                                                                   "Bench (bench@example.com)"),
+                             capture_output=True, text=True, check=True).stdout
+        print(out.rstrip())
+        return float(out.split("median")[1].split()[0])
+
+    tree(f"{work}/team-tree", "https://github.com/acme/shop.git")
+    tree(f"{work}/solo-tree", None)
+    with_team = add_figure("add, 1,000 artifacts, team live", f"{work}/team-tree")
+    alone = add_figure("add, 1,000 artifacts, no team", f"{work}/solo-tree")
+    probe = json.loads(subprocess.run(
+        [kb, "-C", f"{work}/team-tree", "--json", "add", "A.1", "--title", "Probe",
+         "--criterion", "x"], env=dict(env, KODEBASE_ACTOR="Bench (bench@example.com)"),
+        capture_output=True, text=True, check=True).stdout)
+    if not probe.get("reservation"):
+        print("  (the team tree's adds were not reserved through Redis: the figure is void)")
+    print(f"  the reservation through Redis adds {with_team - alone:.1f} ms to an add "
+          f"({with_team / alone:.2f}x)")
 finally:
     subprocess.run([kb, "daemon", "stop", "-q"], env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
