@@ -5,7 +5,7 @@
 
 #include "daemon/github/http_front.hpp"
 
-#include "daemon/server/peer.hpp"
+#include "daemon/net/peer.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -189,7 +189,7 @@ void HttpDoor::accept_loopback() {
 void HttpDoor::accept() {
   accept_loop(m_acceptor, m_retry, [this](local::socket socket) {
     auto slot = m_unix_slots.take();
-    if (slot && server::peer_is_us(socket.native_handle()))
+    if (slot && net::peer_is_us(socket.native_handle()))
       std::make_shared<Connection<local::socket>>(*this, std::move(socket), true, std::move(slot))
           ->read();
   });

@@ -6,7 +6,7 @@
 #include "core/util/result.hpp"
 #include "daemon/github/http_guard.hpp"
 #include "daemon/github/proxy.hpp"
-#include "daemon/server/private_socket.hpp"
+#include "daemon/net/private_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -49,7 +49,7 @@ private:
   size_t m_max_body;
   HttpLimits m_limits;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
-  server::PrivateSocket m_socket_file;
+  net::PrivateSocket m_socket_file;
   boost::asio::ip::tcp::acceptor m_tcp;
   boost::asio::steady_timer m_retry, m_tcp_retry; // accepting again after a failure
   ConnectionSlots m_unix_slots, m_tcp_slots;

@@ -18,8 +18,8 @@
 #include "daemon/realtime/ids.hpp"
 #include "daemon/realtime/presence.hpp"
 #include "daemon/realtime/relay.hpp"
-#include "daemon/server/peer.hpp"
-#include "daemon/server/private_socket.hpp"
+#include "daemon/net/peer.hpp"
+#include "daemon/net/private_socket.hpp"
 #include "daemon/server/pull_requests.hpp"
 #include "daemon/server/warm_projects.hpp"
 
@@ -239,7 +239,7 @@ private:
   bool m_stopping = false;
   bool m_finished = false; // the io_context has stopped for good
   bool m_watching = false;
-  PrivateSocket m_socket_file; // daemon.sock, unless inherited
+  net::PrivateSocket m_socket_file; // daemon.sock, unless inherited
   long long m_requests = 0;
   std::atomic<int> m_running{0}; // pieces of work running on a worker
 
@@ -428,7 +428,7 @@ void Daemon::accept() {
       return;
     }
     m_last_activity = Clock::now();
-    if (!peer_is_us(socket.native_handle())) {
+    if (!net::peer_is_us(socket.native_handle())) {
       m_log.info("refused a connection from another user");
       boost::system::error_code ignored;
       socket.close(ignored);

@@ -1,4 +1,4 @@
-#include "daemon/server/peer.hpp"
+#include "daemon/net/peer.hpp"
 #include "tests/unit/support.hpp"
 
 #include <catch2/catch.hpp>
@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-using kb::daemon::server::peer_is_us;
+using kb::daemon::net::peer_is_us;
 
 TEST_CASE("the daemon serves its own user only", "[daemon][peer]") {
   int pair[2];

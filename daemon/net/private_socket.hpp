@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <sys/types.h>
 
-namespace kb::daemon::server {
+namespace kb::daemon::net {
 
 // A Unix socket the daemon listens on, only for its user: bound under umask 077 and made 0600.
 // A socket left at the path is replaced (the caller holds the daemon lock, so it is a dead
@@ -30,4 +30,4 @@ private:
   bool m_bound = false;
 };
 
-} // namespace kb::daemon::server
+} // namespace kb::daemon::net

@@ -1,9 +1,9 @@
-#include "daemon/server/peer.hpp"
+#include "daemon/net/peer.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace kb::daemon::server {
+namespace kb::daemon::net {
 
 bool peer_is_us(int fd) {
   ucred cred{};
@@ -13,4 +13,4 @@ bool peer_is_us(int fd) {
   return cred.uid == ::geteuid();
 }
 
-} // namespace kb::daemon::server
+} // namespace kb::daemon::net

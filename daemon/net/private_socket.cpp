@@ -1,9 +1,9 @@
-#include "daemon/server/private_socket.hpp"
+#include "daemon/net/private_socket.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace kb::daemon::server {
+namespace kb::daemon::net {
 
 using local = boost::asio::local::stream_protocol;
 
@@ -39,4 +39,4 @@ void PrivateSocket::remove() {
     ::unlink(m_path.c_str());
 }
 
-} // namespace kb::daemon::server
+} // namespace kb::daemon::net
