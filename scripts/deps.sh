@@ -6,7 +6,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config git
   nlohmann-json3-dev libfmt-dev libcli11-dev libyaml-cpp-dev catch2 libgit2-dev libboost-dev
   libcurl4-openssl-dev libsqlite3-dev libssl-dev gh libhiredis-dev redis-server redis-tools
-  clang libclang-rt-14-dev python3 procps curl strace
+  clang clang-format clang-tidy libclang-rt-14-dev python3 procps curl strace
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -184,8 +184,9 @@ TEST_CASE("reordering keys moves whole entries with their comments", "[artifact]
   auto meta = doc->reorder_keys({"metadata"}, k_metadata_order);
   REQUIRE(meta.ok());
   CHECK(*meta);
-  CHECK(doc->text().find("metadata:\n  title: 'Quoted'\n  priority: high\n  events: []\ncontent:") !=
-        std::string::npos);
+  CHECK(
+      doc->text().find("metadata:\n  title: 'Quoted'\n  priority: high\n  events: []\ncontent:") !=
+      std::string::npos);
   // Already canonical: nothing moves.
   auto again = doc->reorder_keys({}, k_top_order);
   REQUIRE(again.ok());
