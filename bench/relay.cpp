@@ -4,10 +4,8 @@
 // late, and the time to be live again after the server restarts. Each relay has its own
 // thread and io_context, as each daemon does. Figures only.
 // usage: kb_bench_relay [--quick]
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/realtime/relay.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

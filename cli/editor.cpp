@@ -1,4 +1,5 @@
 #include "cli/editor.hpp"
+#include "core/util/fd.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -35,14 +36,10 @@ util::Status run_editor(const std::string& editor, const fs::path& file) {
       rc != 0)
     return util::make_error(util::ErrorKind::unavailable,
                             fmt::format("cannot run the editor: {}", std::strerror(rc)));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  if (int code = util::wait_exit_code(pid); code != 0)
     return util::make_error(
         util::ErrorKind::failed,
-        fmt::format("the editor '{}' failed (exit status {}); nothing was created", editor,
-                    WIFEXITED(status) ? WEXITSTATUS(status) : -1),
+        fmt::format("the editor '{}' failed (exit status {}); nothing was created", editor, code),
         {{"hint", "set VISUAL or EDITOR to an editor that waits until you close the file"}});
   return util::ok_status();
 }

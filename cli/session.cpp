@@ -81,8 +81,7 @@ util::Result<std::string> Session::exchange(std::string_view method, json params
 
 util::Result<json> Session::call(std::string_view method, json params) {
   auto reply = exchange(method, std::move(params));
-  if (!reply)
-    return reply.error();
+  KB_TRY(reply);
   return client::parse_reply(*reply);
 }
 
@@ -93,11 +92,9 @@ util::Result<json> Session::call_streaming(std::string_view method, json params,
   });
   client::ReplySink sink = [&](std::string_view bytes) { splitter.feed(bytes); };
   auto reply = exchange(method, std::move(params), &sink);
-  if (!reply)
-    return reply.error();
+  KB_TRY(reply);
   auto result = client::parse_reply(splitter.rest());
-  if (!result)
-    return result.error();
+  KB_TRY(result);
   if (!splitter.found()) { // shaped otherwise than the scanner expects: print it from the tree
     auto text = result->value(member, json()).dump();
     std::fwrite(text.data(), 1, text.size(), out);

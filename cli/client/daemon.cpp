@@ -5,6 +5,7 @@
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
 #include "core/protocol/runtime.hpp"
+#include "core/util/fd.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -92,8 +93,7 @@ public:
   // One request, one reply line (or, with a sink, the reply streamed to it).
   util::Result<std::string> call(std::string_view name, const json& params,
                                  const ReplySink* sink = nullptr) {
-    if (auto st = send_request(name, params); !st)
-      return st.error();
+    KB_TRY(send_request(name, params));
     return read_line(sink);
   }
 
@@ -202,9 +202,7 @@ util::Status spawn_daemon() {
                          "see `kodebase daemon log`, or use --no-daemon");
     }
     char buf[512];
-    ssize_t n = ::read(ready[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = util::read_some(ready[0], buf, sizeof buf);
     if (n <= 0)
       break;
     line.append(buf, static_cast<size_t>(n));
@@ -254,8 +252,7 @@ util::Result<json> hello_on(Connection& c) {
   auto reply = c.call(method::hello, {{"protocol", protocol::k_protocol_version},
                                       {"build_id", protocol::build_id()},
                                       {"version", protocol::version()}});
-  if (!reply)
-    return reply.error();
+  KB_TRY(reply);
   return parse_reply(*reply);
 }
 
@@ -263,8 +260,7 @@ util::Result<json> hello_on(Connection& c) {
 // restarted when the one serving is another build.
 util::Result<Connection> connect_daemon(Autostart autostart) {
   auto p = paths();
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   const char* off = std::getenv("KODEBASE_NO_AUTOSTART");
   bool may_start = autostart == Autostart::yes && !(off && *off && std::string_view(off) != "0");
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -281,16 +277,13 @@ util::Result<Connection> connect_daemon(Autostart autostart) {
                                ? "KODEBASE_NO_AUTOSTART is set: start it with `kodebase daemon "
                                  "start`, or use --no-daemon"
                                : "start it with `kodebase daemon start`");
-      if (auto st = spawn_daemon(); !st)
-        return st.error();
+      KB_TRY(spawn_daemon());
       auto started = connect_after_start(*p);
-      if (!started)
-        return started.error();
+      KB_TRY(started);
       c = std::move(*started);
     }
     auto hello = hello_on(*c);
-    if (!hello)
-      return hello.error();
+    KB_TRY(hello);
     if (hello->value("build_id", "") == protocol::build_id() &&
         hello->value("protocol", 0) == protocol::k_protocol_version)
       return std::move(*c);
@@ -311,24 +304,19 @@ util::Result<Connection> connect_daemon(Autostart autostart) {
 util::Result<std::string> exchange_daemon(std::string_view name, const json& params,
                                           Autostart autostart, const ReplySink* sink) {
   auto c = connect_daemon(autostart);
-  if (!c)
-    return c.error();
+  KB_TRY(c);
   return c->call(name, params, sink);
 }
 
 util::Status follow(const json& params, const std::function<bool(const std::string&)>& on_line) {
   auto c = connect_daemon(Autostart::yes);
-  if (!c)
-    return c.error();
+  KB_TRY(c);
   auto reply = c->call(method::subscribe, params);
-  if (!reply)
-    return reply.error();
-  if (auto r = parse_reply(*reply); !r)
-    return r.error();
+  KB_TRY(reply);
+  KB_TRY(parse_reply(*reply));
   for (;;) {
     auto line = c->read_line();
-    if (!line)
-      return line.error();
+    KB_TRY(line);
     if (!on_line(*line))
       return util::ok_status();
   }
@@ -336,8 +324,7 @@ util::Status follow(const json& params, const std::function<bool(const std::stri
 
 util::Result<json> daemon_hello() {
   auto p = paths();
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   int error = 0;
   auto c = connect_socket(*p, error);
   if (!c)
@@ -351,20 +338,16 @@ util::Result<json> start_daemon() {
   if (auto running = daemon_hello())
     return running;
   auto p = paths();
-  if (!p)
-    return p.error();
-  if (auto st = spawn_daemon(); !st)
-    return st.error();
+  KB_TRY(p);
+  KB_TRY(spawn_daemon());
   auto c = connect_after_start(*p);
-  if (!c)
-    return c.error();
+  KB_TRY(c);
   return hello_on(*c);
 }
 
 util::Result<bool> stop_daemon() {
   auto p = paths();
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   int error = 0;
   auto c = connect_socket(*p, error);
   if (!c) {
@@ -373,8 +356,7 @@ util::Result<bool> stop_daemon() {
     return unavailable(fmt::format("cannot connect to the daemon: {}", std::strerror(error)));
   }
   auto reply = c->call(method::daemon_shutdown, json::object());
-  if (!reply)
-    return reply.error();
+  KB_TRY(reply);
   *c = Connection();
   if (!wait_for_exit(*p))
     return unavailable("the daemon did not stop within 10 s",
@@ -391,8 +373,7 @@ struct Channel::Impl {
     if (interrupted)
       return unavailable("the connection to the daemon was closed");
     auto c = connect_daemon(Autostart::yes);
-    if (!c)
-      return c.error();
+    KB_TRY(c);
     connection = std::move(*c);
     fd = connection->fd();
     if (interrupted) // closed while connecting
@@ -412,8 +393,7 @@ util::Result<std::string> Channel::call(std::string_view method, const json& par
   for (int attempt = 0;; ++attempt) {
     bool fresh = !m->connection;
     if (fresh)
-      if (auto st = m->connect(); !st)
-        return st.error();
+      KB_TRY(m->connect());
     if (auto st = m->connection->send_request(method, params); !st) {
       m->drop(); // not delivered: the daemon went away since the last request
       if (attempt == 0 && !fresh && !m->interrupted)

@@ -1,6 +1,7 @@
 #include "cli/client/oneshot.hpp"
 
 #include "core/protocol/jsonrpc.hpp"
+#include "core/util/fd.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -44,27 +45,13 @@ struct Pipe {
   }
 };
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 // Everything until end of file, into `out` or (with a sink) piece by piece to the sink; the
 // number of bytes read.
 size_t read_all(int fd, std::string& out, const ReplySink* sink) {
   static char buf[256 * 1024];
   size_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = util::read_some(fd, buf, sizeof buf);
     if (n <= 0)
       break;
     std::string_view chunk(buf, static_cast<size_t>(n));
@@ -104,7 +91,7 @@ util::Result<std::string> run_child(const fs::path& binary, const std::string& r
   out.close_end(1);
   // A child that dies early must not kill us with SIGPIPE while we write the request.
   auto old = std::signal(SIGPIPE, SIG_IGN);
-  write_all(in.fds[1], request);
+  (void)util::write_all(in.fds[1], request); // a child that stops reading says so below
   in.close_end(1);
   std::string reply;
   size_t received = read_all(out.fds[0], reply, sink);
@@ -183,8 +170,7 @@ util::Result<std::string> exchange_oneshot(std::string_view method, const json& 
                                       "KODEBASE_DAEMON_BIN"}});
   protocol::Request request{1, std::string(method), params};
   auto reply = run_child(*binary, protocol::serialize(request) + "\n", sink);
-  if (!reply)
-    return reply.error();
+  KB_TRY(reply);
   if (auto nl = reply->find('\n'); nl != std::string::npos)
     reply->resize(nl);
   return reply;

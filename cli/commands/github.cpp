@@ -2,6 +2,7 @@
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
 #include "core/util/json.hpp"
+#include "core/util/text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -67,8 +68,7 @@ util::Result<json> typed_value(const std::string& value) {
     return json(nullptr);
   if (!value.empty() && value[0] == '@') {
     auto text = read_all(value.substr(1));
-    if (!text)
-      return text.error();
+    KB_TRY(text);
     return json(*text);
   }
   char* end = nullptr;
@@ -110,17 +110,9 @@ std::string body_of(const json& reply) {
   return reply.value("body", "");
 }
 
-// Header names compare without case.
-bool same_name(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
 std::string header_of(const json& reply, std::string_view name) {
   for (const auto& kv : reply.value("headers", json::array()))
-    if (kv.is_array() && kv.size() == 2 && same_name(kv[0].get<std::string>(), name))
+    if (kv.is_array() && kv.size() == 2 && util::ascii_iequals(kv[0].get<std::string>(), name))
       return kv[1].get<std::string>();
   return {};
 }
@@ -191,7 +183,7 @@ int run_api(Session& s, const ApiOptions& o) {
   json headers = json::object();
   auto find_header = [&](std::string_view name) {
     auto it = headers.begin();
-    while (it != headers.end() && !same_name(it.key(), name))
+    while (it != headers.end() && !util::ascii_iequals(it.key(), name))
       ++it;
     return it;
   };

@@ -1,6 +1,7 @@
 // `merge-driver` (run by git), `resolve` and `renumber`: parallel work that meets in one tree.
 #include "cli/session.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/text.hpp"
 
 #include <CLI/CLI.hpp>
@@ -56,10 +57,7 @@ int merge_lines(const DriverOptions& o) {
   pid_t pid = 0;
   if (::posix_spawnp(&pid, "git", nullptr, nullptr, argv.data(), environ) != 0)
     return -1;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return util::wait_exit_code(pid);
 }
 
 int run_merge_driver(Session& s, const DriverOptions& o) {

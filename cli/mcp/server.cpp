@@ -8,6 +8,7 @@
 #include "core/protocol/build_info.hpp"
 #include "core/protocol/jsonrpc.hpp"
 #include "core/protocol/methods.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/json.hpp"
 #include "core/util/text.hpp"
 
@@ -105,14 +106,8 @@ void Server::write(const json& message) {
   auto line = message.dump(-1, ' ', false, json::error_handler_t::replace);
   line += '\n';
   std::lock_guard lock(m->write_mutex);
-  for (std::string_view rest = line; !rest.empty();) {
-    ssize_t n = ::write(STDOUT_FILENO, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) // the client is gone: nobody is left to answer
-      std::_Exit(0);
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
+  if (!util::write_all(STDOUT_FILENO, line)) // the client is gone: nobody is left to answer
+    std::_Exit(0);
 }
 
 void Server::reply(const json& id, json result) {
@@ -231,8 +226,7 @@ util::Result<json> Server::daemon(std::string_view method, json params, bool wri
     std::lock_guard lock(m->pool_mutex);
     m->pool.push_back(std::move(channel));
   }
-  if (!line)
-    return line.error();
+  KB_TRY(line);
   return client::parse_reply(*line);
 }
 
@@ -382,9 +376,7 @@ int Server::run() {
   bool overlong = false;
   char chunk[64 * 1024];
   for (;;) {
-    ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = util::read_some(STDIN_FILENO, chunk, sizeof chunk);
     if (n <= 0)
       break;
     std::string_view in(chunk, static_cast<size_t>(n));

@@ -41,11 +41,9 @@ json waiting_json(const LoadedProject& p, size_t limit) {
 
 util::Result<std::string> artifacts_list(Context& ctx, const json& params) {
   auto filter = query::parse_filter(params);
-  if (!filter)
-    return filter.error();
+  KB_TRY(filter);
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   // {"artifacts":[…],"matched":N,"problems":[…],"total":N}, keys in the order a JSON object
   // dumps them; the entries are each artifact's cached text, so a warm list copies bytes
   // instead of building and serialising ten thousand objects.
@@ -99,16 +97,13 @@ util::Result<std::string> artifacts_list(Context& ctx, const json& params) {
 
 util::Result<json> artifacts_get(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto a = artifact_param(**p, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   json out = full_json(**p, **a);
   if (params.value("source", false)) { // the file as written, for readers that want YAML
     auto text = util::read_file((*a)->path);
-    if (!text)
-      return text.error();
+    KB_TRY(text);
     out["source"] = std::move(*text);
   }
   return out;
@@ -118,13 +113,11 @@ util::Result<json> artifacts_tree(Context& ctx, const json& params) {
   std::optional<artifact::ArtifactId> root;
   if (auto it = params.find("id"); it != params.end() && !it->is_null()) {
     auto id = artifact::ArtifactId::parse_or_error(it->is_string() ? it->get<std::string>() : "");
-    if (!id)
-      return id.error();
+    KB_TRY(id);
     root = *id;
   }
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   if (root && !(*p)->index.find(*root)) {
     auto a = artifact_param(**p, params); // gives the not-found error with its hint
     return a.error();
@@ -134,11 +127,9 @@ util::Result<json> artifacts_tree(Context& ctx, const json& params) {
 
 util::Result<json> artifacts_log(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto a = artifact_param(**p, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   json events = json::array();
   for (const auto& e : (*a)->events)
     events.push_back(event_json(e));
@@ -153,8 +144,7 @@ util::Result<json> artifacts_next(Context& ctx, const json& params) {
   if (limit < 0)
     return util::make_error(util::ErrorKind::invalid_argument, "'limit' must not be negative");
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   json out{{"items", next_json(**p, static_cast<size_t>(limit))}};
   if (params.value("waiting", false)) // and the open issues that cannot be picked up, with why
     out["waiting"] = waiting_json(**p, static_cast<size_t>(limit));
@@ -163,14 +153,11 @@ util::Result<json> artifacts_next(Context& ctx, const json& params) {
 
 util::Result<json> artifacts_context(Context& ctx, const json& params) {
   auto format = query::context_format_from_string(params.value("format", "standard"));
-  if (!format)
-    return format.error();
+  KB_TRY(format);
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto a = artifact_param(**p, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   return json{{"id", (*a)->id.str()},
               {"format", params.value("format", "standard")},
               {"markdown", query::context_pack((*p)->index, **a, *format)}};
@@ -181,11 +168,9 @@ util::Result<json> artifacts_commits(Context& ctx, const json& params) {
   if (limit <= 0)
     return util::make_error(util::ErrorKind::invalid_argument, "'limit' must be positive");
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto a = artifact_param(**p, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   const auto& project = (*p)->project;
   std::string branch = (*a)->id.str();
   auto base = repo::default_branch(

@@ -34,16 +34,14 @@ std::string_view scope_name(const Setting& s) {
 // The setting named by params.key, with its file (project settings need a project).
 util::Result<std::pair<const Setting*, fs::path>> setting_param(const json& params) {
   auto key = string_param(params, "key");
-  if (!key)
-    return key.error();
+  KB_TRY(key);
   const Setting* s = find_setting(*key);
   if (!s)
     return unknown(*key);
   if (s->scope == SettingScope::user)
     return std::pair{s, user_config_file()};
   auto project = project_param(params);
-  if (!project)
-    return project.error();
+  KB_TRY(project);
   return std::pair{s, project->settings_file()};
 }
 
@@ -121,10 +119,8 @@ util::Result<std::string> with_setting(const fs::path& file, std::string current
         {{"hint", "fix the file by hand; nothing was changed"}});
   if (root->is_mapping()) {
     auto doc = artifact::DocumentText::parse(current);
-    if (!doc)
-      return doc.error();
-    if (auto st = doc->set_scalar(path, value, plain); !st)
-      return st.error();
+    KB_TRY(doc);
+    KB_TRY(doc->set_scalar(path, value, plain));
     return doc->text();
   }
   if (!root->is_null())
@@ -148,21 +144,18 @@ write_settings(const json& params,
   std::optional<repo::WriteLock> lock;
   json written = json::array();
   for (const auto& [s, value] : values) {
-    if (auto st = check_value(*s, value); !st)
-      return st.error();
+    KB_TRY(check_value(*s, value));
     fs::path file;
     if (s->scope == SettingScope::user) {
       file = user_config_file();
     } else {
       auto project = project_param(params);
-      if (!project)
-        return project.error();
+      KB_TRY(project);
       file = project->settings_file();
       if (!lock && !params.value("dry_run", false)) {
         // Project files are written under the project's lock, like artifacts.
         auto taken = repo::WriteLock::acquire(*project);
-        if (!taken)
-          return taken.error();
+        KB_TRY(taken);
         lock.emplace(std::move(*taken));
       }
     }
@@ -175,8 +168,7 @@ write_settings(const json& params,
       texts[file] = text ? *text : std::string("# kodebase settings (see `man kodebase`)\n");
     }
     auto next = with_setting(file, texts[file], *s, value);
-    if (!next)
-      return next.error();
+    KB_TRY(next);
     texts[file] = std::move(*next);
     written.push_back({{"key", s->key},
                        {"value", s->type == SettingType::boolean   ? json(value == "true")
@@ -188,8 +180,7 @@ write_settings(const json& params,
     for (const auto& [file, text] : texts) {
       std::error_code ec;
       fs::create_directories(file.parent_path(), ec);
-      if (auto w = util::write_file_atomic(file, text); !w)
-        return w.error();
+      KB_TRY(util::write_file_atomic(file, text));
     }
   return written;
 }
@@ -198,8 +189,7 @@ write_settings(const json& params,
 
 util::Result<json> config_get(Context&, const json& params) {
   auto s = setting_param(params);
-  if (!s)
-    return s.error();
+  KB_TRY(s);
   return describe(*s->first, s->second);
 }
 
@@ -219,21 +209,17 @@ util::Result<json> config_list(Context&, const json& params) {
 
 util::Result<json> config_set(Context&, const json& params) {
   auto s = setting_param(params);
-  if (!s)
-    return s.error();
+  KB_TRY(s);
   auto value = string_param(params, "value");
-  if (!value)
-    return value.error();
+  KB_TRY(value);
   auto written = write_settings(params, {{s->first, *value}});
-  if (!written)
-    return written.error();
+  KB_TRY(written);
   return (*written)[0];
 }
 
 util::Result<json> config_preset(Context&, const json& params) {
   auto name = string_param(params, "name");
-  if (!name)
-    return name.error();
+  KB_TRY(name);
   std::vector<std::string_view> names;
   for (const auto& p : presets_table()) {
     names.push_back(p.name);
@@ -243,8 +229,7 @@ util::Result<json> config_preset(Context&, const json& params) {
     for (const auto& [key, value] : p.values)
       values.emplace_back(find_setting(key), std::string(value));
     auto written = write_settings(params, values);
-    if (!written)
-      return written.error();
+    KB_TRY(written);
     return json{
         {"preset", p.name}, {"settings", *written}, {"dry_run", params.value("dry_run", false)}};
   }

@@ -11,11 +11,9 @@ namespace kb::api {
 util::Result<std::shared_ptr<const LoadedProject>>
 DiskProjectSource::open(const std::filesystem::path& directory) {
   auto project = repo::find_project(directory);
-  if (!project)
-    return project.error();
+  KB_TRY(project);
   auto index = read_index(*project);
-  if (!index)
-    return index.error();
+  KB_TRY(index);
   auto loaded = std::make_shared<LoadedProject>();
   loaded->project = *project;
   loaded->index = std::move(*index);
@@ -27,8 +25,7 @@ DiskProjectSource::open(const std::filesystem::path& directory) {
 util::Result<artifact::ArtifactIndex> read_index(const repo::Project& project) {
   for (;;) {
     auto lock = repo::ReadLock::acquire(project);
-    if (!lock)
-      return lock.error();
+    KB_TRY(lock);
     std::vector<std::filesystem::path> temporaries;
     auto index = artifact::load_index(project.artifacts_dir(), read_limits(), &temporaries);
     if (!lock->read_stands())
@@ -54,15 +51,13 @@ util::Result<std::filesystem::path> directory_param(const json& params) {
 
 util::Result<std::shared_ptr<const LoadedProject>> open_project(Context& ctx, const json& params) {
   auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
+  KB_TRY(dir);
   return ctx.projects.open(*dir);
 }
 
 util::Result<repo::Project> project_param(const json& params) {
   auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
+  KB_TRY(dir);
   return repo::find_project(*dir);
 }
 
@@ -100,11 +95,9 @@ util::Result<const artifact::Artifact*> artifact_in(const artifact::ArtifactInde
                                                     const repo::Project& project,
                                                     const json& params) {
   auto text = string_param(params, "id");
-  if (!text)
-    return text.error();
+  KB_TRY(text);
   auto id = artifact::ArtifactId::parse_or_error(*text);
-  if (!id)
-    return id.error();
+  KB_TRY(id);
   if (const artifact::Artifact* a = index.find(*id))
     return a;
   for (const auto& problem : index.problems())

@@ -91,11 +91,9 @@ json state_json(const HookState& s) {
 // The project of params.directory and the hooks directory of its repository.
 util::Result<std::pair<repo::Project, fs::path>> hooks_location(const json& params) {
   auto p = project_param(params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto hooks = hooks_dir(*p);
-  if (!hooks)
-    return hooks.error();
+  KB_TRY(hooks);
   return std::pair{*p, *hooks};
 }
 
@@ -121,8 +119,7 @@ util::Result<json> register_merge_driver(const repo::Project& p, const std::stri
     if (!attributes.empty() && attributes.back() != '\n')
       attributes += '\n';
     attributes += std::string(k_attribute) + "\n";
-    if (auto st = util::write_file_atomic(file, attributes); !st)
-      return st.error();
+    KB_TRY(util::write_file_atomic(file, attributes));
   }
   // The command lives in the repository's own config, which each clone sets for itself.
   auto command = fmt::format("'{}' merge-driver %O %A %B %L %P", cli);
@@ -135,12 +132,10 @@ util::Result<json> register_merge_driver(const repo::Project& p, const std::stri
 
 util::Result<json> hooks_install(Context&, const json& params) {
   auto location = hooks_location(params);
-  if (!location)
-    return location.error();
+  KB_TRY(location);
   const fs::path* dir = &location->second;
   auto cli = string_param(params, "cli");
-  if (!cli)
-    return cli.error();
+  KB_TRY(cli);
   std::error_code ec;
   fs::create_directories(*dir, ec);
   json hooks = json::array();
@@ -155,22 +150,19 @@ util::Result<json> hooks_install(Context&, const json& params) {
       insert = rest.size();
     std::string next = rest.substr(0, insert) + block_for(name, *cli) + rest.substr(insert);
     if (next != content) {
-      if (auto st = util::write_file_atomic(path, next, 0755); !st)
-        return st.error();
+      KB_TRY(util::write_file_atomic(path, next, 0755));
     }
     ::chmod(path.c_str(), 0755);
     hooks.push_back(state_json(inspect(*dir, name)));
   }
   auto driver = register_merge_driver(location->first, *cli);
-  if (!driver)
-    return driver.error();
+  KB_TRY(driver);
   return json{{"hooks_dir", dir->string()}, {"hooks", hooks}, {"merge_driver", *driver}};
 }
 
 util::Result<json> hooks_uninstall(Context&, const json& params) {
   auto location = hooks_location(params);
-  if (!location)
-    return location.error();
+  KB_TRY(location);
   const fs::path* dir = &location->second;
   json removed = json::array();
   for (auto name : k_hooks) {
@@ -196,8 +188,7 @@ util::Result<json> hooks_uninstall(Context&, const json& params) {
 
 util::Result<json> hooks_status(Context&, const json& params) {
   auto location = hooks_location(params);
-  if (!location)
-    return location.error();
+  KB_TRY(location);
   const fs::path* dir = &location->second;
   json hooks = json::array();
   for (auto name : k_hooks)

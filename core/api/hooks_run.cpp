@@ -240,11 +240,9 @@ void report_collisions(Context& ctx, const repo::Project& p, json& out) {
 
 util::Result<json> hooks_run(Context& ctx, const json& params) {
   auto name = string_param(params, "name");
-  if (!name)
-    return name.error();
+  KB_TRY(name);
   auto p = project_param(params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   json out{{"hook", *name},
            {"actions", json::array()},
            {"warnings", json::array()},

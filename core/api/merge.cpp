@@ -89,19 +89,16 @@ util::Result<json> artifacts_merge(Context&, const json& params) {
 }
 
 util::Result<json> artifacts_resolve(Context& ctx, const json& params) {
-  if (auto st = check_known_fields(params, {"ids", "all"}); !st)
-    return st.error();
+  KB_TRY(check_known_fields(params, {"ids", "all"}));
   auto ids = list_param(params, "ids");
-  if (!ids)
-    return ids.error();
+  KB_TRY(ids);
   bool all = params.value("all", false);
   if (ids->empty() && !all)
     return util::make_error(util::ErrorKind::invalid_argument,
                             "name the artifacts to resolve, or pass all",
                             {{"hint", "`kodebase resolve A.1.3`, or `kodebase resolve --all`"}});
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   const auto& index = session->index();
   // The conflicted files: those read from one side, and those no side of which reads.
   std::vector<std::pair<std::string, fs::path>> files;
@@ -124,8 +121,7 @@ util::Result<json> artifacts_resolve(Context& ctx, const json& params) {
   for (const auto& [id, path] : files) {
     auto rel = session->project.relative(path);
     auto now = util::read_file(path);
-    if (!now)
-      return now.error();
+    KB_TRY(now);
     // git's index has the three versions while the merge is under way; else the markers do.
     auto sides = index_stages(session->project, rel);
     bool from_index = sides.has_value();

@@ -13,11 +13,9 @@ using lifecycle::State;
 
 util::Result<json> project_init(Context&, const json& params) {
   auto dir = directory_param(params);
-  if (!dir)
-    return dir.error();
+  KB_TRY(dir);
   auto result = repo::init_project(*dir);
-  if (!result)
-    return result.error();
+  KB_TRY(result);
   json created = json::array();
   for (const auto& path : result->created_paths)
     created.push_back(result->project.relative(path));
@@ -91,8 +89,7 @@ json blocked_work(const artifact::ArtifactIndex& index) {
 
 util::Result<json> project_status(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   const auto& index = (*p)->index;
   return json{{"root", (*p)->project.root.string()},
               {"artifacts", index.size()},
@@ -110,8 +107,7 @@ util::Result<json> project_status(Context& ctx, const json& params) {
 
 util::Result<json> presence_info(Context& ctx, const json& params) {
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   const auto& project = (*p)->project;
   // Nobody known (no actor setting, no git user) still shows, nameless, with the reason.
   auto person = resolve_person(project, params);

@@ -44,8 +44,7 @@ std::vector<std::string> dirty_artifact_files(const repo::Project& p) {
 
 util::Result<json> pull_request_facts(Context& ctx, const json& params) {
   auto loaded = open_project(ctx, params);
-  if (!loaded)
-    return loaded.error();
+  KB_TRY(loaded);
   const auto& p = (*loaded)->project;
   auto url = repo::git_output(p, {"remote", "get-url", "origin"}).value_or("");
   json out{
@@ -62,8 +61,7 @@ util::Result<json> pull_request_facts(Context& ctx, const json& params) {
   if (!params.contains("id"))
     return out;
   auto a = artifact_param(**loaded, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   out["id"] = (*a)->id.str();
   out["title"] = (*a)->title;
   out["type"] = std::string(artifact::to_string((*a)->type()));
@@ -76,8 +74,7 @@ util::Result<json> pull_request_facts(Context& ctx, const json& params) {
 
 util::Result<json> artifacts_in_review(Context& ctx, const json& params) {
   auto loaded = open_project(ctx, params);
-  if (!loaded)
-    return loaded.error();
+  KB_TRY(loaded);
   const auto& p = (*loaded)->project;
   auto url = repo::git_output(p, {"remote", "get-url", "origin"}).value_or("");
   json list = json::array();
@@ -92,11 +89,9 @@ util::Result<json> artifacts_in_review(Context& ctx, const json& params) {
 
 util::Result<json> push_branch(Context&, const json& params) {
   auto p = project_param(params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto branch = string_param(params, "branch");
-  if (!branch)
-    return branch.error();
+  KB_TRY(branch);
   // No prompt can be answered here: git fails at once when it would need one, and a push that
   // hangs on the network is given up after two minutes.
   auto run = util::run_capture({"env", "GIT_TERMINAL_PROMPT=0",
@@ -104,8 +99,7 @@ util::Result<json> push_branch(Context&, const json& params) {
                                 p->root.string(), "push", "--porcelain", "--set-upstream", "origin",
                                 fmt::format("refs/heads/{0}:refs/heads/{0}", *branch)},
                                true);
-  if (!run)
-    return run.error();
+  KB_TRY(run);
   if (run->exit_code != 0) {
     auto text = run->out;
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
@@ -125,8 +119,7 @@ util::Result<json> push_branch(Context&, const json& params) {
 
 util::Result<json> keep_mergeable(Context&, const json& params) {
   auto p = project_param(params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto base =
       repo::default_branch(*p, setting_value(*p, "gitOps.branches.mainBranch").get<std::string>());
   auto git = [&](std::vector<std::string> args, bool network = false) {
@@ -164,8 +157,7 @@ util::Result<json> keep_mergeable(Context&, const json& params) {
   // What GitHub's button would do: git's merge of lines, with no driver.
   auto tree = git({"-c", "merge.kodebase.driver=git merge-file %A %O %B", "merge-tree",
                    "--write-tree", "--name-only", "--no-messages", head, against});
-  if (!tree)
-    return tree.error();
+  KB_TRY(tree);
   json out{{"mergeable", true}, {"merged", false},  {"conflicts", json::array()},
            {"base", base},      {"branch", branch}, {"fetched", fresh}};
   if (tree->exit_code == 0)
@@ -259,11 +251,9 @@ void settle_merge_changes(const repo::Project& p, const json& files, const std::
 
 util::Result<json> complete_merged(Context& ctx, const json& params) {
   auto loaded = open_project(ctx, params);
-  if (!loaded)
-    return loaded.error();
+  KB_TRY(loaded);
   auto a = artifact_param(**loaded, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   auto id = (*a)->id.str();
   auto state = lifecycle::state_name(**a);
   auto p = (*loaded)->project;
@@ -282,8 +272,7 @@ util::Result<json> complete_merged(Context& ctx, const json& params) {
   json files = json::array();
   if (state == "in_progress") {
     auto submitted = artifacts_submit(ctx, base);
-    if (!submitted)
-      return submitted.error();
+    KB_TRY(submitted);
     files = (*submitted)["files"];
   }
   json complete = base;
@@ -296,8 +285,7 @@ util::Result<json> complete_merged(Context& ctx, const json& params) {
                                              : "Merged"}};
   }
   auto done = artifacts_complete(ctx, complete);
-  if (!done)
-    return done.error();
+  KB_TRY(done);
   for (const auto& f : (*done)["files"])
     if (std::find(files.begin(), files.end(), f) == files.end())
       files.push_back(f);

@@ -80,38 +80,30 @@ util::Status check_link(const artifact::ArtifactIndex& index, const Artifact& a,
 
 util::Result<json> relink(Context& ctx, const json& params, bool link) {
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   auto a = artifact_in(session->index(), session->project, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   auto targets = list_param(params, "blocked_by");
-  if (!targets)
-    return targets.error();
+  KB_TRY(targets);
   if (targets->empty())
     return util::make_error(util::ErrorKind::invalid_argument, "name at least one --blocked-by ID");
   artifact::EditSet edits;
   json changed = json::array();
   for (const auto& t : *targets) {
     auto target = ArtifactId::parse_or_error(t);
-    if (!target)
-      return target.error();
+    KB_TRY(target);
     if (link) {
-      if (auto st = check_link(session->index(), **a, *target); !st)
-        return st.error();
+      KB_TRY(check_link(session->index(), **a, *target));
     }
     const Artifact* other = session->index().find(*target);
     auto mine = edits.doc((*a)->path);
-    if (!mine)
-      return mine.error();
+    KB_TRY(mine);
     auto edit =
         link ? &artifact::DocumentText::add_to_list : &artifact::DocumentText::remove_from_list;
-    if (auto st = ((*mine)->*edit)({"metadata", "relationships", "blocked_by"}, target->str()); !st)
-      return st.error();
+    KB_TRY(((*mine)->*edit)({"metadata", "relationships", "blocked_by"}, target->str()));
     if (other) {
       auto theirs = edits.doc(other->path);
-      if (!theirs)
-        return theirs.error();
+      KB_TRY(theirs);
       if (auto st = ((*theirs)->*edit)({"metadata", "relationships", "blocks"}, (*a)->id.str());
           !st)
         return st.error();
@@ -119,14 +111,12 @@ util::Result<json> relink(Context& ctx, const json& params, bool link) {
     changed.push_back(target->str());
   }
   auto actor = resolve_actor(session->project, params);
-  if (!actor)
-    return actor.error();
+  KB_TRY(actor);
   auto ids = changed.get<std::vector<std::string>>();
   auto planned = lifecycle::dependency_events(
       edits, session->index(), **a, link ? ids : std::vector<std::string>{},
       link ? std::vector<std::string>{} : ids, *actor, util::format_utc(util::now_seconds()));
-  if (!planned)
-    return planned.error();
+  KB_TRY(planned);
   return commit_edits(*session, edits, params,
                       {{"id", (*a)->id.str()},
                        {link ? "linked" : "unlinked", changed},
@@ -160,11 +150,9 @@ util::Result<json> artifacts_edit(Context& ctx, const json& params) {
       !st)
     return st.error();
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   auto a = artifact_in(session->index(), session->project, params);
-  if (!a)
-    return a.error();
+  KB_TRY(a);
   artifact::EditSet edits;
   json changed = json::array();
   bool initiative = (*a)->type() == artifact::ArtifactType::initiative;
@@ -192,10 +180,8 @@ util::Result<json> artifacts_edit(Context& ctx, const json& params) {
         !st)
       return st.error();
     auto doc = edits.doc((*a)->path);
-    if (!doc)
-      return doc.error();
-    if (auto st = (*doc)->set_scalar(f.path, it->get<std::string>(), f.plain); !st)
-      return st.error();
+    KB_TRY(doc);
+    KB_TRY((*doc)->set_scalar(f.path, it->get<std::string>(), f.plain));
     changed.push_back(f.name);
   }
   if (changed.empty())

@@ -47,8 +47,7 @@ util::Result<bool> rewrite_references(DocumentText& doc,
       auto it = renamed.find(node->items[i].scalar);
       if (!node->items[i].is_scalar() || it == renamed.end())
         continue;
-      if (auto st = doc.set_item(path, i, it->second); !st)
-        return st.error();
+      KB_TRY(doc.set_item(path, i, it->second));
       changed = true;
       node = doc.root().find("metadata")->find("relationships")->find(list); // re-read
     }
@@ -183,23 +182,20 @@ util::Result<RenumberPlan> plan_renumber(const LoadedProject& p, const Artifact&
     if (problem.code != "DUPLICATE_ID" && problem.code != "CONFLICT" &&
         (problem.path == root || (folder && inside(problem.path, root)))) {
       auto text = util::read_file(problem.path);
-      if (!text)
-        return text.error();
+      KB_TRY(text);
       plan.writes[new_path(problem.path)] = *text;
       plan.removals.push_back(problem.path);
     }
   for (const Artifact* m : members) {
     auto text = util::read_file(m->path);
-    if (!text)
-      return text.error();
+    KB_TRY(text);
     auto doc = DocumentText::parse(std::move(*text));
     if (!doc)
       return util::make_error(
           util::ErrorKind::failed,
           fmt::format("cannot renumber {}: {}", m->id.str(), doc.error().message),
           {{"hint", "fix the file first (`kodebase validate` says where)"}});
-    if (auto changed = rewrite_references(*doc, plan.renamed); !changed)
-      return changed.error();
+    KB_TRY(rewrite_references(*doc, plan.renamed));
     if (m == &a && !a.events.empty()) {
       // The renumbering is recorded where upstream tolerates data: the last event's metadata.
       auto last = std::to_string(a.events.size() - 1);
@@ -240,13 +236,10 @@ util::Result<RenumberPlan> plan_renumber(const LoadedProject& p, const Artifact&
       }
     }
     auto text = util::read_file(other.path);
-    if (!text)
-      return text.error();
+    KB_TRY(text);
     auto doc = DocumentText::parse(std::move(*text));
-    if (!doc)
-      return doc.error();
-    if (auto changed = rewrite_references(*doc, plan.renamed); !changed)
-      return changed.error();
+    KB_TRY(doc);
+    KB_TRY(rewrite_references(*doc, plan.renamed));
     plan.writes[other.path] = doc->text();
     plan.rewritten.push_back(other.id.str());
   }
@@ -269,25 +262,20 @@ util::Status apply_renumber(const repo::Project& project, const RenumberPlan& pl
     tx.put(path, text);
   for (const auto& path : plan.removals)
     tx.remove(path);
-  if (auto st = tx.commit(project); !st)
-    return st;
+  KB_TRY(tx.commit(project));
   for (const auto& dir : plan.old_folders)
     ::rmdir(dir.c_str()); // only when empty
   return util::ok_status();
 }
 
 util::Result<json> artifacts_renumber(Context& ctx, const json& params) {
-  if (auto st = check_known_fields(params, {"id", "to", "file"}); !st)
-    return st.error();
+  KB_TRY(check_known_fields(params, {"id", "to", "file"}));
   auto id_text = string_param(params, "id");
-  if (!id_text)
-    return id_text.error();
+  KB_TRY(id_text);
   auto id = ArtifactId::parse_or_error(*id_text);
-  if (!id)
-    return id.error();
+  KB_TRY(id);
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   const auto& index = session->index();
   bool duplicate = std::any_of(index.duplicates().begin(), index.duplicates().end(),
                                [&](const Artifact& d) { return d.id == *id; });
@@ -315,15 +303,13 @@ util::Result<json> artifacts_renumber(Context& ctx, const json& params) {
   ArtifactId to = *id;
   if (auto t = params.value("to", ""); !t.empty()) {
     auto parsed = ArtifactId::parse_or_error(t);
-    if (!parsed)
-      return parsed.error();
+    KB_TRY(parsed);
     to = *parsed;
   } else {
     to = artifact::next_id(id->parent(), index.ids());
   }
   auto plan = plan_renumber(*session->loaded, *a, to, duplicate);
-  if (!plan)
-    return plan.error();
+  KB_TRY(plan);
   json renamed = json::object();
   for (const auto& [from, into] : plan->renamed)
     renamed[from] = into;
@@ -345,8 +331,7 @@ util::Result<json> artifacts_renumber(Context& ctx, const json& params) {
   if (auto errors = new_errors(session->index(), plan->writes); !errors.empty())
     return invalid_result(session->project, errors);
   if (!dry_run)
-    if (auto st = apply_renumber(session->project, *plan); !st)
-      return st.error();
+    KB_TRY(apply_renumber(session->project, *plan));
   json files = json::array();
   for (const auto& [path, _] : plan->writes)
     files.push_back(session->project.relative(path));

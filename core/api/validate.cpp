@@ -13,8 +13,7 @@ util::Result<json> artifacts_validate(Context& ctx, const json& params) {
       return util::make_error(util::ErrorKind::invalid_argument, "'ids' must be a list of IDs");
     for (const auto& v : *it) {
       auto id = artifact::ArtifactId::parse_or_error(v.is_string() ? v.get<std::string>() : "");
-      if (!id)
-        return id.error();
+      KB_TRY(id);
       only.push_back(*id);
     }
   }
@@ -22,14 +21,12 @@ util::Result<json> artifacts_validate(Context& ctx, const json& params) {
   json fixes = nullptr;
   if (params.value("fix", false)) {
     auto fixed = fix_artifacts(ctx, params);
-    if (!fixed)
-      return fixed.error();
+    KB_TRY(fixed);
     fixes = std::move(*fixed);
   }
   // After fixes (not a dry run) the files changed, so the report reads them again.
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   for (const auto& id : only) {
     bool known = (*p)->index.find(id) != nullptr;
     for (const auto& problem : (*p)->index.problems())

@@ -32,8 +32,7 @@ util::Status fix_timestamps(const artifact::Artifact& a, artifact::EditSet& edit
     if (!t)
       continue; // ambiguous or broken: left for a person
     auto doc = edits.doc(a.path);
-    if (!doc)
-      return doc.error();
+    KB_TRY(doc);
     auto normal = util::format_utc(*t);
     if (auto st = (*doc)->set_scalar({"metadata", "events", std::to_string(i), "timestamp"}, normal,
                                      false);
@@ -57,10 +56,8 @@ util::Status add_missing_side(const artifact::ArtifactIndex& index, const artifa
     if (std::find(theirs.begin(), theirs.end(), a.id.str()) != theirs.end())
       continue;
     auto doc = edits.doc(t->path);
-    if (!doc)
-      return doc.error();
-    if (auto st = (*doc)->add_to_list({"metadata", "relationships", theirs_key}, a.id.str()); !st)
-      return st;
+    KB_TRY(doc);
+    KB_TRY((*doc)->add_to_list({"metadata", "relationships", theirs_key}, a.id.str()));
     fixes.push_back(
         {t->id.str(), t->path, "RELATIONSHIP_INCONSISTENT_PAIR",
          fmt::format("added {} to {} (it lists {} in {})", a.id.str(), theirs_key, t->id.str(),
@@ -72,8 +69,7 @@ util::Status add_missing_side(const artifact::ArtifactIndex& index, const artifa
 // The missing side of one-sided dependency pairs between existing siblings.
 util::Status fix_pairs(const artifact::ArtifactIndex& index, const artifact::Artifact& a,
                        artifact::EditSet& edits, std::vector<Fix>& fixes) {
-  if (auto st = add_missing_side(index, a, a.blocked_by, "blocks", edits, fixes); !st)
-    return st;
+  KB_TRY(add_missing_side(index, a, a.blocked_by, "blocks", edits, fixes));
   return add_missing_side(index, a, a.blocks, "blocked_by", edits, fixes);
 }
 
@@ -96,8 +92,7 @@ util::Status fix_key_order(const artifact::Artifact& a, artifact::EditSet& edits
     if (std::is_sorted(want.begin(), want.end()))
       continue;
     auto doc = edits.doc(a.path);
-    if (!doc)
-      return doc.error();
+    KB_TRY(doc);
     auto moved = (*doc)->reorder_keys(level.path, level.order);
     if (!moved)
       continue; // a layout it cannot move safely: left for a person
@@ -115,21 +110,16 @@ util::Status fix_key_order(const artifact::Artifact& a, artifact::EditSet& edits
 
 util::Result<json> fix_artifacts(Context& ctx, const json& params) {
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   artifact::EditSet edits;
   std::vector<Fix> fixes;
   for (const auto& [id, a] : session->index().all()) {
-    if (auto st = fix_timestamps(a, edits, fixes); !st)
-      return st.error();
-    if (auto st = fix_pairs(session->index(), a, edits, fixes); !st)
-      return st.error();
-    if (auto st = fix_key_order(a, edits, fixes); !st)
-      return st.error();
+    KB_TRY(fix_timestamps(a, edits, fixes));
+    KB_TRY(fix_pairs(session->index(), a, edits, fixes));
+    KB_TRY(fix_key_order(a, edits, fixes));
   }
   auto written = commit_edits(*session, edits, params, json::object());
-  if (!written)
-    return written.error();
+  KB_TRY(written);
   // Two files with one ID: the later one gets the next free ID, as `renumber` gives it.
   bool dry_run = params.value("dry_run", false);
   std::vector<artifact::ArtifactId> twins;
@@ -140,8 +130,7 @@ util::Result<json> fix_artifacts(Context& ctx, const json& params) {
   for (const auto& id : twins) {
     auto loaded = dry_run ? util::Result<std::shared_ptr<const LoadedProject>>(session->loaded)
                           : ctx.projects.open(session->project.root);
-    if (!loaded)
-      return loaded.error();
+    KB_TRY(loaded);
     const auto& index = (*loaded)->index;
     const artifact::Artifact* a = later_of_duplicates(index, id);
     if (!a)
@@ -153,8 +142,7 @@ util::Result<json> fix_artifacts(Context& ctx, const json& params) {
     if (!plan)
       continue; // a file it cannot edit in place: left for a person
     if (!dry_run)
-      if (auto st = apply_renumber(session->project, *plan); !st)
-        return st.error();
+      KB_TRY(apply_renumber(session->project, *plan));
     planned.push_back(to);
     fixes.push_back({id.str(), a->path, "DUPLICATE_ID",
                      fmt::format("{} renumbered {} (its twin keeps the ID{})", id.str(), to.str(),

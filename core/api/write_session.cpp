@@ -149,14 +149,11 @@ util::Error invalid_result(const repo::Project& project,
 
 util::Result<WriteSession> open_for_write(Context& ctx, const json& params) {
   auto project = project_param(params);
-  if (!project)
-    return project.error();
+  KB_TRY(project);
   auto lock = repo::WriteLock::acquire(*project);
-  if (!lock)
-    return lock.error();
+  KB_TRY(lock);
   auto loaded = ctx.projects.open(project->root);
-  if (!loaded)
-    return loaded.error();
+  KB_TRY(loaded);
   return WriteSession{*project, std::move(*lock), std::move(*loaded)};
 }
 
@@ -202,8 +199,7 @@ util::Result<json> commit_files(WriteSession& session,
     repo::Transaction tx;
     for (const auto& [path, text] : files)
       tx.put(path, text);
-    if (auto st = tx.commit(session.project); !st)
-      return st.error();
+    KB_TRY(tx.commit(session.project));
   }
   json changed = json::array();
   for (const auto& [path, _] : files)

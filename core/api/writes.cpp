@@ -42,19 +42,16 @@ util::Status start_branch(Context& ctx, WriteSession& session,
                           const lifecycle::TransitionRequest& request,
                           util::Result<lifecycle::Plan>& plan, json& branch) {
   auto outcome = repo::switch_to_branch(session.project, request.id.str());
-  if (!outcome)
-    return outcome.error();
+  KB_TRY(outcome);
   branch = {{"name", outcome->branch},     {"in_git", outcome->in_git},
             {"created", outcome->created}, {"switched", outcome->switched},
             {"skipped", outcome->skipped}, {"previous", outcome->previous}};
   if (outcome->switched && !outcome->created) {
     auto reloaded = ctx.projects.open(session.project.root);
-    if (!reloaded)
-      return reloaded.error();
+    KB_TRY(reloaded);
     session.loaded = std::move(*reloaded);
     plan = lifecycle::plan_transition(session.index(), request);
-    if (!plan)
-      return plan.error();
+    KB_TRY(plan);
   }
   return util::ok_status();
 }
@@ -67,8 +64,7 @@ util::Status check_completion_texts(const json& block, const std::string& where)
                       where == "the result" ? validate::k_line_rule : validate::k_text_rule);
   if (block.is_array())
     for (size_t i = 0; i < block.size(); ++i)
-      if (auto st = check_completion_texts(block[i], fmt::format("{} {}", where, i + 1)); !st)
-        return st;
+      KB_TRY(check_completion_texts(block[i], fmt::format("{} {}", where, i + 1)));
   if (block.is_object())
     for (const auto& [key, value] : block.items())
       if (auto st = check_completion_texts(value, where.empty() ? fmt::format("the {}", key)
@@ -80,11 +76,9 @@ util::Status check_completion_texts(const json& block, const std::string& where)
 
 util::Result<json> transition(Context& ctx, const json& params, lifecycle::Action action) {
   auto id_text = string_param(params, "id");
-  if (!id_text)
-    return id_text.error();
+  KB_TRY(id_text);
   auto id = ArtifactId::parse_or_error(*id_text);
-  if (!id)
-    return id.error();
+  KB_TRY(id);
   auto reason = params.contains("reason") && params["reason"].is_string()
                     ? params["reason"].get<std::string>()
                     : std::string();
@@ -92,14 +86,11 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
     return util::make_error(
         util::ErrorKind::invalid_argument, fmt::format("cancelling {} needs a reason", id->str()),
         {{"hint", fmt::format("kodebase cancel {} --reason \"why it is not done\"", id->str())}});
-  if (auto st = check_completion_texts(params.value("completion", json(nullptr)), ""); !st)
-    return st.error();
+  KB_TRY(check_completion_texts(params.value("completion", json(nullptr)), ""));
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   auto actor = resolve_actor(session->project, params);
-  if (!actor)
-    return actor.error();
+  KB_TRY(actor);
   lifecycle::TransitionRequest request{action, *id,
                                        *actor, util::format_utc(util::now_seconds()),
                                        reason, params.value("completion", json(nullptr))};
@@ -124,8 +115,7 @@ util::Result<json> transition(Context& ctx, const json& params, lifecycle::Actio
     request.metadata = *meta;
   }
   auto plan = lifecycle::plan_transition(session->index(), request);
-  if (!plan)
-    return plan.error();
+  KB_TRY(plan);
   bool dry_run = params.value("dry_run", false);
   json branch = nullptr;
   if (action == lifecycle::Action::start && params.value("branch", true)) {
@@ -195,8 +185,7 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
   auto list = [&](const char* param, const char* field,
                   const char* todo) -> util::Result<YamlNode> {
     auto items = list_param(params, param);
-    if (!items)
-      return items.error();
+    KB_TRY(items);
     if (items->empty()) {
       placeholders.push_back(field);
       items->push_back(todo);
@@ -232,20 +221,17 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
   put(content, "summary", artifact::scalar_node(summary));
   if (type == ArtifactType::milestone) {
     auto deliverables = list("deliverables", "content.deliverables", "TODO: Add deliverables");
-    if (!deliverables)
-      return deliverables.error();
+    KB_TRY(deliverables);
     put(content, "deliverables", std::move(*deliverables));
     auto validation = list_param(params, "validation");
-    if (!validation)
-      return validation.error();
+    KB_TRY(validation);
     if (!validation->empty())
       put(content, "validation", list_node(*validation));
     return content;
   }
   auto criteria =
       list("acceptance_criteria", "content.acceptance_criteria", "TODO: Add acceptance criteria");
-  if (!criteria)
-    return criteria.error();
+  KB_TRY(criteria);
   put(content, "acceptance_criteria", std::move(*criteria));
   return content;
 }
@@ -254,8 +240,7 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
 // written: a value upstream would reject is the caller's mistake (invalid_argument), not a
 // change that fails validation. Empty values are not given (they get placeholders).
 util::Status check_create_texts(const json& params) {
-  if (auto st = check_title(params.value("title", "")); !st)
-    return st;
+  KB_TRY(check_title(params.value("title", "")));
   for (const char* key : {"summary", "vision"})
     if (auto it = params.find(key);
         it != params.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
@@ -273,8 +258,7 @@ util::Status check_create_texts(const json& params) {
       {"notes", "note"}};
   for (const auto& [key, item] : k_lists) {
     auto items = list_param(params, key);
-    if (!items)
-      return items.error();
+    KB_TRY(items);
     for (size_t i = 0; i < items->size(); ++i)
       if (auto st =
               check_text(fmt::format("{} {}", item, i + 1), (*items)[i], validate::k_text_rule);
@@ -350,13 +334,11 @@ util::Result<json> next_id_info(Context& ctx, const json& params) {
   std::optional<ArtifactId> parent;
   if (auto it = params.find("parent"); it != params.end() && it->is_string()) {
     auto p = ArtifactId::parse_or_error(it->get<std::string>());
-    if (!p)
-      return p.error();
+    KB_TRY(p);
     parent = *p;
   }
   auto p = open_project(ctx, params);
-  if (!p)
-    return p.error();
+  KB_TRY(p);
   auto next = artifact::next_id(parent, (*p)->index.ids());
   return json{{"parent", parent ? parent->str() : std::string()},
               {"next", parent ? next.last_number() : next.initiative_ordinal()}};
@@ -368,40 +350,33 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
   json without_id = raw_params;
   if (auto it = raw_params.find("id"); it != raw_params.end()) {
     auto r = ArtifactId::parse_or_error(it->is_string() ? it->get<std::string>() : "");
-    if (!r)
-      return r.error();
+    KB_TRY(r);
     reserved = *r;
     without_id.erase("id");
   }
   auto merged = merge_body(without_id);
-  if (!merged)
-    return merged.error();
+  KB_TRY(merged);
   const json& params = *merged;
-  if (auto st = check_known_fields(params, k_create_fields); !st)
-    return st.error();
+  KB_TRY(check_known_fields(params, k_create_fields));
   std::optional<ArtifactId> parent;
   if (auto it = params.find("parent"); it != params.end() && !it->is_null()) {
     auto p = ArtifactId::parse_or_error(it->is_string() ? it->get<std::string>() : "");
-    if (!p)
-      return p.error();
+    KB_TRY(p);
     if (p->type() == artifact::ArtifactType::issue)
       return util::make_error(util::ErrorKind::invalid_argument,
                               fmt::format("{} is an issue; issues cannot have children", p->str()));
     parent = *p;
   }
   auto title = string_param(params, "title");
-  if (!title)
-    return title.error();
-  if (auto st = check_create_texts(params); !st)
-    return st.error();
+  KB_TRY(title);
+  KB_TRY(check_create_texts(params));
   auto blocked_by = list_param(params, "blocked_by");
   auto notes = list_param(params, "notes");
   for (auto* r : {&blocked_by, &notes})
     if (!*r)
       return r->error();
   auto session = open_for_write(ctx, params);
-  if (!session)
-    return session.error();
+  KB_TRY(session);
   const auto& index = session->index();
   const artifact::Artifact* parent_artifact = parent ? index.find(*parent) : nullptr;
   if (parent && !parent_artifact)
@@ -416,8 +391,7 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
                                           lifecycle::state_name(*parent_artifact)));
   }
   auto actor = resolve_actor(session->project, params);
-  if (!actor)
-    return actor.error();
+  KB_TRY(actor);
   auto id = artifact::next_id(parent, index.ids());
   if (reserved) {
     auto taken = index.ids();
@@ -436,8 +410,7 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
                              parent_artifact ? std::optional(parent_artifact->path) : std::nullopt);
   std::vector<std::string> placeholders;
   auto content = content_for(id.type(), params, *title, placeholders);
-  if (!content)
-    return content.error();
+  KB_TRY(content);
 
   YamlNode relationships = map_node();
   put(relationships, "blocks", list_node({}, true));
@@ -474,10 +447,8 @@ util::Result<json> artifacts_create(Context& ctx, const json& raw_params) {
                               fmt::format("blocked-by target {} not found", b),
                               {{"hint", "run `kodebase list` to see the artifact IDs"}});
     auto d = edits.doc(blocker->path);
-    if (!d)
-      return d.error();
-    if (auto st = (*d)->add_to_list({"metadata", "relationships", "blocks"}, id.str()); !st)
-      return st.error();
+    KB_TRY(d);
+    KB_TRY((*d)->add_to_list({"metadata", "relationships", "blocks"}, id.str()));
   }
   auto files = edits.texts();
   files[path] = artifact::write_canonical(doc);

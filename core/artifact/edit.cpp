@@ -37,11 +37,9 @@ util::Result<DocumentText*> EditSet::doc(const std::filesystem::path& path) {
   if (it != m_docs.end())
     return &it->second;
   auto text = util::read_file(path);
-  if (!text)
-    return text.error();
+  KB_TRY(text);
   auto parsed = DocumentText::parse(std::move(*text));
-  if (!parsed)
-    return parsed.error();
+  KB_TRY(parsed);
   return &m_docs.emplace(path, std::move(*parsed)).first->second;
 }
 
@@ -100,8 +98,7 @@ util::Result<DocumentText> DocumentText::parse(std::string text) {
 
 util::Result<DocumentText> DocumentText::parse_normalized(std::string text, bool bom, bool crlf) {
   auto root = parse_yaml(text);
-  if (!root)
-    return root.error();
+  KB_TRY(root);
   if (!root->is_mapping())
     return util::make_error(util::ErrorKind::failed, "the artifact file is not a mapping");
   DocumentText doc(std::move(text), std::move(*root));
@@ -216,8 +213,7 @@ util::Result<bool> DocumentText::reorder_keys(const std::vector<std::string>& pa
     moved.pop_back(); // the region ended the file without a newline; so does its new text
   auto before = m_root.to_json();
   DocumentText saved = *this;
-  if (auto st = replace(starts.front(), end - starts.front(), moved); !st)
-    return st.error();
+  KB_TRY(replace(starts.front(), end - starts.front(), moved));
   if (m_root.to_json() != before) {
     *this = std::move(saved);
     return cannot("moving its keys would change the data");
@@ -365,8 +361,7 @@ util::Status DocumentText::add_to_list(const std::vector<std::string>& path,
       return util::ok_status();
   if (list->flow) {
     auto close = flow_list_close(*list, path.back());
-    if (!close)
-      return close.error();
+    KB_TRY(close);
     return replace(*close, 0, list->items.empty() ? item : ", " + item);
   }
   int dash = indent_of(*list);
@@ -387,8 +382,7 @@ util::Status DocumentText::remove_from_list(const std::vector<std::string>& path
     return util::ok_status();
   if (list->flow) {
     auto close = flow_list_close(*list, path.back());
-    if (!close)
-      return close.error();
+    KB_TRY(close);
     size_t open = offset_of(list->mark);
     std::string items;
     for (size_t i = 0; i < list->items.size(); ++i)
@@ -418,8 +412,7 @@ util::Status DocumentText::resolve_blocking_dependency(size_t event_index,
     if (d.flow)
       return cannot("the blocking dependency is written in flow style");
     int indent = indent_of(d);
-    if (auto st = set_scalar_in(d, indent, "resolved", "true", true); !st)
-      return st;
+    KB_TRY(set_scalar_in(d, indent, "resolved", "true", true));
     // Positions moved: look the entry up again before adding the time.
     const YamlNode& again = blocking_dependencies_of(m_root, event_index)->items[i];
     return set_scalar_in(again, indent, "resolved_at", resolved_at, false);

@@ -94,8 +94,7 @@ public:
         m_result(m_ours), m_options(options) {}
 
   util::Result<MergeOutcome> run() {
-    if (auto st = mapping({}, &m_base.root(), &m_ours.root(), &m_theirs.root()); !st)
-      return st.error();
+    KB_TRY(mapping({}, &m_base.root(), &m_ours.root(), &m_theirs.root()));
     return finish();
   }
 
@@ -122,8 +121,7 @@ private:
       if (same(tv, bv) || same(ov, tv))
         continue; // theirs left it alone, or both made the same change
       if (same(ov, bv)) {
-        if (auto st = take_theirs(p, ov != nullptr, tv != nullptr); !st)
-          return st;
+        KB_TRY(take_theirs(p, ov != nullptr, tv != nullptr));
         continue;
       }
       util::Status st = util::ok_status();
@@ -149,15 +147,13 @@ private:
       return lines ? m_result.replace_lines(*lines, "") : lines.error();
     }
     auto text = theirs_entry(p);
-    if (!text)
-      return text.error();
+    KB_TRY(text);
     if (in_ours) {
       auto lines = m_result.entry_lines(p);
       return lines ? m_result.replace_lines(*lines, *text) : lines.error();
     }
     auto at = m_result.end_of(parent_of(p));
-    if (!at)
-      return at.error();
+    KB_TRY(at);
     std::string before = *at > 0 && m_result.normalized_text()[*at - 1] != '\n' ? "\n" : "";
     return m_result.replace_lines({*at, *at}, before + *text);
   }
@@ -165,8 +161,7 @@ private:
   // Theirs' lines of the entry `p`, at the indentation ours uses there.
   util::Result<std::string> theirs_entry(const Path& p) {
     auto lines = m_theirs.entry_lines(p);
-    if (!lines)
-      return lines.error();
+    KB_TRY(lines);
     auto from = m_theirs.indent_at(parent_of(p));
     auto to = m_result.indent_at(parent_of(p));
     std::string text = with_newline(std::string(m_theirs.text_of(*lines)));
@@ -176,8 +171,7 @@ private:
   // Theirs' lines of item `i` of the list `p`, at ours' indentation.
   util::Result<std::string> theirs_item(const Path& p, size_t i) {
     auto lines = m_theirs.item_lines(p, i);
-    if (!lines)
-      return lines.error();
+    KB_TRY(lines);
     auto from = m_theirs.indent_at(p);
     auto to = m_result.indent_at(p);
     std::string text = with_newline(std::string(m_theirs.text_of(*lines)));
@@ -188,8 +182,7 @@ private:
     std::string theirs;
     if (in_theirs) {
       auto text = theirs_entry(p);
-      if (!text)
-        return text.error();
+      KB_TRY(text);
       theirs = std::move(*text);
     }
     m_conflicts.push_back({p, std::nullopt, std::move(theirs)});
@@ -209,12 +202,10 @@ private:
       if (b)
         for (const auto& item : b->items)
           if (item.is_scalar() && !in(&t, item.to_json()))
-            if (auto st = m_result.remove_from_list(p, item.scalar); !st)
-              return st;
+            KB_TRY(m_result.remove_from_list(p, item.scalar));
       for (const auto& item : t.items)
         if (item.is_scalar() && !in(b, item.to_json()) && !in(&o, item.to_json()))
-          if (auto st = m_result.add_to_list(p, item.scalar); !st)
-            return st;
+          KB_TRY(m_result.add_to_list(p, item.scalar));
       return util::ok_status();
     }
     // Lists of mappings: items by value; theirs' new ones copied as theirs wrote them.
@@ -226,10 +217,8 @@ private:
         for (size_t i = 0; now && i < now->items.size(); ++i)
           if (now->items[i].to_json() == item.to_json()) {
             auto lines = m_result.item_lines(p, i);
-            if (!lines)
-              return lines.error();
-            if (auto st = m_result.replace_lines(*lines, ""); !st)
-              return st;
+            KB_TRY(lines);
+            KB_TRY(m_result.replace_lines(*lines, ""));
             break;
           }
       }
@@ -237,19 +226,16 @@ private:
       auto v = t.items[i].to_json();
       if (in(b, v) || in(&o, v))
         continue;
-      if (auto st = append_item(p, i); !st)
-        return st;
+      KB_TRY(append_item(p, i));
     }
     return util::ok_status();
   }
 
   util::Status append_item(const Path& p, size_t theirs_index) {
     auto text = theirs_item(p, theirs_index);
-    if (!text)
-      return text.error();
+    KB_TRY(text);
     auto at = m_result.end_of(p);
-    if (!at)
-      return at.error();
+    KB_TRY(at);
     return m_result.replace_lines({*at, *at}, *text);
   }
 
@@ -265,8 +251,7 @@ private:
           mine = oi;
       }
       if (!mine) {
-        if (auto st = append_item(p, ti); !st)
-          return st;
+        KB_TRY(append_item(p, ti));
         continue;
       }
       auto ours = o.items[*mine].to_json();
@@ -276,8 +261,7 @@ private:
         auto lines = m_result.item_lines(p, *mine);
         if (!text || !lines)
           return !text ? text.error() : lines.error();
-        if (auto st = m_result.replace_lines(*lines, *text); !st)
-          return st;
+        KB_TRY(m_result.replace_lines(*lines, *text));
       }
     }
     return util::ok_status();
@@ -308,8 +292,7 @@ private:
         st = mapping(p, &bi, &oi, &ti);
       } else {
         auto text = theirs_item(k_events, i);
-        if (!text)
-          return text.error();
+        KB_TRY(text);
         m_conflicts.push_back({k_events, i, std::move(*text)});
       }
       if (!st)
@@ -371,8 +354,7 @@ private:
     if (!end || o.flow) {
       for (const auto& e : all)
         if (e.theirs)
-          if (auto st = m_result.append_event(t.items[e.index]); !st)
-            return st;
+          KB_TRY(m_result.append_event(t.items[e.index]));
       return util::ok_status();
     }
     size_t from = 0;
@@ -383,20 +365,17 @@ private:
     } else {
       auto first = ours.empty() ? util::Result<DocumentText::Lines>(DocumentText::Lines{*end, *end})
                                 : m_result.item_lines(k_events, n);
-      if (!first)
-        return first.error();
+      KB_TRY(first);
       from = first->begin;
     }
     for (const auto& e : all) {
       if (e.theirs) {
         auto item = theirs_item(k_events, e.index);
-        if (!item)
-          return item.error();
+        KB_TRY(item);
         text += *item;
       } else {
         auto lines = m_result.item_lines(k_events, e.index);
-        if (!lines)
-          return lines.error();
+        KB_TRY(lines);
         text += with_newline(std::string(m_result.text_of(*lines)));
       }
     }
@@ -470,17 +449,14 @@ util::Result<MergeOutcome> merge_artifact_texts(std::string_view base, std::stri
                                                 std::string_view theirs,
                                                 const MergeOptions& options) {
   auto o = parse_side(ours, "ours");
-  if (!o)
-    return o.error();
+  KB_TRY(o);
   auto t = parse_side(theirs, "theirs");
-  if (!t)
-    return t.error();
+  KB_TRY(t);
   // Both added the file, or the base is not a document of ours: merged as if there were none.
   auto b = DocumentText::parse(std::string(base));
   if (!b)
     b = DocumentText::parse("{}\n");
-  if (!b)
-    return b.error();
+  KB_TRY(b);
   return Merger(std::move(*b), std::move(*o), std::move(*t), options).run();
 }
 

@@ -75,8 +75,7 @@ public:
   util::Status append(const Artifact& a, State to, Trigger trigger, const std::string& actor,
                       const nlohmann::json& metadata, bool cascade, std::string note = {}) {
     auto d = doc(a);
-    if (!d)
-      return d.error();
+    KB_TRY(d);
     if (auto st = (*d)->append_event(make_event(to, trigger, m_request.timestamp, actor, metadata));
         !st)
       return st;
@@ -166,8 +165,7 @@ util::Status readiness_cascade(Planner& p, const Artifact& done, std::string_vie
     if (!tracked)
       continue;
     auto d = p.doc(*dep);
-    if (!d)
-      return d.error();
+    KB_TRY(d);
     if (auto st =
             (*d)->resolve_blocking_dependency(blocked_at, done.id.str(), p.request().timestamp);
         !st)
@@ -200,8 +198,7 @@ util::Status plan_unblock(Planner& p, const Artifact& a) {
                       " --blocked-by <id>");
   if (size_t at = latest_blocked_event(a); at < a.events.size()) {
     auto d = p.doc(a);
-    if (!d)
-      return d.error();
+    KB_TRY(d);
     for (const auto& dep : a.events[at].blocking_dependencies)
       if (!dep.resolved)
         if (auto st = (*d)->resolve_blocking_dependency(at, dep.artifact_id, p.request().timestamp);
@@ -288,8 +285,7 @@ util::Status plan_submit(Planner& p, const Artifact& a) {
     return refuse(
         fmt::format("cannot submit {}: it is {}, not in_progress", a.id.str(), p.state_of(a)),
         fmt::format("start it first: kodebase start {}", a.id.str()));
-  if (auto st = children_done(p, a, "submit"); !st)
-    return st;
+  KB_TRY(children_done(p, a, "submit"));
   return p.append(a, State::in_review, Trigger::pr_ready, p.request().actor, p.request().metadata,
                   false);
 }
@@ -322,8 +318,7 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
     return refuse(
         fmt::format("cannot complete {}: it is {}, not in_review", a.id.str(), p.state_of(a)),
         fmt::format("submit it for review first: kodebase submit {}", a.id.str()));
-  if (auto st = children_done(p, a, "complete"); !st)
-    return st;
+  KB_TRY(children_done(p, a, "complete"));
   bool has_block = a.document.find(a.completion_key()) != nullptr;
   const auto& given = p.request().completion;
   if (!has_block && (!given.is_object() || given.empty()))
@@ -334,20 +329,17 @@ util::Status plan_complete(Planner& p, const Artifact& a) {
             : "pass --outcome, --next and the lists, or --from-file with the block");
   if (!has_block) {
     auto d = p.doc(a);
-    if (!d)
-      return d.error();
+    KB_TRY(d);
     YamlNode block;
     block.kind = YamlNode::Kind::mapping;
     block.entries.push_back({std::string(a.completion_key()), {}, node_of(given)});
-    if (auto st = (*d)->append_text(artifact::write_canonical(block)); !st)
-      return st;
+    KB_TRY((*d)->append_text(artifact::write_canonical(block)));
   }
   if (auto st =
           p.append(a, State::completed, Trigger::pr_merged, p.request().actor, nullptr, false);
       !st)
     return st;
-  if (auto st = readiness_cascade(p, a, "completed"); !st)
-    return st;
+  KB_TRY(readiness_cascade(p, a, "completed"));
   return archive_cancelled_descendants(p, a);
 }
 
@@ -391,8 +383,7 @@ util::Status plan_cancel(Planner& p, const Artifact& a) {
   auto s = p.current(a);
   if (!s || is_terminal(*s))
     return refuse(fmt::format("cannot cancel {}: it is {}", a.id.str(), p.state_of(a)));
-  if (auto st = no_completed_descendants(a, p.index(), ""); !st)
-    return st;
+  KB_TRY(no_completed_descendants(a, p.index(), ""));
   auto cascaded = p.request().cascade ? open_dependents(p, a) : std::vector<Dependent>{};
   for (const auto& dep : cascaded)
     if (auto st = no_completed_descendants(
@@ -433,12 +424,10 @@ util::Status plan_cancel(Planner& p, const Artifact& a) {
         !st)
       return st;
   }
-  if (auto st = readiness_cascade(p, a, "cancelled"); !st)
-    return st;
+  KB_TRY(readiness_cascade(p, a, "cancelled"));
   // A cancelled dependent counts as done for whatever else waits on it.
   for (const auto& dep : cascaded)
-    if (auto st = readiness_cascade(p, *dep.artifact, "cancelled"); !st)
-      return st;
+    KB_TRY(readiness_cascade(p, *dep.artifact, "cancelled"));
   return util::ok_status();
 }
 
@@ -455,8 +444,7 @@ util::Status plan_archive(Planner& p, const Artifact& a) {
     return util::ok_status();
   }
   if (s == State::completed) {
-    if (auto st = archive_cancelled_descendants(p, a); !st)
-      return st;
+    KB_TRY(archive_cancelled_descendants(p, a));
     if (p.plan().events.empty()) {
       p.plan().noop = true;
       p.plan().notes.push_back(
@@ -518,8 +506,7 @@ dependency_events(artifact::EditSet& edits, const artifact::ArtifactIndex& index
       still_open.push_back(b);
     }
   auto doc = edits.doc(a.path);
-  if (!doc)
-    return doc.error();
+  KB_TRY(doc);
   auto event = [&](State to, Trigger trigger, const nlohmann::json& meta, std::string note) {
     out.push_back({a.id.str(), std::string(to_string(*state)), std::string(to_string(to)),
                    std::string(to_string(trigger)), false, std::move(note)});
@@ -543,12 +530,10 @@ dependency_events(artifact::EditSet& edits, const artifact::ArtifactIndex& index
   if (at == a.events.size())
     return out;
   for (const auto& b : newly_open)
-    if (auto st = (*doc)->add_blocking_dependency(at, b); !st)
-      return st.error();
+    KB_TRY((*doc)->add_blocking_dependency(at, b));
   for (const auto& d : a.events[at].blocking_dependencies)
     if (!d.resolved && contains(unlinked, d.artifact_id))
-      if (auto st = (*doc)->resolve_blocking_dependency(at, d.artifact_id, timestamp); !st)
-        return st.error();
+      KB_TRY((*doc)->resolve_blocking_dependency(at, d.artifact_id, timestamp));
   if (!unlinked.empty() && still_open.empty())
     if (auto st = event(State::ready, Trigger::dependencies_met, nullptr,
                         fmt::format("no longer waits on {}", fmt::join(unlinked, ", ")));
@@ -596,8 +581,7 @@ util::Result<Plan> plan_transition(const artifact::ArtifactIndex& index,
   case Action::cancel: st = plan_cancel(p, *a); break;
   case Action::archive: st = plan_archive(p, *a); break;
   }
-  if (!st)
-    return st.error();
+  KB_TRY(st);
   return p.finish();
 }
 

@@ -117,12 +117,9 @@ util::Result<Filter> parse_filter(const json& params) {
   std::vector<std::string_view> state_names;
   for (auto s : lifecycle::all_states())
     state_names.push_back(lifecycle::to_string(s));
-  if (auto st = check_allowed(*states, "state", state_names); !st)
-    return st.error();
-  if (auto st = check_allowed(*priorities, "priority", {"low", "medium", "high", "critical"}); !st)
-    return st.error();
-  if (auto st = check_allowed(*types, "type", {"initiative", "milestone", "issue"}); !st)
-    return st.error();
+  KB_TRY(check_allowed(*states, "state", state_names));
+  KB_TRY(check_allowed(*priorities, "priority", {"low", "medium", "high", "critical"}));
+  KB_TRY(check_allowed(*types, "type", {"initiative", "milestone", "issue"}));
   f.states = std::move(*states);
   f.priorities = std::move(*priorities);
   f.assignees = std::move(*assignees);
@@ -132,8 +129,7 @@ util::Result<Filter> parse_filter(const json& params) {
     if (!p->is_string())
       return bad("'parent' must be an artifact ID");
     auto id = artifact::ArtifactId::parse_or_error(p->get<std::string>());
-    if (!id)
-      return id.error();
+    KB_TRY(id);
     f.parent = *id;
   }
   f.text = params.value("text", "");

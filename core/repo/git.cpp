@@ -131,8 +131,7 @@ namespace {
 util::Result<Repo> open_work_tree(const Project& project, std::filesystem::path& top) {
   bool found = false;
   auto repo = open_repo(project, found);
-  if (!repo)
-    return repo.error();
+  KB_TRY(repo);
   if (!found)
     return util::make_error(util::ErrorKind::not_project, "the project is not in a git repository");
   const char* workdir = git_repository_workdir(repo->get());
@@ -161,12 +160,10 @@ util::Result<std::vector<FileAtCommit>> artifact_files_at(const Project& project
                                                           const std::string& rev) {
   std::filesystem::path top;
   auto repo = open_work_tree(project, top);
-  if (!repo)
-    return repo.error();
+  KB_TRY(repo);
   auto dir = project.artifacts_dir().lexically_relative(top).generic_string();
   auto tree_object = tree_at(repo->get(), rev);
-  if (!tree_object)
-    return tree_object.error();
+  KB_TRY(tree_object);
   auto* root = reinterpret_cast<git_tree*>(tree_object->get());
   git_tree_entry* dir_entry = nullptr;
   if (git_tree_entry_bypath(&dir_entry, root, dir.c_str()) != 0)
@@ -205,14 +202,11 @@ util::Result<std::vector<FileChange>>
 artifact_changes_between(const Project& project, const std::string& from, const std::string& to) {
   std::filesystem::path top;
   auto repo = open_work_tree(project, top);
-  if (!repo)
-    return repo.error();
+  KB_TRY(repo);
   auto old_tree = tree_at(repo->get(), from);
-  if (!old_tree)
-    return old_tree.error();
+  KB_TRY(old_tree);
   auto new_tree = tree_at(repo->get(), to);
-  if (!new_tree)
-    return new_tree.error();
+  KB_TRY(new_tree);
   std::string dir = project.artifacts_dir().lexically_relative(top).generic_string() + "/";
   char* spec[] = {dir.data()};
   git_diff_options options = GIT_DIFF_OPTIONS_INIT;
@@ -259,8 +253,7 @@ artifact_changes_between(const Project& project, const std::string& from, const 
 util::Result<BranchOutcome> switch_to_branch(const Project& project, const std::string& name) {
   bool found = false;
   auto repo = open_repo(project, found);
-  if (!repo)
-    return repo.error();
+  KB_TRY(repo);
   BranchOutcome out;
   out.branch = name;
   if (!found)
@@ -318,8 +311,7 @@ util::Status commit_paths(const Project& project, const std::vector<std::filesys
                           const std::string& author_email) {
   bool found = false;
   auto repo = open_repo(project, found);
-  if (!repo)
-    return repo.error();
+  KB_TRY(repo);
   if (!found)
     return util::make_error(util::ErrorKind::failed, "cannot commit: the project is not in git");
   std::filesystem::path workdir = git_repository_workdir(repo->get());

@@ -104,8 +104,7 @@ WriteLock::WriteLock(WriteLock&& other) noexcept
 util::Result<WriteLock> WriteLock::acquire(const Project& project, int timeout_ms) {
   auto path = lock_path(project);
   auto fd = open_lock_file(path, true);
-  if (!fd)
-    return fd.error();
+  KB_TRY(fd);
   if (auto st = lock_with_timeout(*fd, LOCK_EX, path, timeout_ms); !st) {
     ::close(*fd);
     return st.error();
@@ -113,8 +112,7 @@ util::Result<WriteLock> WriteLock::acquire(const Project& project, int timeout_m
   WriteLock lock(*fd, path.string());
   // Projects made before `init` wrote it still get the ignore file for kodebase's own files.
   ensure_gitignore(project);
-  if (auto st = recover(project); !st)
-    return st.error();
+  KB_TRY(recover(project));
   return lock;
 }
 
@@ -155,8 +153,7 @@ util::Result<ReadLock> ReadLock::acquire(const Project& project, int timeout_ms)
     if (::lstat(path.c_str(), &seen) != 0 && errno == ENOENT)
       return ReadLock(-1, path.string());
     auto fd = open_lock_file(path, false);
-    if (!fd)
-      return fd.error();
+    KB_TRY(fd);
     if (auto st = lock_with_timeout(*fd, LOCK_SH, path, timeout_ms); !st) {
       ::close(*fd);
       return st.error();

@@ -85,13 +85,10 @@ util::Result<InitResult> init_project(const fs::path& dir) {
   }
   // git does not keep empty folders; the dot-file keeps artifacts/ and is skipped by discovery.
   auto keep = p.artifacts_dir() / ".gitkeep";
-  if (auto st = util::write_file_atomic(keep, ""); !st)
-    return st.error();
+  KB_TRY(util::write_file_atomic(keep, ""));
   // The write lock and the transaction journal are local state, never committed.
-  if (auto st = util::write_file_atomic(p.kodebase_dir() / ".gitignore", k_gitignore); !st)
-    return st.error();
-  if (auto st = util::write_file_atomic(p.settings_file(), k_default_settings); !st)
-    return st.error();
+  KB_TRY(util::write_file_atomic(p.kodebase_dir() / ".gitignore", k_gitignore));
+  KB_TRY(util::write_file_atomic(p.settings_file(), k_default_settings));
   result.created_paths.push_back(p.settings_file());
   result.created = true;
   return result;

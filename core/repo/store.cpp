@@ -1,4 +1,5 @@
 #include "core/repo/store.hpp"
+#include "core/util/fd.hpp"
 
 #include "core/artifact/layout.hpp"
 #include "core/util/file.hpp"
@@ -41,35 +42,19 @@ fs::path temp_for(const fs::path& target) {
 // Writes all of `contents` to a new version of `path` (created or truncated, never through a
 // link); with `sync`, fsync'ed too.
 util::Status write_whole(const fs::path& path, std::string_view contents, bool sync) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0)
+  util::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd)
     return util::errno_error(fmt::format("cannot create {}", path.string()));
-  while (!contents.empty()) {
-    ssize_t n = ::write(fd, contents.data(), contents.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      auto e = util::errno_error(fmt::format("cannot write {}", path.string()));
-      ::close(fd);
-      return e;
-    }
-    contents.remove_prefix(static_cast<size_t>(n));
-  }
-  if (sync && ::fsync(fd) != 0) {
-    auto e = util::errno_error(fmt::format("cannot sync {}", path.string()));
-    ::close(fd);
-    return e;
-  }
-  ::close(fd);
+  if (!util::write_all(fd.get(), contents))
+    return util::errno_error(fmt::format("cannot write {}", path.string()));
+  if (sync && ::fsync(fd.get()) != 0)
+    return util::errno_error(fmt::format("cannot sync {}", path.string()));
   return util::ok_status();
 }
 
 void sync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  if (util::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); fd)
+    ::fsync(fd.get());
 }
 
 // fsyncs every path (files or directories) at once, one thread each: the file system folds
@@ -329,15 +314,13 @@ util::Status Transaction::run(const Project& project, size_t renames) {
                     contents ? util::sha256_hex(*contents) : std::string(k_absent));
   }
   auto journal = JournalFile::open(project);
-  if (!journal)
-    return journal.error();
+  KB_TRY(journal);
   auto discard = [&] {
     for (const auto& [target, _] : m_files)
       ::unlink(temp_for(target).c_str());
     journal->clear();
   };
-  if (auto st = journal->write_intent(intent); !st)
-    return st.error();
+  KB_TRY(journal->write_intent(intent));
   std::set<fs::path> dirs;
   std::vector<fs::path> temps;
   for (const auto& [target, contents] : m_files) {

@@ -1,5 +1,7 @@
 #include "core/util/file.hpp"
 
+#include "core/util/fd.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,33 +15,9 @@ namespace kb::util {
 
 namespace {
 
-// Closes a POSIX descriptor on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
 Error io_error(std::string_view what, const std::filesystem::path& path, int err) {
   auto kind = err == ENOENT ? ErrorKind::not_found : ErrorKind::io;
   return make_error(kind, fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
-}
-
-Status write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return make_error(ErrorKind::io, std::strerror(errno));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return ok_status();
 }
 
 } // namespace
@@ -75,9 +53,9 @@ Result<std::string> read_file(const std::filesystem::path& path, const ReadOptio
   int flags =
       O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (options.follow_links ? 0 : O_NOFOLLOW);
   Fd file(::open(path.c_str(), flags));
-  if (file.fd < 0)
+  if (!file)
     return io_error("open", path, errno);
-  if (::fstat(file.fd, &st) != 0)
+  if (::fstat(file.get(), &st) != 0)
     return io_error("stat", path, errno);
   if (!S_ISREG(st.st_mode)) // replaced between the two looks
     return refuse(fmt::format("it is {}, not a regular file", describe_file_type(st.st_mode)),
@@ -92,9 +70,7 @@ Result<std::string> read_file(const std::filesystem::path& path, const ReadOptio
   std::string out(static_cast<size_t>(st.st_size) + 1, '\0');
   size_t used = 0;
   for (;;) {
-    ssize_t n = ::read(file.fd, out.data() + used, out.size() - used);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = read_some(file.get(), out.data() + used, out.size() - used);
     if (n < 0)
       return io_error("read", path, errno);
     used += static_cast<size_t>(n);
@@ -113,22 +89,22 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
   auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
   Fd tmp(::mkostemp(tmpl.data(), O_CLOEXEC));
-  if (tmp.fd < 0)
+  if (!tmp)
     return io_error("create a temporary file in", dir, errno);
   auto cleanup_on_error = [&](Error e) -> Status {
     ::unlink(tmpl.c_str());
     return e;
   };
-  if (auto st = write_all(tmp.fd, contents); !st)
+  if (auto st = write_all(tmp.get(), contents); !st)
     return cleanup_on_error(io_error("write", tmpl, errno));
-  if (::fchmod(tmp.fd, static_cast<mode_t>(mode)) != 0 || ::fsync(tmp.fd) != 0)
+  if (::fchmod(tmp.get(), static_cast<mode_t>(mode)) != 0 || ::fsync(tmp.get()) != 0)
     return cleanup_on_error(io_error("sync", tmpl, errno));
   if (::rename(tmpl.c_str(), path.c_str()) != 0)
     return cleanup_on_error(io_error("rename into place", path, errno));
   // The rename is only durable once the directory entry itself reaches the disk.
   Fd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd.fd >= 0)
-    ::fsync(dirfd.fd);
+  if (dirfd)
+    ::fsync(dirfd.get());
   return ok_status();
 }
 

@@ -1,4 +1,5 @@
 #include "core/util/process.hpp"
+#include "core/util/fd.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -40,20 +41,9 @@ Result<ProcessOutput> run_capture(const std::vector<std::string>& argv, bool wit
                       fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
   }
   ProcessOutput result;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    result.out.append(buf, static_cast<size_t>(n));
-  }
+  (void)read_all(fds[0], result.out); // a read error ends the output, as its end does
   ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.exit_code = wait_exit_code(pid);
   return result;
 }
 

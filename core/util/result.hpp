@@ -64,6 +64,17 @@ inline Status ok_status() {
   return Unit{};
 }
 
+// The early return for a Result or a Status: when `expr` (a name or a call) holds an error, the
+// enclosing function returns it (its return type takes an Error); otherwise execution goes on.
+//   auto doc = parse(text);
+//   KB_TRY(doc);                       // if (!doc) return doc.error();
+//   KB_TRY(write_file(path, text));    // if (auto st = write_file(...); !st) return st.error();
+#define KB_TRY(expr)                                                                               \
+  do {                                                                                             \
+    if (auto&& kb_try_result_ = (expr); !kb_try_result_)                                           \
+      return kb_try_result_.error();                                                               \
+  } while (false)
+
 // Stable lower_snake name of a kind, used in JSON and messages.
 constexpr std::string_view to_string(ErrorKind kind) {
   switch (kind) {

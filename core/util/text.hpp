@@ -36,6 +36,29 @@ inline std::string percent_decoded(std::string_view in) {
   return out;
 }
 
+// `c` in lower case when it is an ASCII letter (locale-independent, as protocol names want).
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// `s` with its ASCII letters in lower case.
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = ascii_lower(c);
+  return out;
+}
+
+// Whether `a` and `b` are equal ignoring the case of ASCII letters (HTTP header names, say).
+constexpr bool ascii_iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i]))
+      return false;
+  return true;
+}
+
 // Lower-case hexadecimal of `bytes`, two digits each.
 inline std::string to_hex(std::string_view bytes) {
   static constexpr char k_digits[] = "0123456789abcdef";

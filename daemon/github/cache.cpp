@@ -1,6 +1,7 @@
 #include "daemon/github/cache.hpp"
 #include "core/util/file.hpp"
 #include "core/util/json.hpp"
+#include "core/util/text.hpp"
 #include "core/util/time.hpp"
 
 #include <nlohmann/json.hpp>
@@ -247,10 +248,7 @@ void Cache::mark_stale_everywhere(const std::string& prefix) {
   if (!m_all_stale.insert(prefix).second)
     return;
   for (auto& e : m_hot) {
-    std::string url = e.url;
-    for (auto& c : url)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (under(url, prefix))
+    if (under(util::ascii_lower(e.url), prefix))
       e.checked_at = 0;
   }
   if (m_db)

@@ -1,10 +1,8 @@
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/github/http_door.hpp"
 
 #include "daemon/github/http_front.hpp"
 
+#include "daemon/net/asio.hpp"
 #include "daemon/net/peer.hpp"
 
 #include <boost/asio.hpp>
@@ -132,8 +130,7 @@ HttpDoor::~HttpDoor() {
 }
 
 util::Status HttpDoor::listen(const std::filesystem::path& socket) {
-  if (auto st = m_socket_file.listen(m_acceptor, socket); !st)
-    return st;
+  KB_TRY(m_socket_file.listen(m_acceptor, socket));
   accept();
   return util::ok_status();
 }
@@ -155,8 +152,7 @@ util::Status listen_tcp(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::
 }
 
 util::Status HttpDoor::listen_loopback(unsigned short port) {
-  if (auto st = listen_tcp(m_tcp, {asio::ip::address_v4::loopback(), port}); !st)
-    return st;
+  KB_TRY(listen_tcp(m_tcp, {asio::ip::address_v4::loopback(), port}));
   accept_loopback();
   return util::ok_status();
 }

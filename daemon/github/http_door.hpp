@@ -1,11 +1,9 @@
 #pragma once
 
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "core/util/result.hpp"
 #include "daemon/github/http_guard.hpp"
 #include "daemon/github/proxy.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/net/private_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>

@@ -1,9 +1,7 @@
 #pragma once
 
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/github/proxy.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>

@@ -1,8 +1,7 @@
 #pragma once
 
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
+#include "daemon/net/asio.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>

@@ -1,6 +1,3 @@
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/github/proxy.hpp"
 
 #include "core/util/file.hpp"
@@ -9,6 +6,7 @@
 #include "core/util/process.hpp"
 #include "core/util/text.hpp"
 #include "core/util/time.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,17 +32,13 @@ std::string sha256(std::string_view data) {
   return util::to_hex(std::string_view(reinterpret_cast<const char*>(md.data()), size));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // Fields that describe one connection, not the message, never forwarded; and those libcurl
 // sets itself (the length, the encodings it can undo).
 bool hop_by_hop(std::string_view name) {
   for (std::string_view h :
        {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate",
         "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"})
-    if (iequals(name, h))
+    if (util::ascii_iequals(name, h))
       return true;
   return false;
 }
@@ -53,13 +47,15 @@ bool hop_by_hop(std::string_view name) {
 // Accept-Encoding goes as sent (libcurl decodes what comes back), and so does the request's
 // Content-Encoding (a gzipped body).
 bool not_forwarded(std::string_view name) {
-  return hop_by_hop(name) || iequals(name, "Cache-Control") || iequals(name, "Authorization") ||
-         name.starts_with("X-Kodebase-") || name.starts_with("x-kodebase-");
+  return hop_by_hop(name) || util::ascii_iequals(name, "Cache-Control") ||
+         util::ascii_iequals(name, "Authorization") || name.starts_with("X-Kodebase-") ||
+         name.starts_with("x-kodebase-");
 }
 
 // Of an answer: also Content-Encoding, since the body was decoded, and Set-Cookie.
 bool not_returned(std::string_view name) {
-  return hop_by_hop(name) || iequals(name, "Content-Encoding") || iequals(name, "Set-Cookie");
+  return hop_by_hop(name) || util::ascii_iequals(name, "Content-Encoding") ||
+         util::ascii_iequals(name, "Set-Cookie");
 }
 
 // The quota a path draws on (GitHub's x-ratelimit-resource names).
@@ -177,8 +173,7 @@ util::Status Proxy::open() {
     if (!m_options.secret_file.empty()) {
       std::error_code ec;
       util::create_private_directories(m_options.secret_file.parent_path());
-      if (auto st = util::write_file_atomic(m_options.secret_file, m_secret + "\n", 0600); !st)
-        return st;
+      KB_TRY(util::write_file_atomic(m_options.secret_file, m_secret + "\n", 0600));
     }
   }
   if (m_options.cache_file.empty())
@@ -227,7 +222,7 @@ void Proxy::rewrite_links(Headers& headers) const {
   if (m_options.api_url == k_public)
     return;
   for (auto& [k, v] : headers) {
-    if (!iequals(k, "Link") && !iequals(k, "Location"))
+    if (!util::ascii_iequals(k, "Link") && !util::ascii_iequals(k, "Location"))
       continue;
     for (size_t at = 0; (at = v.find(m_options.api_url, at)) != std::string::npos;) {
       v.replace(at, m_options.api_url.size(), k_public);
@@ -613,9 +608,9 @@ void Proxy::handle(ProxyRequest request, Done done) {
       m_cache.touch(key, now);
       // The stored answer, with GitHub's current quota figures.
       for (const auto& [k, v] : up.headers)
-        if (k.size() > 12 && iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
+        if (k.size() > 12 && util::ascii_iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
           for (auto& [ek, ev] : entry->headers)
-            if (iequals(ek, k))
+            if (util::ascii_iequals(ek, k))
               ev = v;
       return settle(key, reply_of(*entry, "revalidated"));
     }

@@ -1,7 +1,6 @@
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/github/upstream.hpp"
+#include "core/util/text.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -239,8 +238,8 @@ void Upstream::fetch(HttpRequest request, Done done) {
   // caller's fields go as sent.
   bool accept = false, content_type = false;
   for (const auto& [k, v] : r.headers) {
-    accept |= ::strcasecmp(k.c_str(), "Accept") == 0;
-    content_type |= ::strcasecmp(k.c_str(), "Content-Type") == 0;
+    accept |= util::ascii_iequals(k, "Accept");
+    content_type |= util::ascii_iequals(k, "Content-Type");
     t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
   }
   if (!accept)

@@ -11,6 +11,7 @@
 // taken by someone else is reported lost, not stolen back) and keeps them on disk, so a
 // restarted daemon renews them too; when it stops, they expire after their TTL.
 
+#include "daemon/net/asio.hpp"
 #include "daemon/realtime/link.hpp"
 
 #include <nlohmann/json.hpp>

@@ -4,6 +4,7 @@
 // kept healthy (PING when idle, with a deadline), reconnected with full-jitter exponential
 // backoff, and a state users can see: disabled, connecting, live, backing_off or failed.
 
+#include "daemon/net/asio.hpp"
 #include "daemon/realtime/resp.hpp"
 
 #include <nlohmann/json.hpp>

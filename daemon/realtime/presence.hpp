@@ -10,6 +10,7 @@
 // a member announces a change; comparing rosters gives joins, updates and leaves — a member
 // that stops without saying so leaves when its entry expires.
 
+#include "daemon/net/asio.hpp"
 #include "daemon/realtime/link.hpp"
 
 #include <nlohmann/json.hpp>

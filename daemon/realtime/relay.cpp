@@ -82,7 +82,7 @@ std::string team_of_id(std::string_view id) {
     return "";
   std::string team(id);
   for (auto& c : team) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = util::ascii_lower(c);
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' ||
           c == '.'))
       return "";

@@ -14,6 +14,7 @@
 // Envelopes with a bad signature, a time more than five minutes off, or a message id seen before
 // are dropped and counted; the daemon's own come back as echoes and are not delivered.
 
+#include "daemon/net/asio.hpp"
 #include "daemon/realtime/link.hpp"
 
 #include <nlohmann/json.hpp>

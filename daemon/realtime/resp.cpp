@@ -1,4 +1,5 @@
 #include "daemon/realtime/resp.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -6,10 +6,8 @@
 // has a deadline, and a missed deadline closes the connection (later replies could no longer
 // be matched). On a subscribed connection, pushed messages go to the push handler.
 
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "core/util/result.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/asio/io_context.hpp>
 

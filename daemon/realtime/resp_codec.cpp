@@ -61,8 +61,7 @@ util::Result<RedisUrl> parse_redis_url(std::string_view text) {
       auto q = rest.substr(query + 1);
       if (!q.starts_with("db="))
         return bad_url(text, "the only query is ?db=N");
-      if (auto st = parse_db(q.substr(3)); !st)
-        return st.error();
+      KB_TRY(parse_db(q.substr(3)));
     }
     return url;
   }
@@ -72,8 +71,7 @@ util::Result<RedisUrl> parse_redis_url(std::string_view text) {
   auto slash = rest.find('/');
   auto authority = rest.substr(0, slash);
   if (slash != std::string_view::npos)
-    if (auto st = parse_db(rest.substr(slash + 1)); !st)
-      return st.error();
+    KB_TRY(parse_db(rest.substr(slash + 1)));
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     auto credentials = authority.substr(0, at);
     authority.remove_prefix(at + 1);

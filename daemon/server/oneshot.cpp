@@ -2,6 +2,7 @@
 
 #include "core/api/methods.hpp"
 #include "core/protocol/framing.hpp"
+#include "core/util/fd.hpp"
 
 #include <cerrno>
 #include <unistd.h>
@@ -12,16 +13,7 @@ namespace {
 
 bool write_line(int fd, std::string text) {
   text += '\n';
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return false;
-    rest.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
+  return static_cast<bool>(util::write_all(fd, text));
 }
 
 int reply(int fd, const protocol::Response& r) {
@@ -42,9 +34,7 @@ std::optional<std::string> read_frame(int fd, protocol::LineFramer& framer, bool
     }
     if (status == protocol::LineFramer::Status::frame)
       continue; // blank line
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = util::read_some(fd, buf, sizeof buf);
     if (n <= 0) {
       auto rest = std::string(framer.pending());
       if (rest.find_first_not_of(" \t\r\n") == std::string::npos)

@@ -1,6 +1,3 @@
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/server/pull_requests.hpp"
 
 #include "core/api/methods.hpp"

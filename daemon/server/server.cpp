@@ -1,6 +1,3 @@
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/server/server.hpp"
 
 #include "core/api/methods.hpp"
@@ -14,6 +11,7 @@
 #include "daemon/github/http_door.hpp"
 #include "daemon/github/proxy.hpp"
 #include "daemon/github/rpc.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/net/peer.hpp"
 #include "daemon/net/private_socket.hpp"
 #include "daemon/realtime/claims.hpp"
@@ -992,8 +990,7 @@ bool Daemon::team_request(const std::shared_ptr<Session>& session, const protoco
     in_lane(
         root,
         [this, params]() -> util::Result<json> {
-          if (auto got = api::artifacts_get(m_ctx, params); !got)
-            return got.error();
+          KB_TRY(api::artifacts_get(m_ctx, params));
           return api::presence_info(m_ctx, params);
         },
         [this, finish, params, team, id, method](util::Result<json> person) {

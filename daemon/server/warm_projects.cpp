@@ -6,6 +6,7 @@
 #include "core/protocol/methods.hpp"
 #include "core/protocol/runtime.hpp"
 #include "core/repo/lock.hpp"
+#include "core/util/fd.hpp"
 #include "core/util/file.hpp"
 #include "core/util/json.hpp"
 #include "core/util/text.hpp"
@@ -491,9 +492,7 @@ WarmProjects::Changes WarmProjects::drain_events(Entry& e) {
   Changes c;
   alignas(inotify_event) char buf[64 * 1024];
   for (;;) {
-    ssize_t n = ::read(e.inotify, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = util::read_some(e.inotify, buf, sizeof buf);
     if (n <= 0)
       break; // EAGAIN: drained
     c.events = true;
@@ -664,8 +663,7 @@ std::shared_ptr<WarmProjects::Entry> WarmProjects::find(const fs::path& root) co
 util::Result<std::shared_ptr<const api::LoadedProject>>
 WarmProjects::open(const fs::path& directory) {
   auto project = repo::find_project(directory);
-  if (!project)
-    return project.error();
+  KB_TRY(project);
   std::shared_ptr<Entry> e;
   {
     std::lock_guard lock(m_mutex);

@@ -1,6 +1,3 @@
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/server/webhook_door.hpp"
 
 #include "core/artifact/model.hpp"
@@ -10,6 +7,7 @@
 #include "daemon/github/http_door.hpp"
 #include "daemon/github/http_guard.hpp"
 #include "daemon/github/webhook.hpp"
+#include "daemon/net/asio.hpp"
 #include "daemon/realtime/relay.hpp"
 
 #include <boost/asio.hpp>
@@ -247,8 +245,7 @@ WebhookDoor::~WebhookDoor() {
 
 util::Status WebhookDoor::listen() {
   auto at = parse_listen_address(m_options.listen);
-  if (!at)
-    return at.error();
+  KB_TRY(at);
   if (auto st = github::listen_tcp(m_acceptor, *at); !st)
     return util::make_error(util::ErrorKind::unavailable, "webhooks: " + st.error().message);
   accept();

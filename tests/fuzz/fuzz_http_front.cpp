@@ -1,10 +1,8 @@
 // The HTTP front of github.sock: bytes from a client through Beast's request parser (with the
 // daemon's limits) and into the proxy's view of the request. Whatever arrives, parsing must end
 // in an error or a request whose target is a path below the API root.
-// clang-format off
-#include <utility> // before Boost.Asio (GCC 12 with Boost 1.74)
-// clang-format on
 #include "daemon/github/http_front.hpp"
+#include "daemon/net/asio.hpp"
 
 #include <boost/beast/http/parser.hpp>
 

@@ -1,5 +1,6 @@
 // The realtime relay's Redis connection, against a real redis-server started per test (ended
 // by its pid), over a Unix socket, TCP and TLS.
+#include "daemon/net/asio.hpp"
 #include "daemon/realtime/claims.hpp"
 #include "daemon/realtime/relay.hpp"
 #include "daemon/realtime/resp.hpp"
