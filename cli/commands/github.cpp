@@ -388,6 +388,11 @@ int run_cache(Session& s, std::string_view verb, const std::string& repo) {
     print(fmt::format("{} entries, {} of {}  {}\n", r->value("entries", 0),
                       bytes(r->value("bytes", 0LL)), bytes(r->value("max_bytes", 0LL)),
                       r->value("file", "")));
+    if (auto failures = r->value("failures", 0); failures > 0) // answers still come, uncached
+      print(fmt::format("{} database failures, the last: {}\n", failures,
+                        r->value("last_failure", json("")).is_string()
+                            ? r->value("last_failure", "")
+                            : std::string()));
   } else if (!s.globals.quiet) {
     print(fmt::format("removed {} entries\n", r->value("removed", 0)));
   }

@@ -1,9 +1,12 @@
 #include "daemon/github/cache.hpp"
+
 #include "core/util/file.hpp"
 #include "core/util/json.hpp"
+#include "core/util/log.hpp"
 #include "core/util/text.hpp"
 #include "core/util/time.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
@@ -17,9 +20,15 @@ namespace kb::daemon::github {
 namespace {
 
 // A prepared statement, finalized on scope exit.
+// One SQL statement. A failure (preparing it, or a step that is neither a row nor the end: a
+// locked, full or damaged file) ends its steps and is kept for status(), so that it is never
+// read as "no row".
 class Statement {
 public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr); }
+  Statement(sqlite3* db, const char* sql) : m_db(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK)
+      m_failure = sqlite3_errmsg(db);
+  }
   ~Statement() { sqlite3_finalize(m_stmt); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -37,7 +46,28 @@ public:
     sqlite3_bind_int64(m_stmt, i, value);
     return *this;
   }
-  bool step() { return m_stmt && sqlite3_step(m_stmt) == SQLITE_ROW; }
+  // The next row: true while there is one; false at the end and on a failure.
+  bool step() {
+    if (!m_stmt || !m_failure.empty())
+      return false;
+    int rc = sqlite3_step(m_stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      m_failure = sqlite3_errmsg(m_db);
+    return rc == SQLITE_ROW;
+  }
+  // Runs it to its end (a statement that returns no rows); its status.
+  util::Status run() {
+    while (step()) {
+    }
+    return status();
+  }
+  // Whether everything it did so far worked.
+  util::Status status() const {
+    if (m_failure.empty())
+      return util::ok_status();
+    return util::make_error(util::ErrorKind::io,
+                            fmt::format("the GitHub cache's database failed: {}", m_failure));
+  }
   std::string text(int i) const {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(m_stmt, i));
     return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(m_stmt, i))) : std::string();
@@ -45,7 +75,9 @@ public:
   int64_t integer(int i) const { return sqlite3_column_int64(m_stmt, i); }
 
 private:
+  sqlite3* m_db;
   sqlite3_stmt* m_stmt = nullptr;
+  std::string m_failure;
 };
 
 std::string headers_text(const Headers& headers) {
@@ -171,8 +203,10 @@ std::optional<Entry> Cache::find(const std::string& key) {
     return std::nullopt;
   Statement q(m_db, "SELECT partition, url, status, headers, body, etag, last_modified,"
                     " checked_at FROM entries WHERE key = ?");
-  if (!q || !q.bind(1, key).step())
+  if (!q.bind(1, key).step()) {
+    noted(q.status()); // a failed read is a miss, and said so
     return std::nullopt;
+  }
   Entry e{key,
           q.text(0),
           q.text(1),
@@ -182,51 +216,67 @@ std::optional<Entry> Cache::find(const std::string& key) {
           q.text(5),
           q.text(6),
           q.integer(7)};
-  Statement(m_db, "UPDATE entries SET used_at = ? WHERE key = ?")
-      .bind(1, util::now_seconds())
-      .bind(2, key)
-      .step();
+  noted(Statement(m_db, "UPDATE entries SET used_at = ? WHERE key = ?")
+            .bind(1, util::now_seconds())
+            .bind(2, key)
+            .run());
   remember(e);
   return e;
 }
 
-void Cache::put(const Entry& stored) {
+util::Status Cache::put(const Entry& stored) {
   m_all_stale.clear(); // something may be fresh again
   Entry e = stored;
   e.used_at = util::now_seconds();
   remember(e);
   if (!m_db)
-    return;
-  Statement(m_db, "INSERT OR REPLACE INTO entries (key, partition, url, status, headers, body,"
-                  " etag, last_modified, checked_at, used_at, size)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, e.key)
-      .bind(2, e.partition)
-      .bind(3, e.url)
-      .bind(4, int64_t{e.status})
-      .bind(5, headers_text(e.headers))
-      .bind_blob(6, e.body)
-      .bind(7, e.etag)
-      .bind(8, e.last_modified)
-      .bind(9, e.checked_at)
-      .bind(10, e.used_at)
-      .bind(11, static_cast<int64_t>(e.size()))
-      .step();
+    return util::ok_status();
+  auto st =
+      Statement(m_db, "INSERT OR REPLACE INTO entries (key, partition, url, status, headers, body,"
+                      " etag, last_modified, checked_at, used_at, size)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, e.key)
+          .bind(2, e.partition)
+          .bind(3, e.url)
+          .bind(4, int64_t{e.status})
+          .bind(5, headers_text(e.headers))
+          .bind_blob(6, e.body)
+          .bind(7, e.etag)
+          .bind(8, e.last_modified)
+          .bind(9, e.checked_at)
+          .bind(10, e.used_at)
+          .bind(11, static_cast<int64_t>(e.size()))
+          .run();
+  noted(st);
   if (++m_puts_since_prune >= 64)
     prune();
+  return st;
 }
 
-void Cache::touch(const std::string& key, int64_t when) {
+util::Status Cache::touch(const std::string& key, int64_t when) {
   if (when != 0)
     m_all_stale.clear();
   if (auto it = m_hot_index.find(key); it != m_hot_index.end())
     it->second->checked_at = when;
-  if (m_db)
-    Statement(m_db, "UPDATE entries SET checked_at = ?, used_at = ? WHERE key = ?")
-        .bind(1, when)
-        .bind(2, util::now_seconds())
-        .bind(3, key)
-        .step();
+  if (!m_db)
+    return util::ok_status();
+  auto st = Statement(m_db, "UPDATE entries SET checked_at = ?, used_at = ? WHERE key = ?")
+                .bind(1, when)
+                .bind(2, util::now_seconds())
+                .bind(3, key)
+                .run();
+  noted(st);
+  return st;
+}
+
+void Cache::noted(const util::Status& st) {
+  if (st)
+    return;
+  // Into the daemon's log: the first, then one in a hundred, so a broken file cannot flood it.
+  if (m_failures++ % 100 == 0)
+    util::warn(fmt::format("{} ({} so far; answers come from GitHub meanwhile)", st.error().message,
+                           m_failures));
+  m_last_failure = st.error().message;
 }
 
 void Cache::mark_stale(const std::string& partition, const std::string& prefix) {
@@ -322,6 +372,7 @@ CacheFigures Cache::figures() {
   Statement q(m_db, "SELECT count(*), coalesce(sum(size), 0) FROM entries");
   if (q.step())
     f = {static_cast<size_t>(q.integer(0)), static_cast<size_t>(q.integer(1))};
+  noted(q.status());
   return f;
 }
 

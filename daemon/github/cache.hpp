@@ -52,10 +52,14 @@ public:
   // The most the stored answers may take; the next eviction keeps to it.
   void set_max_bytes(size_t max_bytes) { m_max_bytes = max_bytes; }
 
+  // The entry stored under `key`; a database that fails to answer is a miss (counted in
+  // failures(), logged).
   std::optional<Entry> find(const std::string& key);
-  void put(const Entry& entry);
+  // Stores an answer: in memory always, on disk unless the database fails (the status says so;
+  // the failure is counted and logged too).
+  util::Status put(const Entry& entry);
   // The entry was confirmed by GitHub (a 304) at `when`.
-  void touch(const std::string& key, int64_t when);
+  util::Status touch(const std::string& key, int64_t when);
   // Makes every entry of `partition` whose URL starts with `prefix` due for revalidation.
   void mark_stale(const std::string& partition, const std::string& prefix);
   // The same for every partition, the prefix compared in any case (a repository changed
@@ -71,7 +75,13 @@ public:
   CacheFigures figures();
   std::map<std::string, CacheFigures> figures_by_partition();
 
+  // How often the database failed since the cache opened, and the last failure's message.
+  size_t failures() const { return m_failures; }
+  const std::string& last_failure() const { return m_last_failure; }
+
 private:
+  // Counts and logs a failed database operation.
+  void noted(const util::Status& st);
   void remember(const Entry& entry);
   void forget(const std::string& key);
   bool exec(const char* sql);
@@ -81,6 +91,8 @@ private:
   size_t m_hot_max = 0;
   size_t m_hot_bytes = 0;
   size_t m_puts_since_prune = 0;
+  size_t m_failures = 0;
+  std::string m_last_failure;
   // In-memory tier: most recently used first.
   std::list<Entry> m_hot;
   std::set<std::string> m_all_stale; // prefixes with nothing fresh since they were marked

@@ -605,7 +605,7 @@ void Proxy::handle(ProxyRequest request, Done done) {
     auto now = util::now_seconds();
     if (up.status == 304 && entry) {
       ++counts.revalidated;
-      m_cache.touch(key, now);
+      (void)m_cache.touch(key, now); // a failure is the cache's to count and log
       // The stored answer, with GitHub's current quota figures.
       for (const auto& [k, v] : up.headers)
         if (k.size() > 12 && util::ascii_iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
@@ -622,7 +622,7 @@ void Proxy::handle(ProxyRequest request, Done done) {
     fresh.etag = header(fresh.headers, "ETag");
     fresh.last_modified = header(fresh.headers, "Last-Modified");
     if (fresh.status < 400 && !limited)
-      m_cache.put(fresh); // errors are never stored: they cannot be revalidated
+      (void)m_cache.put(fresh); // errors are never stored: they cannot be revalidated
     settle(key, reply_of(fresh, "miss"));
   };
   send(call);
@@ -678,7 +678,10 @@ json Proxy::cache_stats() {
   return {{"file", m_options.cache_file.string()},
           {"entries", f.entries},
           {"bytes", f.bytes},
-          {"max_bytes", m_options.cache_bytes}};
+          {"max_bytes", m_options.cache_bytes},
+          {"failures", m_cache.failures()},
+          {"last_failure",
+           m_cache.last_failure().empty() ? json(nullptr) : json(m_cache.last_failure())}};
 }
 
 } // namespace kb::daemon::github

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <ctime>
+#include <sqlite3.h>
 
 using namespace kb::daemon::github;
 
@@ -42,6 +43,30 @@ Entry entry(const std::string& key, const std::string& partition, const std::str
 
 } // namespace
 
+TEST_CASE("a failing cache database is reported, not read as a miss in silence",
+          "[daemon][github]") {
+  kb::test::TempDir dir;
+  auto file = dir.path() / "github.sqlite";
+  Cache cache;
+  REQUIRE(cache.open(file, 1u << 20));
+  CHECK(cache.put(entry("k1", "p1", "/repos/o/r")));
+  // Another process holds the file's write lock longer than the cache waits for it.
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto st = cache.put(entry("k2", "p1", "/repos/o/r/issues"));
+  REQUIRE_FALSE(st);
+  CHECK(st.error().kind == kb::util::ErrorKind::io);
+  CHECK(st.error().message.find("database is locked") != std::string::npos);
+  CHECK(cache.failures() == 1);
+  CHECK(cache.last_failure() == st.error().message);
+  CHECK(cache.find("k2")); // still answered from memory
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  CHECK(cache.put(entry("k3", "p1", "/repos/o/r/pulls")));
+  CHECK(cache.failures() == 1);
+}
+
 TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size",
           "[daemon][github]") {
   kb::test::TempDir dir;
@@ -49,11 +74,11 @@ TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size
   {
     Cache cache;
     REQUIRE(cache.open(file, 1u << 20));
-    cache.put(entry("k1", "p1", "/repos/o/r"));
-    cache.put(entry("k2", "p1", "/repos/o/r/issues"));
-    cache.put(entry("k3", "p2", "/repos/o/r"));
-    cache.put(entry("k4", "p1", "/repos/o/other"));
-    cache.put(entry("k5", "p1", "/repos/o/rx"));
+    CHECK(cache.put(entry("k1", "p1", "/repos/o/r")));
+    CHECK(cache.put(entry("k2", "p1", "/repos/o/r/issues")));
+    CHECK(cache.put(entry("k3", "p2", "/repos/o/r")));
+    CHECK(cache.put(entry("k4", "p1", "/repos/o/other")));
+    CHECK(cache.put(entry("k5", "p1", "/repos/o/rx")));
     CHECK(cache.figures().entries == 5);
     CHECK(cache.figures_by_partition()["p1"].entries == 4);
 
@@ -64,17 +89,17 @@ TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size
     CHECK(cache.find("k3")->checked_at == 1000);
     CHECK(cache.find("k4")->checked_at == 1000);
     CHECK(cache.find("k5")->checked_at == 1000); // another repository, whose name only starts alike
-    cache.touch("k1", 2000);
+    CHECK(cache.touch("k1", 2000));
     CHECK(cache.find("k1")->checked_at == 2000);
     // a teammate changed the repository: everyone's reads of it are due, in any case
-    cache.put(entry("k6", "p2", "/repos/O/R/pulls?state=open"));
+    CHECK(cache.put(entry("k6", "p2", "/repos/O/R/pulls?state=open")));
     cache.mark_stale_everywhere("/repos/o/r");
     CHECK(cache.find("k1")->checked_at == 0);
     CHECK(cache.find("k3")->checked_at == 0);
     CHECK(cache.find("k6")->checked_at == 0);
     CHECK(cache.find("k4")->checked_at == 1000);
     CHECK(cache.find("k5")->checked_at == 1000);
-    cache.touch("k1", 2000);
+    CHECK(cache.touch("k1", 2000));
   }
   {
     Cache reopened; // what was stored survives, read from disk
@@ -93,7 +118,7 @@ TEST_CASE("the GitHub cache keeps answers on disk, by partition, within its size
     Cache small; // over its size, the least recently used go first
     REQUIRE(small.open(dir.path() / "small.sqlite", 3000));
     for (int i = 0; i < 10; ++i)
-      small.put(entry("s" + std::to_string(i), "p", "/x", 1000));
+      CHECK(small.put(entry("s" + std::to_string(i), "p", "/x", 1000)));
     small.prune();
     auto f = small.figures();
     CHECK(f.bytes <= 3000);
