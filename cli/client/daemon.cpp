@@ -389,7 +389,8 @@ struct Channel::Impl {
 Channel::Channel() : m(std::make_unique<Impl>()) {}
 Channel::~Channel() = default;
 
-util::Result<std::string> Channel::call(std::string_view method, const json& params, bool resend) {
+util::Result<std::string> Channel::call(std::string_view method, const json& params) {
+  bool resend = protocol::method_has(method, protocol::k_read);
   for (int attempt = 0;; ++attempt) {
     bool fresh = !m->connection;
     if (fresh)

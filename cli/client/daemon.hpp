@@ -52,10 +52,9 @@ public:
   Channel& operator=(const Channel&) = delete;
 
   // One request and its reply line. When the connection turns out lost, the request is sent
-  // once more on a new one if it cannot have been applied (it was not delivered) or `resend`
-  // says repeating it is harmless (reads).
-  util::Result<std::string> call(std::string_view method, const nlohmann::json& params,
-                                 bool resend);
+  // once more on a new one if it cannot have been applied (it was not delivered) or repeating
+  // it is harmless (a read: protocol::k_read).
+  util::Result<std::string> call(std::string_view method, const nlohmann::json& params);
   // The next line the daemon pushes (notifications after `subscribe`); an error when the
   // connection is lost or interrupted.
   util::Result<std::string> read_line();

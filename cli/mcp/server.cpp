@@ -202,7 +202,8 @@ std::string Server::project_directory() {
   return m->project;
 }
 
-util::Result<json> Server::daemon(std::string_view method, json params, bool write) {
+util::Result<json> Server::daemon(std::string_view method, json params) {
+  bool write = protocol::method_has(method, protocol::k_writes);
   params["directory"] = project_directory();
   {
     // The agent is named on reads too: the daemon shows it in the team's presence.
@@ -221,7 +222,7 @@ util::Result<json> Server::daemon(std::string_view method, json params, bool wri
   }
   if (!channel)
     channel = std::make_unique<client::Channel>();
-  auto line = channel->call(method, params, !write);
+  auto line = channel->call(method, params);
   {
     std::lock_guard lock(m->pool_mutex);
     m->pool.push_back(std::move(channel));
@@ -244,8 +245,7 @@ void Server::resolve_project() {
       auto path = util::percent_decoded(rest);
       if (!path.starts_with("/"))
         continue;
-      auto status =
-          client::Channel().call(protocol::method::project_status, {{"directory", path}}, true);
+      auto status = client::Channel().call(protocol::method::project_status, {{"directory", path}});
       if (status && client::parse_reply(*status)) {
         chosen = path;
         break;
@@ -294,7 +294,7 @@ void Server::follow_changes() {
         std::lock_guard lock(m->mutex); // the agent shows in the team's presence
         params["agent"] = m->client_name.empty() ? "AI agent" : m->client_name;
       }
-      auto reply = channel->call(protocol::method::subscribe, params, true);
+      auto reply = channel->call(protocol::method::subscribe, params);
       auto subscribed = reply ? client::parse_reply(*reply) : util::Result<json>(reply.error());
       if (subscribed) {
         delay = 50ms;

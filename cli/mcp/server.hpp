@@ -139,9 +139,10 @@ public:
   // Serves stdin/stdout until stdin ends; the exit code.
   int run();
 
-  // A kodebase API call through the daemon about the project (params.directory is added;
-  // writes also carry the agent's name). Errors keep their kind, message and hint.
-  util::Result<json> daemon(std::string_view method, json params, bool write = false);
+  // A kodebase API call through the daemon about the project (params.directory and the
+  // agent's name are added, and for a method that writes, the actor). Errors keep their kind,
+  // message and hint.
+  util::Result<json> daemon(std::string_view method, json params);
 
   // Progress of a call that asked for it: strictly increasing, never after its answer.
   void progress(Call& call, double progress, std::optional<double> total,

@@ -511,7 +511,7 @@ Tool create_artifact() {
   t.read_only = false;
   t.idempotent = false;
   t.run = [](Server& s, Call&, const json& args) {
-    auto r = s.daemon(method::artifacts_create, args, true);
+    auto r = s.daemon(method::artifacts_create, args);
     if (!r)
       return api_failure(r.error());
     ToolResult out;
@@ -548,7 +548,7 @@ Tool update_artifact() {
   t.read_only = false;
   t.destructive = true; // replaces the values it sets
   t.run = [](Server& s, Call&, const json& args) {
-    auto r = s.daemon(method::artifacts_edit, args, true);
+    auto r = s.daemon(method::artifacts_edit, args);
     if (!r)
       return api_failure(r.error());
     ToolResult out;
@@ -607,7 +607,7 @@ Tool transition_artifact() {
         forward(args, {"id", "reason", "cascade", "completion", "branch", "commit", "dry_run"});
     if (action == "start" || action == "submit")
       with_token(params); // the pull request is opened or marked ready with it
-    auto r = s.daemon(k_methods.at(action), params, true);
+    auto r = s.daemon(k_methods.at(action), params);
     if (!r) {
       std::string next;
       if (action == "complete")
@@ -666,7 +666,7 @@ Tool link_artifacts() {
   t.run = [](Server& s, Call&, const json& args) {
     bool remove = args.value("remove", false);
     auto r = s.daemon(remove ? method::artifacts_unlink : method::artifacts_link,
-                      forward(args, {"id", "blocked_by", "dry_run"}), true);
+                      forward(args, {"id", "blocked_by", "dry_run"}));
     if (!r)
       return api_failure(r.error());
     ToolResult out;
@@ -741,7 +741,7 @@ Tool claim_artifact() {
     json params = forward(args, {"id"});
     if (args.contains("ttl_minutes"))
       params["ttl_ms"] = args["ttl_minutes"].get<long long>() * 60000;
-    auto r = s.daemon(release ? method::team_release : method::team_claim, params, true);
+    auto r = s.daemon(release ? method::team_release : method::team_claim, params);
     if (!r)
       return api_failure(r.error(), release ? ""
                                             : "team_status shows who holds what; "

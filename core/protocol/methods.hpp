@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <string_view>
 
 // Names of the kodebase API methods, shared by the CLI, the daemon and the MCP adapter.
@@ -80,13 +79,102 @@ inline constexpr std::string_view team_presence = "team.presence"; // a join, up
 inline constexpr std::string_view team_state = "team.state";       // the link's state changed
 inline constexpr std::string_view team_claim_lost = "team.claim_lost";
 
-inline constexpr std::array all = {
-    project_init,     project_status,  artifacts_list,    artifacts_get,      artifacts_tree,
-    artifacts_log,    artifacts_next,  artifacts_context, artifacts_validate, artifacts_commits,
-    artifacts_create, artifacts_ready, artifacts_start,   artifacts_submit,   artifacts_complete,
-    artifacts_cancel, artifacts_block, artifacts_archive, artifacts_edit,     artifacts_link,
-    artifacts_unlink, artifacts_merge, artifacts_resolve, artifacts_renumber, hooks_install,
-    hooks_uninstall,  hooks_status,    hooks_run,         config_get,         config_set,
-    config_list,      config_preset};
-
 } // namespace kb::protocol::method
+
+namespace kb::protocol {
+
+// What a caller needs to know of a method without its handler (the CLI and the MCP adapter
+// know methods only by name): one fact a bit.
+enum MethodFlag : unsigned {
+  k_read = 1u << 0,         // changes nothing: a reply lost with the connection is asked again
+  k_writes = 1u << 1,       // changes something for the caller: it carries the caller's actor
+  k_artifacts = 1u << 2,    // what it changes are artifact files: subscribers hear of it as
+                            // caused by "kodebase <verb>"
+  k_daemon = 1u << 3,       // served by the resident daemon itself, not by core/api
+  k_notification = 1u << 4, // sent by the daemon to subscribers, never asked for
+};
+
+struct MethodFacts {
+  std::string_view name;
+  unsigned flags;
+};
+
+// Every method and notification of the protocol, with its facts.
+inline constexpr MethodFacts k_methods[] = {
+    {method::project_init, k_writes},
+    {method::project_status, k_read},
+    {method::artifacts_list, k_read},
+    {method::artifacts_get, k_read},
+    {method::artifacts_tree, k_read},
+    {method::artifacts_log, k_read},
+    {method::artifacts_next, k_read},
+    {method::artifacts_context, k_read},
+    {method::artifacts_validate, k_read}, // --fix repairs are idempotent: asked again, no-ops
+    {method::artifacts_commits, k_read},
+    {method::artifacts_create, k_writes | k_artifacts},
+    {method::artifacts_ready, k_writes | k_artifacts},
+    {method::artifacts_start, k_writes | k_artifacts},
+    {method::artifacts_submit, k_writes | k_artifacts},
+    {method::artifacts_complete, k_writes | k_artifacts},
+    {method::artifacts_cancel, k_writes | k_artifacts},
+    {method::artifacts_block, k_writes | k_artifacts},
+    {method::artifacts_archive, k_writes | k_artifacts},
+    {method::artifacts_edit, k_writes | k_artifacts},
+    {method::artifacts_link, k_writes | k_artifacts},
+    {method::artifacts_unlink, k_writes | k_artifacts},
+    {method::artifacts_merge, k_read}, // texts in, text out: git writes the file
+    {method::artifacts_resolve, k_writes | k_artifacts},
+    {method::artifacts_renumber, k_writes | k_artifacts},
+    {method::hooks_install, k_writes},
+    {method::hooks_uninstall, k_writes},
+    {method::hooks_status, k_read},
+    {method::hooks_run, k_writes},
+    {method::config_get, k_read},
+    {method::config_set, k_writes},
+    {method::config_list, k_read},
+    {method::config_preset, k_writes},
+    {method::hello, k_daemon | k_read},
+    {method::daemon_status, k_daemon | k_read},
+    {method::daemon_shutdown, k_daemon},
+    {method::subscribe, k_daemon | k_read},
+    {method::unsubscribe, k_daemon | k_read},
+    {method::github_request, k_daemon}, // may be a POST: never sent twice
+    {method::github_batch, k_daemon},
+    {method::github_status, k_daemon | k_read},
+    {method::github_sync, k_daemon | k_writes}, // announces its changes with their own cause
+    {method::github_pr, k_daemon | k_read},
+    {method::cache_stats, k_daemon | k_read},
+    {method::cache_clear, k_daemon},
+    {method::cache_prune, k_daemon},
+    {method::team_status, k_daemon | k_read},
+    {method::team_connect, k_daemon},
+    {method::team_disconnect, k_daemon},
+    {method::team_members, k_daemon | k_read},
+    {method::team_claim, k_daemon | k_writes},
+    {method::team_release, k_daemon | k_writes},
+    {method::team_claims, k_daemon | k_read},
+    {method::artifact_changed, k_notification},
+    {method::repo_head, k_notification},
+    {method::artifact_duplicate, k_notification},
+    {method::shutting_down, k_notification},
+    {method::resync, k_notification},
+    {method::team_changed, k_notification},
+    {method::team_resync, k_notification},
+    {method::team_presence, k_notification},
+    {method::team_state, k_notification},
+    {method::team_claim_lost, k_notification},
+};
+
+// The facts of `name`; 0 for a name the protocol does not have.
+constexpr unsigned method_flags(std::string_view name) {
+  for (const auto& m : k_methods)
+    if (m.name == name)
+      return m.flags;
+  return 0;
+}
+
+constexpr bool method_has(std::string_view name, MethodFlag flag) {
+  return (method_flags(name) & flag) != 0;
+}
+
+} // namespace kb::protocol

@@ -689,11 +689,9 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
     auto response = api::dispatch(m_ctx, request);
     // A write the daemon made is reported to subscribers as caused by that command.
     std::string_view name = request.method;
-    static const std::set<std::string_view> k_reads = {"list", "get",     "tree",     "log",
-                                                       "next", "context", "validate", "commits"};
-    if (name.starts_with("artifacts.") && !k_reads.contains(name.substr(10)) && !response.error &&
-        !root.empty() && !request.params.value("dry_run", false))
-      m_projects.note_cause(root, "kodebase " + std::string(name.substr(10)));
+    if (protocol::method_has(name, protocol::k_artifacts) && !response.error && !root.empty() &&
+        !request.params.value("dry_run", false))
+      m_projects.note_cause(root, "kodebase " + std::string(name.substr(name.find('.') + 1)));
     return response;
   };
   in_lane(root, std::move(work),

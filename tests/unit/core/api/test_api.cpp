@@ -29,10 +29,27 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("every protocol method has a handler", "[api]") {
-  for (auto name : kb::protocol::method::all)
-    CHECK(find_method(name));
-  CHECK(method_table().size() == kb::protocol::method::all.size());
+TEST_CASE("every protocol method has a handler, and its facts", "[api]") {
+  using namespace kb::protocol;
+  size_t api_methods = 0;
+  for (const auto& m : k_methods) {
+    INFO(m.name);
+    bool api = (m.flags & (k_daemon | k_notification)) == 0;
+    CHECK(static_cast<bool>(find_method(m.name)) == api);
+    api_methods += api;
+    CHECK_FALSE(((m.flags & k_read) && (m.flags & k_writes))); // one or the other, or neither
+    if (m.flags & k_artifacts)
+      CHECK((m.flags & k_writes));
+  }
+  CHECK(method_table().size() == api_methods);
+  for (const auto& e : method_table()) {
+    INFO(e.name);
+    CHECK(method_flags(e.name) != 0);
+  }
+  CHECK(method_has(method::artifacts_start, k_artifacts));
+  CHECK(method_has(method::artifacts_get, k_read));
+  CHECK_FALSE(method_has(method::github_request, k_read)); // a POST is never sent twice
+  CHECK(method_flags("no.such.method") == 0);
 }
 
 TEST_CASE("handlers answer from the project found above the directory", "[api]") {
