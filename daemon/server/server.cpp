@@ -687,11 +687,15 @@ void Daemon::respond_in_lane(const std::shared_ptr<Session>& session, protocol::
       return {request.id, json{{"project", (*p)->project.root.string()}}, std::nullopt};
     }
     auto response = api::dispatch(m_ctx, request);
-    // A write the daemon made is reported to subscribers as caused by that command.
+    // A write the daemon made is announced by the write itself, as caused by that command: its
+    // changes are read now, in its lane, and reach subscribers right after the reply (the
+    // watcher, which waits for events to settle, is for editors and git).
     std::string_view name = request.method;
     if (protocol::method_has(name, protocol::k_artifacts) && !response.error && !root.empty() &&
-        !request.params.value("dry_run", false))
+        !request.params.value("dry_run", false)) {
       m_projects.note_cause(root, "kodebase " + std::string(name.substr(name.find('.') + 1)));
+      m_projects.announce_write(root);
+    }
     return response;
   };
   in_lane(root, std::move(work),

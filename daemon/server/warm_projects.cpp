@@ -719,6 +719,15 @@ void WarmProjects::poll(const fs::path& root, Clock::time_point now) {
   publish(*e);
 }
 
+void WarmProjects::announce_write(const fs::path& root) {
+  auto e = find(root);
+  if (!e || !e->loaded)
+    return;
+  e->queued = 0; // the write's own events are read now
+  (void)refresh(*e);
+  publish(*e);
+}
+
 void WarmProjects::queue(Notice notice) {
   std::lock_guard lock(m_mutex);
   m_notices.push_back(std::move(notice));

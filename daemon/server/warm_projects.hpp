@@ -59,6 +59,10 @@ public:
   // for 150 ms, or 1 s after the first; never while git holds index.lock or HEAD.lock; when
   // polling, at most once a second). Called often while anyone subscribes.
   void poll(const std::filesystem::path& root, std::chrono::steady_clock::time_point now);
+  // Reads at once what a write the daemon just made in the project at `root` changed (its
+  // file events need no settling: the write is complete) and queues the notices, with the
+  // cause noted for it. In the project's lane, as poll.
+  void announce_write(const std::filesystem::path& root);
   // What changed since the last call, found by poll or by a request's refresh.
   std::vector<Notice> take_notices();
   // The cause to report for the next changes of the project at `root` (see root_of; a write
