@@ -89,6 +89,14 @@ class Mcp:
             self.notes.append(m)
         return None
 
+    def seen_or_wait(self, match, timeout=15):
+        """A message `match` accepts that came already (while waiting for a reply: a
+        notification may overtake the reply it follows), else the next one."""
+        for i, m in enumerate(self.notes):
+            if match(m):
+                return self.notes.pop(i)
+        return self.wait_for(match, timeout)
+
     def request(self, id, method, params=None, timeout=15):
         message = {"jsonrpc": "2.0", "id": id, "method": method}
         if params is not None:
@@ -284,10 +292,10 @@ print(f"edit -> resources/updated: {(time.time() - t) * 1000:.0f} ms", flush=Tru
 t = time.time()
 r = run(kb, "-C", project, "add", "B.1", "--title", "Spelling suggestions", "--criterion", "Works")
 check(r.returncode == 0, f"kodebase add: {r.stderr}")
-r = s.wait_for(lambda m: m.get("method") == "notifications/resources/list_changed", 10)
+r = s.seen_or_wait(lambda m: m.get("method") == "notifications/resources/list_changed", 10)
 check(r is not None, "a new artifact sends list_changed")
 r = run(kb, "-C", project, "edit", "B.1.5", "--priority", "low")
-check(s.wait_for(updated, 10) is not None, "a CLI command on a subscribed artifact is reported")
+check(s.seen_or_wait(updated, 10) is not None, "a CLI command on a subscribed artifact is reported")
 check(result(s.request(401, "resources/unsubscribe", {"uri": "kodebase://artifact/B.1.5"})) == {},
       "resources/unsubscribe")
 
@@ -302,8 +310,8 @@ check(result(r).get("structuredContent", {}).get("matched") == 30,
       f"the adapter reconnects to a new daemon unnoticed: {r}")
 r = s.tool(404, "transition_artifact", {"id": "B.2.2", "action": "start", "branch": False})
 check(result(r).get("isError") is not True, f"writes work after the restart: {r}")
-r = s.wait_for(lambda m: m.get("method") == "notifications/resources/updated"
-               and m["params"]["uri"] == "kodebase://artifact/B.2.2", 10)
+r = s.seen_or_wait(lambda m: m.get("method") == "notifications/resources/updated"
+                   and m["params"]["uri"] == "kodebase://artifact/B.2.2", 10)
 check(r is not None, "subscriptions are renewed after the daemon restarts")
 
 # --- resources, prompts, completion --------------------------------------------------------------
