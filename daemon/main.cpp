@@ -18,6 +18,8 @@
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <limits>
 #include <malloc.h>
 #include <string>
 #include <string_view>
@@ -83,8 +85,12 @@ int fail(int ready_fd, const std::string& message, int code) {
   return code;
 }
 
-// A whole number of the user's settings, else `fallback`.
-long user_number(std::string_view key, long fallback) {
+// A whole number of the user's settings, else the setting's default (the settings table is
+// the one place defaults live).
+long user_number(std::string_view key) {
+  long fallback = 0;
+  if (const auto* setting = kb::api::find_setting(key))
+    (void)parse_number(setting->fallback, fallback);
   auto v = kb::api::written_value(kb::api::user_config_file(), key, true);
   long out = fallback;
   if (v.is_number_integer() && v.get<long>() >= 0)
@@ -92,6 +98,72 @@ long user_number(std::string_view key, long fallback) {
   else if (v.is_string() && !parse_number(v.get<std::string>(), out))
     out = fallback;
   return out;
+}
+
+// The daemon's tuning knobs in its environment, each once: its variable, the whole numbers it
+// takes and what it sets. A value out of range is refused, naming the variable.
+struct EnvironmentOption {
+  const char* name;
+  long min, max;
+  const char* meaning;
+  void (*set)(kb::daemon::server::ServerOptions&, long);
+};
+
+using Options = kb::daemon::server::ServerOptions;
+constexpr long k_any = std::numeric_limits<long>::max();
+constexpr EnvironmentOption k_environment[] = {
+    {"KODEBASE_HTTP_TIMEOUT", 1, k_any, "seconds the HTTP doors wait for a request or a reader",
+     [](Options& o, long v) {
+       for (auto* limits : {&o.http, &o.webhook.limits})
+         limits->request_timeout = limits->idle_timeout = limits->write_timeout =
+             std::chrono::seconds(v);
+     }},
+    {"KODEBASE_HTTP_MAX_CONNECTIONS", 1, k_any, "connections each HTTP door serves at once",
+     [](Options& o, long v) {
+       o.http.max_connections = o.webhook.limits.max_connections = static_cast<size_t>(v);
+     }},
+    {"KODEBASE_DAEMON_MAX_FRAME", 1024, k_any, "bytes of the largest request",
+     [](Options& o, long v) { o.max_frame = static_cast<size_t>(v); }},
+    {"KODEBASE_DAEMON_QUEUE", 1, k_any, "notifications queued per subscriber before a resync",
+     [](Options& o, long v) { o.subscriber_queue = static_cast<size_t>(v); }},
+    {"KODEBASE_DAEMON_WATCH_MS", 1, 60000,
+     "milliseconds between looks for changes while anyone subscribes",
+     [](Options& o, long v) { o.watch_interval = std::chrono::milliseconds(v); }},
+    {"KODEBASE_DAEMON_SETTLE_MS", 0, 60000,
+     "milliseconds without a new file event before changes are read",
+     [](Options& o, long v) { o.settle = std::chrono::milliseconds(v); }},
+    {"KODEBASE_GITHUB_RESERVE", 0, k_any, "GitHub quota kept back from background calls",
+     [](Options& o, long v) { o.github.reserve = v; }},
+    {"KODEBASE_GITHUB_CONCURRENCY", 1, 1000, "GitHub requests in flight at once",
+     [](Options& o, long v) { o.github.max_concurrent = static_cast<int>(v); }},
+    {"KODEBASE_GITHUB_SPACING_MS", 0, k_any,
+     "milliseconds between GitHub mutations (searches: twice that)",
+     [](Options& o, long v) {
+       o.github.mutation_spacing = std::chrono::milliseconds(v);
+       o.github.search_spacing = 2 * o.github.mutation_spacing;
+     }},
+    {"KODEBASE_GITHUB_SYNC_INTERVAL", 0, k_any,
+     "seconds between checks for merged pull requests (0 = never; else github.sync_interval)",
+     [](Options& o, long v) { o.sync_interval = std::chrono::seconds(v); }},
+    {"KODEBASE_REALTIME_PRESENCE_MS", 1, k_any, "milliseconds between presence heartbeats",
+     [](Options& o, long v) { o.presence_interval = std::chrono::milliseconds(v); }},
+};
+
+// Applies the environment's knobs to `options`; the reason one cannot be used, or "".
+std::string apply_environment(Options& options) {
+  for (const auto& option : k_environment) {
+    const char* env = std::getenv(option.name);
+    if (!env || !*env)
+      continue;
+    long value = 0;
+    if (!parse_number(env, value) || value < option.min || value > option.max)
+      return fmt::format("{} must be a whole number {}, not `{}` ({})", option.name,
+                         option.max == k_any ? fmt::format("of at least {}", option.min)
+                                             : fmt::format("from {} to {}", option.min, option.max),
+                         env, option.meaning);
+    option.set(options, value);
+  }
+  return "";
 }
 
 // What stat says of the user's settings file: it changed when this does.
@@ -118,12 +190,11 @@ std::string github_settings(kb::daemon::github::ProxyOptions& o) {
     return "github.api_url must be an http(s) URL such as https://api.github.com, not `" + url +
            "`";
   o.api_url = url;
-  auto whole = user_number;
-  o.cache_bytes = static_cast<size_t>(whole("github.cache_mb", 256)) << 20;
-  o.fresh_default = std::chrono::seconds(user_number("github.fresh.default", 60));
-  o.fresh_contents = std::chrono::seconds(user_number("github.fresh.contents", 60));
-  o.fresh_commits = std::chrono::seconds(user_number("github.fresh.commits", 300));
-  o.fresh_repository = std::chrono::seconds(user_number("github.fresh.repository", 1800));
+  o.cache_bytes = static_cast<size_t>(user_number("github.cache_mb")) << 20;
+  o.fresh_default = std::chrono::seconds(user_number("github.fresh.default"));
+  o.fresh_contents = std::chrono::seconds(user_number("github.fresh.contents"));
+  o.fresh_commits = std::chrono::seconds(user_number("github.fresh.commits"));
+  o.fresh_repository = std::chrono::seconds(user_number("github.fresh.repository"));
   if (const char* env = std::getenv("KODEBASE_GITHUB_FRESH"); env && *env) {
     long seconds = 0;
     if (parse_number(env, seconds) && seconds >= 0)
@@ -202,20 +273,6 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
   ::unsetenv("KODEBASE_WEBHOOK_SECRET");
   ::unsetenv("KODEBASE_WEBHOOK_GITHUB_TOKEN");
   options.no_socket = webhook.no_socket;
-  // Deadlines and connection caps of the HTTP doors (tests shorten them).
-  if (const char* env = std::getenv("KODEBASE_HTTP_TIMEOUT"); env && *env) {
-    long seconds = 0;
-    if (parse_number(env, seconds) && seconds > 0)
-      for (auto* limits : {&options.http, &options.webhook.limits})
-        limits->request_timeout = limits->idle_timeout = limits->write_timeout =
-            std::chrono::seconds(seconds);
-  }
-  if (const char* env = std::getenv("KODEBASE_HTTP_MAX_CONNECTIONS"); env && *env) {
-    long n = 0;
-    if (parse_number(env, n) && n > 0)
-      options.http.max_connections = options.webhook.limits.max_connections =
-          static_cast<size_t>(n);
-  }
   // The lock is held for the daemon's whole life: one daemon per user (a hosted relay serves
   // no socket and takes none).
   int lock =
@@ -244,16 +301,6 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
   kb::util::set_warning_sink([&log](std::string_view w) { log.info("{}", w); });
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);
-  if (const char* env = std::getenv("KODEBASE_DAEMON_MAX_FRAME"); env && *env) {
-    long bytes = 0;
-    if (parse_number(env, bytes) && bytes >= 1024)
-      options.max_frame = static_cast<size_t>(bytes);
-  }
-  if (const char* env = std::getenv("KODEBASE_DAEMON_QUEUE"); env && *env) {
-    long queue = 0;
-    if (parse_number(env, queue) && queue > 0)
-      options.subscriber_queue = static_cast<size_t>(queue);
-  }
   // How changes are noticed: $KODEBASE_DAEMON_WATCH, else the `daemon.watch` setting.
   auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.watch", true);
   std::string watch = setting.is_string() ? setting.get<std::string>() : "inotify";
@@ -287,28 +334,7 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
                   2);
     options.github_port = static_cast<int>(port);
   }
-  if (const char* env = std::getenv("KODEBASE_GITHUB_RESERVE"); env && *env) {
-    long reserve = 0;
-    if (parse_number(env, reserve) && reserve >= 0)
-      options.github.reserve = reserve;
-  }
-  if (const char* env = std::getenv("KODEBASE_GITHUB_CONCURRENCY"); env && *env) {
-    long n = 0;
-    if (parse_number(env, n) && n > 0)
-      options.github.max_concurrent = static_cast<int>(n);
-  }
-  if (const char* env = std::getenv("KODEBASE_GITHUB_SPACING_MS"); env && *env) {
-    long ms = 0;
-    if (parse_number(env, ms) && ms >= 0)
-      options.github.mutation_spacing = std::chrono::milliseconds(ms);
-    options.github.search_spacing = 2 * options.github.mutation_spacing;
-  }
-  options.sync_interval = std::chrono::seconds(user_number("github.sync_interval", 300));
-  if (const char* env = std::getenv("KODEBASE_GITHUB_SYNC_INTERVAL"); env && *env) {
-    long seconds = 0;
-    if (parse_number(env, seconds))
-      options.sync_interval = std::chrono::seconds(seconds);
-  }
+  options.sync_interval = std::chrono::seconds(user_number("github.sync_interval"));
   options.realtime = realtime_options();
   if (auto v =
           kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file", true);
@@ -317,14 +343,12 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
   if (const char* env = std::getenv("KODEBASE_TEAM_SECRET"); env && *env)
     options.realtime_secret = env;
   ::unsetenv("KODEBASE_TEAM_SECRET"); // not handed on to anything the daemon runs
-  options.history = static_cast<size_t>(std::max(100L, user_number("realtime.history", 10000)));
-  options.history_ttl = std::chrono::seconds(user_number("realtime.history_ttl", 0));
-  options.claim_ttl = std::chrono::seconds(std::max(1L, user_number("realtime.claim_ttl", 7200)));
-  if (const char* env = std::getenv("KODEBASE_REALTIME_PRESENCE_MS"); env && *env) {
-    long ms = 0;
-    if (parse_number(env, ms) && ms > 0)
-      options.presence_interval = std::chrono::milliseconds(ms);
-  }
+  options.history = static_cast<size_t>(std::max(100L, user_number("realtime.history")));
+  options.history_ttl = std::chrono::seconds(user_number("realtime.history_ttl"));
+  options.claim_ttl = std::chrono::seconds(std::max(1L, user_number("realtime.claim_ttl")));
+  // The environment comes last: it overrides the settings (tests and benchmarks use it).
+  if (auto why = apply_environment(options); !why.empty())
+    return fail(ready_fd, why, 2);
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
   int code = kb::daemon::server::run_daemon(options, log);
@@ -346,13 +370,10 @@ int main(int argc, char** argv) {
     ::unsetenv(name);
   bool oneshot = false, foreground = false;
   WebhookFlags webhook;
-  long idle_timeout = 1800, ready_fd = -1;
+  long ready_fd = -1;
   // The idle timeout: --idle-timeout, else $KODEBASE_DAEMON_IDLE_TIMEOUT, else the user's
-  // `daemon.idle_timeout` setting, else 30 minutes.
-  if (auto setting =
-          kb::api::written_value(kb::api::user_config_file(), "daemon.idle_timeout", true);
-      setting.is_number_integer() && setting.get<long>() >= 0)
-    idle_timeout = setting.get<long>();
+  // `daemon.idle_timeout` setting (by default 30 minutes).
+  long idle_timeout = user_number("daemon.idle_timeout");
   if (const char* env = std::getenv("KODEBASE_DAEMON_IDLE_TIMEOUT"); env && *env)
     if (!parse_number(env, idle_timeout)) {
       std::fprintf(stderr, "kodebased: KODEBASE_DAEMON_IDLE_TIMEOUT must be seconds, not '%s'\n",
@@ -393,6 +414,10 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "-h" || arg == "--help") {
       std::fputs(k_usage, stdout);
+      std::fputs("\nTuning, from the environment (whole numbers; out of range stops the daemon):\n",
+                 stdout);
+      for (const auto& option : k_environment)
+        std::printf("  %-30s %s\n", option.name, option.meaning);
       return 0;
     } else {
       std::fprintf(stderr, "kodebased: unknown option '%s'\n%s", argv[i], k_usage);

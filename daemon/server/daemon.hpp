@@ -114,7 +114,8 @@ class Daemon {
 public:
   Daemon(const ServerOptions& options, Log& log)
       : m_options(options), m_log(log),
-        m_projects(options.poll ? WarmProjects::Watch::poll : WarmProjects::Watch::inotify),
+        m_projects(options.poll ? WarmProjects::Watch::poll : WarmProjects::Watch::inotify,
+                   std::chrono::seconds(600), options.settle),
         m_ctx{m_projects, "daemon"}, m_acceptor(m_io), m_signals(m_io), m_tick(m_io), m_watch(m_io),
         m_workers(std::max(4u, std::thread::hardware_concurrency())) {}
 
@@ -233,7 +234,7 @@ private:
                     const std::set<std::string>& topics, protocol::Response& response);
   // Sends what changed to the subscribers that follow it.
   void broadcast();
-  // While anyone subscribes, settled changes are looked for every 50 ms.
+  // While anyone subscribes, settled changes are looked for every options.watch_interval.
   void watch_changes();
   // Waits (bounded) for the work running on the workers; false when some is still running.
   bool drain_workers();

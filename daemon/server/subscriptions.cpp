@@ -77,7 +77,7 @@ void Daemon::watch_changes() {
   if (!any)
     return;
   m_watching = true;
-  m_watch.expires_after(std::chrono::milliseconds(50));
+  m_watch.expires_after(m_options.watch_interval);
   m_watch.async_wait([this](boost::system::error_code ec) {
     m_watching = false;
     if (ec || m_stopping)

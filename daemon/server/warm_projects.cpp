@@ -261,7 +261,8 @@ struct WarmProjects::Changes {
   bool events = false; // inotify reported anything at all
 };
 
-WarmProjects::WarmProjects(Watch watch, std::chrono::seconds ttl) : m_watch(watch), m_ttl(ttl) {}
+WarmProjects::WarmProjects(Watch watch, std::chrono::seconds ttl, std::chrono::milliseconds settle)
+    : m_watch(watch), m_ttl(ttl), m_settle(settle) {}
 WarmProjects::~WarmProjects() = default;
 
 bool WarmProjects::watch_tree(Entry& e, const fs::path& dir) {
@@ -711,7 +712,7 @@ void WarmProjects::poll(const fs::path& root, Clock::time_point now) {
   if (queued != e->queued)
     e->last_event = now;
   e->queued = queued;
-  bool settled = now - e->last_event >= 150ms || now - e->first_event >= 1s;
+  bool settled = now - e->last_event >= m_settle || now - e->first_event >= 1s;
   if (!settled || (git_busy() && now - e->first_event < 5s))
     return;
   e->queued = 0;

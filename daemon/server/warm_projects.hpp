@@ -29,8 +29,11 @@ namespace kb::daemon::server {
 class WarmProjects final : public api::ProjectSource {
 public:
   enum class Watch { inotify, poll };
+  // `settle`: how long file events must be quiet before their changes are read (at most a
+  // second after the first).
   explicit WarmProjects(Watch watch = Watch::inotify,
-                        std::chrono::seconds ttl = std::chrono::seconds(600));
+                        std::chrono::seconds ttl = std::chrono::seconds(600),
+                        std::chrono::milliseconds settle = std::chrono::milliseconds(150));
   ~WarmProjects() override;
   WarmProjects(const WarmProjects&) = delete;
   WarmProjects& operator=(const WarmProjects&) = delete;
@@ -56,8 +59,8 @@ public:
   };
 
   // Reads what changed in the project at `root` once its events have settled (no new event
-  // for 150 ms, or 1 s after the first; never while git holds index.lock or HEAD.lock; when
-  // polling, at most once a second). Called often while anyone subscribes.
+  // for the settle time, or 1 s after the first; never while git holds index.lock or HEAD.lock;
+  // when polling, at most once a second). Called often while anyone subscribes.
   void poll(const std::filesystem::path& root, std::chrono::steady_clock::time_point now);
   // Reads at once what a write the daemon just made in the project at `root` changed (its
   // file events need no settling: the write is complete) and queues the notices, with the
@@ -117,6 +120,7 @@ private:
 
   Watch m_watch;
   std::chrono::seconds m_ttl;
+  std::chrono::milliseconds m_settle;
   mutable std::mutex m_mutex; // guards the two members below and each entry's published info
   std::vector<Notice> m_notices;
   std::map<std::filesystem::path, std::shared_ptr<Entry>> m_projects;

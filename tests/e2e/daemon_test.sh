@@ -27,6 +27,13 @@ wait_until() {
   return 1
 }
 
+# a tuning variable out of its range stops the daemon before it serves, naming the variable
+expect_exit 2 "a queue of 0" -- env KODEBASE_DAEMON_QUEUE=0 KODEBASE_RUNTIME_DIR="$work/rt-bad" "$bin/kodebased" --foreground
+contains "$err" "KODEBASE_DAEMON_QUEUE must be a whole number of at least 1, not \`0\`" "the variable is named"
+expect_exit 2 "a settle time of words" -- env KODEBASE_DAEMON_SETTLE_MS=soon KODEBASE_RUNTIME_DIR="$work/rt-bad" "$bin/kodebased" --foreground
+contains "$err" "KODEBASE_DAEMON_SETTLE_MS" "the settle variable is named"
+[ ! -S "$work/rt-bad/daemon.sock" ] && pass || fail "a refused daemon left a socket"
+
 # autostart on first use; the runtime directory and socket are private
 expect_exit 0 "first call autostarts" -- "$kb" -C "$p" list
 [ -S "$rt/daemon.sock" ] && pass || fail "no socket after autostart"
