@@ -532,109 +532,56 @@ void Server::handle(json message, std::vector<json>* batch) {
     finish(answer(id, name, params, *call));
   };
   // What changes the session is answered in order, on the reader; the rest off it.
-  static const std::set<std::string> k_inline = {"initialize",
-                                                 "ping",
-                                                 "logging/setLevel",
-                                                 "resources/subscribe",
-                                                 "resources/unsubscribe",
-                                                 "tools/list",
-                                                 "prompts/list",
-                                                 "resources/templates/list",
-                                                 "server/discover"};
-  if (batch || k_inline.contains(name))
+  const Method* known = find_method(name);
+  if (batch || !known || known->on_reader)
     work();
   else
     spawn(work);
 }
 
+const Server::Method* Server::find_method(std::string_view name) {
+  static const Method k_methods[] = {
+      {"ping", true, true, [](Server&, const json&, Call&) { return json::object(); }},
+      {"initialize", true, true, [](Server& s, const json& p, Call&) { return s.initialize(p); }},
+      {"logging/setLevel", true, false,
+       [](Server& s, const json& p, Call&) { return s.set_log_level(p); }},
+      {"tools/list", true, false, [](Server& s, const json& p, Call&) { return s.list_tools(p); }},
+      {"tools/call", false, false,
+       [](Server& s, const json& p, Call& c) { return s.call_tool(p, c); }},
+      {"resources/list", false, false,
+       [](Server& s, const json& p, Call&) { return s.list_resources(p); }},
+      {"resources/templates/list", true, false,
+       [](Server& s, const json& p, Call&) {
+         return s.list_page("templates", p, s.m_catalogue.templates, "resourceTemplates");
+       }},
+      {"resources/read", false, false,
+       [](Server& s, const json& p, Call&) { return s.read_resource(p); }},
+      {"resources/subscribe", true, false,
+       [](Server& s, const json& p, Call&) { return s.subscription(p, true); }},
+      {"resources/unsubscribe", true, false,
+       [](Server& s, const json& p, Call&) { return s.subscription(p, false); }},
+      {"prompts/list", true, false,
+       [](Server& s, const json& p, Call&) { return s.list_prompts(p); }},
+      {"prompts/get", false, false,
+       [](Server& s, const json& p, Call&) { return s.get_prompt(p); }},
+      {"completion/complete", false, false,
+       [](Server& s, const json& p, Call&) { return s.complete(p); }},
+  };
+  for (const auto& method : k_methods)
+    if (method.name == name)
+      return &method;
+  return nullptr;
+}
+
 std::optional<json> Server::answer(const json& id, const std::string& method, const json& params,
                                    Call& call) {
-  auto ok = [&](json result) {
-    return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
-  };
   try {
-    if (method == "ping")
-      return ok(json::object());
-    if (method == "initialize")
-      return ok(initialize(params));
-    static const std::set<std::string> k_methods = {"tools/list",
-                                                    "tools/call",
-                                                    "resources/list",
-                                                    "resources/read",
-                                                    "resources/templates/list",
-                                                    "resources/subscribe",
-                                                    "resources/unsubscribe",
-                                                    "prompts/list",
-                                                    "prompts/get",
-                                                    "completion/complete",
-                                                    "logging/setLevel"};
-    if (!k_methods.contains(method))
+    const Method* known = find_method(method);
+    if (!known)
       throw RpcError(k_method_not_found, fmt::format("method not found: {}", method));
-    if (version().empty())
+    if (!known->before_init && version().empty())
       throw RpcError(k_invalid_request, "not initialized: send initialize first");
-    if (method == "logging/setLevel") {
-      auto level = params.value("level", json(nullptr));
-      auto it = level.is_string()
-                    ? std::find(std::begin(k_levels), std::end(k_levels), level.get<std::string>())
-                    : std::end(k_levels);
-      if (it == std::end(k_levels))
-        throw RpcError(k_invalid_params,
-                       "level must be one of debug, info, notice, warning, error, critical, "
-                       "alert, emergency");
-      std::lock_guard lock(m->mutex);
-      m->log_level = static_cast<LogLevel>(it - std::begin(k_levels));
-      return ok(json::object());
-    }
-    if (method == "tools/list") {
-      json tools = json::array();
-      bool structured = newer_or_same(version(), "2025-06-18");
-      for (const auto& t : m_catalogue.tools) {
-        if (m_options.read_only && !t.read_only)
-          continue;
-        json entry{
-            {"name", t.name}, {"description", t.description}, {"inputSchema", t.input_schema}};
-        if (structured) {
-          entry["title"] = t.title;
-          if (!t.output_schema.is_null())
-            entry["outputSchema"] = t.output_schema;
-        }
-        if (newer_or_same(version(), "2025-03-26")) {
-          entry["annotations"] = {
-              {"title", t.title}, {"readOnlyHint", t.read_only}, {"openWorldHint", t.open_world}};
-          if (!t.read_only) {
-            entry["annotations"]["destructiveHint"] = t.destructive;
-            entry["annotations"]["idempotentHint"] = t.idempotent;
-          } else {
-            entry["annotations"]["idempotentHint"] = true;
-          }
-        }
-        tools.push_back(std::move(entry));
-      }
-      return ok(list_page("tools", params, tools, "tools"));
-    }
-    if (method == "tools/call")
-      return ok(call_tool(params, call));
-    if (method == "resources/list")
-      return ok(list_resources(params));
-    if (method == "resources/templates/list")
-      return ok(list_page("templates", params, m_catalogue.templates, "resourceTemplates"));
-    if (method == "resources/read")
-      return ok(read_resource(params));
-    if (method == "resources/subscribe" || method == "resources/unsubscribe")
-      return ok(subscription(params, method == "resources/subscribe"));
-    if (method == "prompts/list") {
-      json prompts = json::array();
-      for (const auto& p : m_catalogue.prompts) {
-        json entry{{"name", p.name}, {"description", p.description}, {"arguments", p.arguments}};
-        if (newer_or_same(version(), "2025-06-18"))
-          entry["title"] = p.title;
-        prompts.push_back(std::move(entry));
-      }
-      return ok(list_page("prompts", params, prompts, "prompts"));
-    }
-    if (method == "prompts/get")
-      return ok(get_prompt(params));
-    return ok(complete(params));
+    return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", known->answer(*this, params, call)}};
   } catch (const RpcError& e) {
     json error{{"code", e.code}, {"message", e.what()}};
     if (!e.data.is_null())
@@ -645,6 +592,58 @@ std::optional<json> Server::answer(const json& id, const std::string& method, co
                 {"id", id},
                 {"error", {{"code", k_internal_error}, {"message", e.what()}}}};
   }
+}
+
+json Server::set_log_level(const json& params) {
+  auto level = params.value("level", json(nullptr));
+  auto it = level.is_string()
+                ? std::find(std::begin(k_levels), std::end(k_levels), level.get<std::string>())
+                : std::end(k_levels);
+  if (it == std::end(k_levels))
+    throw RpcError(k_invalid_params,
+                   "level must be one of debug, info, notice, warning, error, critical, "
+                   "alert, emergency");
+  std::lock_guard lock(m->mutex);
+  m->log_level = static_cast<LogLevel>(it - std::begin(k_levels));
+  return json::object();
+}
+
+json Server::list_tools(const json& params) {
+  json tools = json::array();
+  bool structured = newer_or_same(version(), "2025-06-18");
+  for (const auto& t : m_catalogue.tools) {
+    if (m_options.read_only && !t.read_only)
+      continue;
+    json entry{{"name", t.name}, {"description", t.description}, {"inputSchema", t.input_schema}};
+    if (structured) {
+      entry["title"] = t.title;
+      if (!t.output_schema.is_null())
+        entry["outputSchema"] = t.output_schema;
+    }
+    if (newer_or_same(version(), "2025-03-26")) {
+      entry["annotations"] = {
+          {"title", t.title}, {"readOnlyHint", t.read_only}, {"openWorldHint", t.open_world}};
+      if (!t.read_only) {
+        entry["annotations"]["destructiveHint"] = t.destructive;
+        entry["annotations"]["idempotentHint"] = t.idempotent;
+      } else {
+        entry["annotations"]["idempotentHint"] = true;
+      }
+    }
+    tools.push_back(std::move(entry));
+  }
+  return list_page("tools", params, tools, "tools");
+}
+
+json Server::list_prompts(const json& params) {
+  json prompts = json::array();
+  for (const auto& p : m_catalogue.prompts) {
+    json entry{{"name", p.name}, {"description", p.description}, {"arguments", p.arguments}};
+    if (newer_or_same(version(), "2025-06-18"))
+      entry["title"] = p.title;
+    prompts.push_back(std::move(entry));
+  }
+  return list_page("prompts", params, prompts, "prompts");
 }
 
 // ---- lifecycle ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // agent, the kodebase protocol towards the daemon. Every tool calls kodebase API methods
 // through the daemon; this layer only translates, checks arguments and renders.
 
+#include "core/protocol/jsonrpc.hpp"
 #include "core/util/result.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,12 +34,12 @@ struct Options {
 inline constexpr std::string_view k_versions[] = {"2024-11-05", "2025-03-26", "2025-06-18",
                                                   "2025-11-25"};
 
-// JSON-RPC error codes.
-inline constexpr int k_parse_error = -32700;
-inline constexpr int k_invalid_request = -32600;
-inline constexpr int k_method_not_found = -32601;
-inline constexpr int k_invalid_params = -32602;
-inline constexpr int k_internal_error = -32603;
+// JSON-RPC error codes: the protocol's own, and MCP's for a resource that is not there.
+using protocol::k_internal_error;
+using protocol::k_invalid_params;
+using protocol::k_invalid_request;
+using protocol::k_method_not_found;
+using protocol::k_parse_error;
 inline constexpr int k_resource_not_found = -32002;
 
 // A protocol failure: becomes a JSON-RPC error reply.
@@ -168,8 +169,19 @@ private:
   void handle(json message, std::vector<json>* batch_replies);
   std::optional<json> answer(const json& id, const std::string& method, const json& params,
                              Call& call);
+  // The MCP methods this server answers (its method table, server.cpp).
+  struct Method {
+    std::string_view name;
+    bool on_reader;   // answered in order on the reader (it changes the session), not off it
+    bool before_init; // may come before initialize
+    json (*answer)(Server&, const json& params, Call& call);
+  };
+  static const Method* find_method(std::string_view name);
   json initialize(const json& params);
   void initialized();
+  json set_log_level(const json& params);
+  json list_tools(const json& params);
+  json list_prompts(const json& params);
   json call_tool(const json& params, Call& call);
   json list_page(std::string_view kind, const json& params, const json& items,
                  std::string_view key);
