@@ -1,5 +1,5 @@
-#include "daemon/realtime/resp.hpp"
 #include "daemon/net/asio.hpp"
+#include "daemon/realtime/resp_impl.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,55 +15,7 @@
 
 namespace kb::daemon::realtime {
 
-namespace asio = boost::asio;
-namespace ssl = boost::asio::ssl;
-using tcp = asio::ip::tcp;
-using unix_socket = asio::local::stream_protocol::socket;
-using tls_stream = ssl::stream<tcp::socket>;
-
 // ---- connection -----------------------------------------------------------------------------
-
-struct Connection::Impl {
-  asio::io_context& io;
-  ConnectOptions options;
-  ssl::context tls_context{ssl::context::tls_client};
-  std::variant<std::monostate, tcp::socket, std::unique_ptr<tls_stream>, unix_socket> stream;
-  tcp::resolver resolver{io};
-  asio::steady_timer connect_timer{io};
-  ReplyReader reader;
-  std::array<char, 64 * 1024> buffer{};
-
-  struct Pending {
-    Callback done;
-    std::chrono::steady_clock::time_point deadline;
-    std::string name;
-  };
-  std::deque<Pending> pending;
-  std::deque<std::string> outgoing;
-  std::string sending; // the write in progress
-  bool writing = false;
-  bool is_open = false;
-  bool closed = false;
-  asio::steady_timer deadline_timer{io};
-  bool deadline_armed = false;
-  std::function<void(const Reply&)> push_handler;
-  std::function<void(const util::Error&)> closed_handler;
-  bool subscribed = false;
-
-  Impl(asio::io_context& i, ConnectOptions o) : io(i), options(std::move(o)) {}
-
-  template <typename F> void with_stream(F&& f) {
-    std::visit(
-        [&](auto& s) {
-          using T = std::decay_t<decltype(s)>;
-          if constexpr (std::is_same_v<T, std::unique_ptr<tls_stream>>)
-            f(*s);
-          else if constexpr (!std::is_same_v<T, std::monostate>)
-            f(s);
-        },
-        stream);
-  }
-};
 
 std::shared_ptr<Connection> Connection::create(asio::io_context& io, ConnectOptions options) {
   return std::shared_ptr<Connection>(new Connection(io, std::move(options)));
@@ -82,12 +34,6 @@ namespace {
 
 util::Error gone(std::string message) {
   return util::make_error(util::ErrorKind::unavailable, std::move(message));
-}
-
-bool is_ip_literal(const std::string& host) {
-  boost::system::error_code ec;
-  (void)asio::ip::make_address(host, ec);
-  return !ec;
 }
 
 } // namespace
@@ -270,11 +216,64 @@ void Connection::command(std::vector<std::string> args, Callback done) {
   write_next(self, *m);
 }
 
+namespace {
+
+using Finish = std::shared_ptr<std::function<void(util::Status)>>;
+using Fail = std::function<void(util::Error)>;
+
+// The last step of a connect: SELECT the URL's database (nothing to do for 0); then the
+// connection is open and `finish` hears so.
+void select_database(const std::shared_ptr<Connection>& self, Connection::Impl& st, Finish finish,
+                     Fail fail) {
+  auto selected = [&st, finish, fail](util::Result<Reply> r) {
+    if (!r)
+      return fail(r.error());
+    if (r->is_error())
+      return fail(
+          util::make_error(util::ErrorKind::failed,
+                           fmt::format("Redis refused SELECT {}: {}", st.options.url.db, r->str)));
+    st.is_open = true;
+    st.connect_timer.cancel();
+    if (*finish)
+      std::exchange(*finish, nullptr)(util::ok_status());
+  };
+  if (st.options.url.db == 0)
+    return selected(Reply{Reply::Type::status, "OK", 0, {}});
+  self->command({"SELECT", std::to_string(st.options.url.db)}, selected);
+}
+
+// After the transport: AUTH with the URL's user and password (nothing to do without them). A
+// refusal ends the connect: the connection stays the default user's and is never used.
+void authenticate(const std::shared_ptr<Connection>& self, Connection::Impl& st, Finish finish,
+                  Fail fail) {
+  const auto& url = st.options.url;
+  if (url.password.empty() && url.user.empty())
+    return select_database(self, st, finish, fail);
+  std::vector<std::string> auth = {"AUTH"};
+  if (!url.user.empty())
+    auth.push_back(url.user);
+  auth.push_back(url.password);
+  self->command(auth, [self, &st, finish, fail](util::Result<Reply> r) {
+    if (!r)
+      return fail(r.error());
+    if (r->is_error())
+      return fail(util::make_error(
+          util::ErrorKind::failed,
+          fmt::format("Redis at {} refused the credentials: {}", st.options.url.redacted(), r->str),
+          {{"hint", "check the user and password in realtime.redis_url"}}));
+    select_database(self, st, finish, fail);
+  });
+}
+
+} // namespace
+
+// A connect in steps: the transport (resp_transport.cpp), AUTH, SELECT; all within the
+// options' timeout.
 void Connection::connect(std::function<void(util::Status)> done) {
   auto self = shared_from_this();
   auto& st = *m;
   auto finish = std::make_shared<std::function<void(util::Status)>>(std::move(done));
-  auto fail = [self, &st, finish](util::Error e) {
+  Fail fail = [self, &st, finish](util::Error e) {
     fail_all(self, st, e, false);
     if (*finish)
       std::exchange(*finish, nullptr)(e);
@@ -285,103 +284,23 @@ void Connection::connect(std::function<void(util::Status)> done) {
       fail(gone(fmt::format("could not reach Redis at {} within {} ms", st.options.url.redacted(),
                             st.options.timeout.count())));
   });
-  // After the transport: AUTH and SELECT, then ready.
-  auto ready = [self, &st, finish, fail](boost::system::error_code ec, const std::string& what) {
+  auto ready = [self, &st, finish, fail](boost::system::error_code ec, const std::string& step) {
     if (st.closed)
       return;
-    if (ec) {
-      fail(gone(fmt::format("cannot connect to Redis at {}: {}: {}", st.options.url.redacted(),
-                            what, ec.message())));
-      return;
-    }
+    if (ec)
+      return fail(gone(fmt::format("cannot connect to Redis at {}: {}: {}",
+                                   st.options.url.redacted(), step, ec.message())));
     read_more(self, st);
-    auto selected = [self, &st, finish, fail] {
-      auto select_done = [self, &st, finish, fail](util::Result<Reply> r) {
-        if (!r)
-          return fail(r.error());
-        if (r->is_error())
-          return fail(
-              util::make_error(util::ErrorKind::failed, fmt::format("Redis refused SELECT {}: {}",
-                                                                    st.options.url.db, r->str)));
-        st.is_open = true;
-        st.connect_timer.cancel();
-        if (*finish)
-          std::exchange(*finish, nullptr)(util::ok_status());
-      };
-      if (st.options.url.db == 0)
-        return select_done(Reply{Reply::Type::status, "OK", 0, {}});
-      self->command({"SELECT", std::to_string(st.options.url.db)}, select_done);
-    };
-    const auto& url = st.options.url;
-    if (url.password.empty() && url.user.empty())
-      return selected();
-    std::vector<std::string> auth = {"AUTH"};
-    if (!url.user.empty())
-      auth.push_back(url.user);
-    auth.push_back(url.password);
-    self->command(auth, [&st, fail, selected](util::Result<Reply> r) {
-      if (!r)
-        return fail(r.error());
-      if (r->is_error()) // the connection stays the default user's: never use it
-        return fail(
-            util::make_error(util::ErrorKind::failed,
-                             fmt::format("Redis at {} refused the credentials: {}",
-                                         st.options.url.redacted(), r->str),
-                             {{"hint", "check the user and password in realtime.redis_url"}}));
-      selected();
-    });
+    authenticate(self, st, finish, fail);
   };
-  const auto& url = st.options.url;
-  if (url.kind == RedisUrl::Kind::unix_socket) {
-    auto& s = st.stream.emplace<unix_socket>(st.io);
-    s.async_connect(asio::local::stream_protocol::endpoint(url.path),
-                    [ready](boost::system::error_code ec) { ready(ec, "connect"); });
-    return;
+  switch (st.options.url.kind) {
+  case RedisUrl::Kind::unix_socket: return open_unix_socket(st, ready);
+  case RedisUrl::Kind::tls:
+    if (auto prepared = prepare_tls(st); !prepared)
+      return fail(prepared.error());
+    return open_tcp(self, st, ready);
+  default: return open_tcp(self, st, ready);
   }
-  if (url.kind == RedisUrl::Kind::tls) {
-    boost::system::error_code ec;
-    st.tls_context.set_default_verify_paths(ec);
-    if (!st.options.ca_file.empty()) {
-      st.tls_context.load_verify_file(st.options.ca_file, ec);
-      if (ec)
-        return fail(util::make_error(
-            util::ErrorKind::invalid_argument,
-            fmt::format("cannot read the CA file {}: {}", st.options.ca_file, ec.message()),
-            {{"hint", "realtime.ca_file names a PEM file of trusted certificates"}}));
-    }
-    st.tls_context.set_verify_mode(ssl::verify_peer);
-    auto& s = st.stream.emplace<std::unique_ptr<tls_stream>>(
-        std::make_unique<tls_stream>(st.io, st.tls_context));
-    if (!is_ip_literal(url.host)) // SNI names a host, never an address
-      SSL_set_tlsext_host_name(s->native_handle(), url.host.c_str());
-    s->set_verify_callback(ssl::host_name_verification(url.host));
-  } else {
-    st.stream.emplace<tcp::socket>(st.io);
-  }
-  st.resolver.async_resolve(
-      url.host, std::to_string(url.port),
-      [self, &st, ready](boost::system::error_code ec, tcp::resolver::results_type results) {
-        if (st.closed)
-          return;
-        if (ec)
-          return ready(ec, "resolving " + st.options.url.host);
-        auto connected = [self, &st, ready](boost::system::error_code connect_ec,
-                                            const tcp::endpoint&) {
-          if (connect_ec || st.closed)
-            return ready(connect_ec, "connect");
-          if (auto* tls = std::get_if<std::unique_ptr<tls_stream>>(&st.stream))
-            (*tls)->async_handshake(ssl::stream_base::client,
-                                    [ready](boost::system::error_code handshake_ec) {
-                                      ready(handshake_ec, "TLS handshake");
-                                    });
-          else
-            ready({}, "connect");
-        };
-        if (auto* tls = std::get_if<std::unique_ptr<tls_stream>>(&st.stream))
-          asio::async_connect((*tls)->lowest_layer(), results, connected);
-        else
-          asio::async_connect(std::get<tcp::socket>(st.stream), results, connected);
-      });
 }
 
 } // namespace kb::daemon::realtime
