@@ -161,59 +161,53 @@ json Daemon::status() const {
       {"projects", projects}};
 }
 
-int Daemon::run() {
-  m_signals.add(SIGTERM);
-  m_signals.add(SIGINT);
-  m_signals.add(SIGHUP);
-  std::function<void()> wait_signal = [&] {
-    m_signals.async_wait([&](boost::system::error_code ec, int sig) {
-      if (ec)
-        return;
-      if (sig == SIGHUP) {
-        m_log.reopen();
-        m_log.info("log reopened");
-        wait_signal();
-        return;
-      }
-      shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    });
-  };
-  wait_signal();
-  auto refuse = [this](const std::string& why) {
-    m_log.info("{}", why);
-    if (m_options.ready_fd >= 0) {
-      auto line = why + "\n";
-      (void)!::write(m_options.ready_fd, line.data(), line.size());
-      ::close(m_options.ready_fd);
+void Daemon::wait_signal() {
+  m_signals.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec)
+      return;
+    if (sig == SIGHUP) {
+      m_log.reopen();
+      m_log.info("log reopened");
+      wait_signal();
+      return;
     }
-    return 3;
-  };
+    shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+}
+
+void Daemon::tell_starter(const std::string& line) {
+  if (m_options.ready_fd < 0)
+    return;
+  auto text = line + "\n";
+  (void)!::write(m_options.ready_fd, text.data(), text.size());
+  ::close(m_options.ready_fd);
+}
+
+util::Status Daemon::open_doors() {
   if (m_options.no_socket) {
     m_log.info("kodebased {} (build {}) serving no socket (hosted relay)", protocol::version(),
                protocol::build_id());
-  } else if (auto st = listen(); !st) {
-    return refuse(st.error().message);
   } else {
+    KB_TRY(listen());
     m_log.info("kodebased {} (build {}) serving {}", protocol::version(), protocol::build_id(),
                m_options.paths.socket.string());
   }
   start_github();
-  if (!m_options.webhook.listen.empty()) {
-    m_webhooks = std::make_unique<WebhookDoor>(
-        m_io, *m_github, m_options.webhook,
-        [this](const std::string& team, json envelope) {
-          m_relay->follow(team);
-          m_relay->publish(team, std::move(envelope));
-        },
-        [this](const std::string& s) { m_log.info("{}", s); });
-    if (auto st = m_webhooks->listen(); !st)
-      return refuse(st.error().message);
-    m_log.info("GitHub webhooks on {} (port {})", m_options.webhook.listen, m_webhooks->port());
-  }
-  if (m_options.ready_fd >= 0) {
-    (void)!::write(m_options.ready_fd, "OK\n", 3);
-    ::close(m_options.ready_fd);
-  }
+  if (m_options.webhook.listen.empty())
+    return util::ok_status();
+  m_webhooks = std::make_unique<WebhookDoor>(
+      m_io, *m_github, m_options.webhook,
+      [this](const std::string& team, json envelope) {
+        m_relay->follow(team);
+        m_relay->publish(team, std::move(envelope));
+      },
+      [this](const std::string& s) { m_log.info("{}", s); });
+  KB_TRY(m_webhooks->listen());
+  m_log.info("GitHub webhooks on {} (port {})", m_options.webhook.listen, m_webhooks->port());
+  return util::ok_status();
+}
+
+void Daemon::start_team_relay() {
   auto logger = [this](const std::string& s) { m_log.info("{}", s); };
   m_link = std::make_unique<realtime::Link>(m_io, logger);
   m_relay = std::make_unique<realtime::Relay>(
@@ -262,19 +256,9 @@ int Daemon::run() {
       m_relay->on_push(push);
   });
   m_link->configure(m_options.realtime);
-  if (!m_options.no_socket)
-    accept();
-  on_tick();
-  // A handler that throws is a bug; it is logged and the daemon serves on (Asio lets run()
-  // resume after an exception) rather than taking every client's session down with it.
-  for (;;) {
-    try {
-      m_io.run();
-      break;
-    } catch (const std::exception& e) {
-      m_log.info("internal error, serving on: {}", e.what());
-    }
-  }
+}
+
+int Daemon::stop_services() {
   m_finished = true;
   remove_socket();
   m_webhooks.reset();
@@ -295,6 +279,36 @@ int Daemon::run() {
   m_projects.save_snapshots();
   m_log.info("stopped");
   return 0;
+}
+
+// The daemon's life in steps: signals, its doors (the socket, GitHub, webhooks), the word to
+// whoever started it, the team relay, then serving until shutdown, and stopping in order.
+int Daemon::run() {
+  m_signals.add(SIGTERM);
+  m_signals.add(SIGINT);
+  m_signals.add(SIGHUP);
+  wait_signal();
+  if (auto st = open_doors(); !st) {
+    m_log.info("{}", st.error().message);
+    tell_starter(st.error().message);
+    return 3;
+  }
+  tell_starter("OK");
+  start_team_relay();
+  if (!m_options.no_socket)
+    accept();
+  on_tick();
+  // A handler that throws is a bug; it is logged and the daemon serves on (Asio lets run()
+  // resume after an exception) rather than taking every client's session down with it.
+  for (;;) {
+    try {
+      m_io.run();
+      break;
+    } catch (const std::exception& e) {
+      m_log.info("internal error, serving on: {}", e.what());
+    }
+  }
+  return stop_services();
 }
 
 int run_daemon(const ServerOptions& options, Log& log) {

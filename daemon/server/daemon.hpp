@@ -142,6 +142,15 @@ public:
   Log& log() { return m_log; }
 
 private:
+  // The steps of run(): SIGHUP reopens the log, SIGTERM and SIGINT stop; the socket, the
+  // GitHub doors and the webhook port (a failure is the daemon's refusal to start); a line to
+  // whoever started us (--ready-fd: "OK" or why not); the team relay; after serving, everything
+  // stopped in order (0, the exit code).
+  void wait_signal();
+  util::Status open_doors();
+  void tell_starter(const std::string& line);
+  void start_team_relay();
+  int stop_services();
   util::Status listen();
   void accept();
   void on_tick();
