@@ -247,15 +247,12 @@ struct WebhookFlags {
   bool no_socket = false;
 };
 
-int run_resident(bool foreground, long idle_timeout, int ready_fd, const WebhookFlags& webhook) {
-  std::string error;
-  auto paths = kb::protocol::runtime_paths(true, error);
-  if (!paths)
-    return fail(ready_fd, error, 3);
-  kb::daemon::server::ServerOptions options;
+// The webhook relay's options from its flags and environment (the secrets then leave the
+// environment); why they cannot be used, or "".
+std::string webhook_options(const WebhookFlags& webhook, Options& options) {
   if (!webhook.listen.empty()) {
     if (auto at = kb::daemon::server::parse_listen_address(webhook.listen); !at)
-      return fail(ready_fd, at.error().message, 2);
+      return at.error().message;
     options.webhook.listen = webhook.listen;
     options.webhook.max_body = static_cast<size_t>(webhook.max_body);
     if (!webhook.secret_file.empty())
@@ -263,16 +260,71 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
     else if (const char* env = std::getenv("KODEBASE_WEBHOOK_SECRET"); env && *env)
       options.webhook.secret = env;
     if (options.webhook.secret.empty())
-      return fail(ready_fd,
-                  "--webhook-listen needs the webhook's secret: --webhook-secret-file FILE or "
-                  "$KODEBASE_WEBHOOK_SECRET (the one set on GitHub's webhook page)",
-                  2);
+      return "--webhook-listen needs the webhook's secret: --webhook-secret-file FILE or "
+             "$KODEBASE_WEBHOOK_SECRET (the one set on GitHub's webhook page)";
     if (const char* env = std::getenv("KODEBASE_WEBHOOK_GITHUB_TOKEN"); env && *env)
       options.webhook.token = env;
   }
   ::unsetenv("KODEBASE_WEBHOOK_SECRET");
   ::unsetenv("KODEBASE_WEBHOOK_GITHUB_TOKEN");
   options.no_socket = webhook.no_socket;
+  return "";
+}
+
+// The resident daemon's options from the user's settings, then the environment (which
+// overrides them: tests and benchmarks use it); why they cannot be used, or "".
+std::string resident_options(Options& options) {
+  // How changes are noticed: $KODEBASE_DAEMON_WATCH, else the `daemon.watch` setting.
+  auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.watch", true);
+  std::string watch = setting.is_string() ? setting.get<std::string>() : "inotify";
+  if (const char* env = std::getenv("KODEBASE_DAEMON_WATCH"); env && *env)
+    watch = env;
+  if (watch != "inotify" && watch != "poll")
+    return "KODEBASE_DAEMON_WATCH / daemon.watch must be `inotify` or `poll`, not `" + watch + "`";
+  options.poll = watch == "poll";
+  if (auto why = github_settings(options.github); !why.empty())
+    return why;
+  options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
+  // `config set github.…` (or an edit of the file) takes effect with the next request.
+  options.github.refresh = [seen =
+                                settings_signature()](kb::daemon::github::ProxyOptions& o) mutable {
+    auto now = settings_signature();
+    if (now == seen)
+      return false;
+    seen = now;
+    return github_settings(o).empty();
+  };
+  options.github.secret_file = kb::protocol::state_dir() / "github.secret";
+  if (const char* env = std::getenv("KODEBASE_GITHUB_PORT"); env && *env) {
+    long port = 0;
+    if (!parse_number(env, port) || port > 65535)
+      return std::string("KODEBASE_GITHUB_PORT must be a port number (0 for any free one), not `") +
+             env + "`";
+    options.github_port = static_cast<int>(port);
+  }
+  options.sync_interval = std::chrono::seconds(user_number("github.sync_interval"));
+  options.realtime = realtime_options();
+  if (auto v =
+          kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file", true);
+      v.is_string())
+    options.realtime_secret_file = v.get<std::string>();
+  if (const char* env = std::getenv("KODEBASE_TEAM_SECRET"); env && *env)
+    options.realtime_secret = env;
+  ::unsetenv("KODEBASE_TEAM_SECRET"); // not handed on to anything the daemon runs
+  options.history = static_cast<size_t>(std::max(100L, user_number("realtime.history")));
+  options.history_ttl = std::chrono::seconds(user_number("realtime.history_ttl"));
+  options.claim_ttl = std::chrono::seconds(std::max(1L, user_number("realtime.claim_ttl")));
+  return apply_environment(options);
+}
+
+int run_resident(bool foreground, long idle_timeout, int ready_fd, const WebhookFlags& webhook) {
+  std::string error;
+  auto paths = kb::protocol::runtime_paths(true, error);
+  if (!paths)
+    return fail(ready_fd, error, 3);
+  Options options;
+  if (auto why = webhook_options(webhook, options); !why.empty())
+    return fail(ready_fd, why, 2);
   // The lock is held for the daemon's whole life: one daemon per user (a hosted relay serves
   // no socket and takes none).
   int lock =
@@ -301,53 +353,7 @@ int run_resident(bool foreground, long idle_timeout, int ready_fd, const Webhook
   kb::util::set_warning_sink([&log](std::string_view w) { log.info("{}", w); });
   options.paths = *paths;
   options.idle_timeout = std::chrono::seconds(idle_timeout);
-  // How changes are noticed: $KODEBASE_DAEMON_WATCH, else the `daemon.watch` setting.
-  auto setting = kb::api::written_value(kb::api::user_config_file(), "daemon.watch", true);
-  std::string watch = setting.is_string() ? setting.get<std::string>() : "inotify";
-  if (const char* env = std::getenv("KODEBASE_DAEMON_WATCH"); env && *env)
-    watch = env;
-  if (watch != "inotify" && watch != "poll")
-    return fail(
-        ready_fd,
-        "KODEBASE_DAEMON_WATCH / daemon.watch must be `inotify` or `poll`, not `" + watch + "`", 2);
-  options.poll = watch == "poll";
-  if (auto why = github_settings(options.github); !why.empty())
-    return fail(ready_fd, why, 2);
-  options.github.cache_file = kb::protocol::cache_dir() / "github.sqlite";
-  // `config set github.…` (or an edit of the file) takes effect with the next request.
-  options.github.refresh = [seen =
-                                settings_signature()](kb::daemon::github::ProxyOptions& o) mutable {
-    auto now = settings_signature();
-    if (now == seen)
-      return false;
-    seen = now;
-    return github_settings(o).empty();
-  };
-  options.github.secret_file = kb::protocol::state_dir() / "github.secret";
-  if (const char* env = std::getenv("KODEBASE_GITHUB_PORT"); env && *env) {
-    long port = 0;
-    if (!parse_number(env, port) || port > 65535)
-      return fail(ready_fd,
-                  std::string("KODEBASE_GITHUB_PORT must be a port number (0 for any free one), "
-                              "not `") +
-                      env + "`",
-                  2);
-    options.github_port = static_cast<int>(port);
-  }
-  options.sync_interval = std::chrono::seconds(user_number("github.sync_interval"));
-  options.realtime = realtime_options();
-  if (auto v =
-          kb::api::written_value(kb::api::user_config_file(), "realtime.team_secret_file", true);
-      v.is_string())
-    options.realtime_secret_file = v.get<std::string>();
-  if (const char* env = std::getenv("KODEBASE_TEAM_SECRET"); env && *env)
-    options.realtime_secret = env;
-  ::unsetenv("KODEBASE_TEAM_SECRET"); // not handed on to anything the daemon runs
-  options.history = static_cast<size_t>(std::max(100L, user_number("realtime.history")));
-  options.history_ttl = std::chrono::seconds(user_number("realtime.history_ttl"));
-  options.claim_ttl = std::chrono::seconds(std::max(1L, user_number("realtime.claim_ttl")));
-  // The environment comes last: it overrides the settings (tests and benchmarks use it).
-  if (auto why = apply_environment(options); !why.empty())
+  if (auto why = resident_options(options); !why.empty())
     return fail(ready_fd, why, 2);
   options.ready_fd = ready_fd;
   options.listen_fd = inherited_socket();
