@@ -308,6 +308,114 @@ void PullRequests::submit(const json& facts, const json& params, Finish done) {
   });
 }
 
+// A sync in named steps: next takes the next in-review artifact (or finishes), judge looks at
+// its pull request, and an open one is kept mergeable, a merged one completed. Each step ends
+// by calling next; the run keeps itself alive through the callbacks it hands out.
+struct PullRequests::SyncRun : std::enable_shared_from_this<SyncRun> {
+  PullRequests& pulls;
+  fs::path root;
+  json params;
+  std::string repository;
+  std::vector<json> todo;
+  size_t at = 0;
+  Finish done;
+  json out{{"checked", 0},
+           {"completed", json::array()},
+           {"open", json::array()},
+           {"closed", json::array()},
+           {"errors", json::array()}};
+
+  SyncRun(PullRequests& p, fs::path r, json ps, Finish d)
+      : pulls(p), root(std::move(r)), params(std::move(ps)), done(std::move(d)) {}
+
+  bool background() const { return params.value("background", false); }
+
+  void next() {
+    if (at >= todo.size())
+      return done(std::move(out));
+    const json item = todo[at++];
+    auto id = item.value("id", "");
+    auto recorded = item.value("recorded", json());
+    auto branch = recorded.is_object() ? recorded.value("pr_branch", id) : id;
+    out["checked"] = out["checked"].get<int>() + 1;
+    pulls.pull_of(repository, id, recorded, branch, params,
+                  [self = shared_from_this(), id, branch](JsonResult pr) {
+                    self->judge(id, branch, std::move(pr));
+                  });
+  }
+
+  void judge(const std::string& id, const std::string& branch, JsonResult pr) {
+    if (!pr) {
+      out["errors"].push_back({{"id", id}, {"error", pr.error().message}});
+      return next();
+    }
+    if (pr->is_null()) {
+      out["open"].push_back({{"id", id}, {"note", "no pull request"}});
+      return next();
+    }
+    auto s = summary_of(*pr);
+    bool own = s["head"] == id || s["head"] == branch;
+    if (s["state"] == "open" && !background() && own)
+      return keep_mergeable(id, s);
+    if (s["state"] != "merged" || !own) {
+      out[s["state"] == "closed" ? "closed" : "open"].push_back({{"id", id}, {"pull_request", s}});
+      return next();
+    }
+    complete(id, s);
+  }
+
+  // Still open: kept mergeable with the button, as submit does (the background check never
+  // touches the work tree).
+  void keep_mergeable(const std::string& id, const json& s) {
+    auto head = s["head"].get<std::string>();
+    pulls.m_lane(
+        root,
+        [self = shared_from_this(), head] {
+          return api::keep_mergeable(self->pulls.m_ctx,
+                                     {{"directory", self->root.string()}, {"branch", head}});
+        },
+        [self = shared_from_this(), id, s, head](JsonResult mergeable) {
+          json entry{{"id", id}, {"pull_request", s}};
+          entry["base_merge"] = mergeable ? *mergeable : json{{"error", mergeable.error().message}};
+          if (!mergeable || !mergeable->value("merged", false)) {
+            self->out["open"].push_back(entry);
+            return self->next();
+          }
+          self->pulls.push(json{{"root", self->root.string()}}, head,
+                           [self, entry](JsonResult pushed) mutable {
+                             if (!pushed)
+                               entry["base_merge"]["push_error"] = pushed.error().message;
+                             self->out["open"].push_back(entry);
+                             self->next();
+                           });
+        });
+  }
+
+  // Merged from its own branch: completed (trigger pr_merged), once.
+  void complete(const std::string& id, const json& s) {
+    json asked{{"directory", root.string()},
+               {"id", id},
+               {"number", s["number"]},
+               {"title", s["title"]},
+               {"actor", k_merge_actor}};
+    pulls.m_lane(
+        root,
+        [self = shared_from_this(), asked] {
+          self->pulls.m_note(self->root,
+                             fmt::format("pull request #{} merged", asked.value("number", 0)));
+          return api::complete_merged(self->pulls.m_ctx, asked);
+        },
+        [self = shared_from_this(), id, s](JsonResult completed) {
+          if (!completed)
+            self->out["errors"].push_back({{"id", id}, {"error", completed.error().message}});
+          else if ((*completed)["completed"].get<bool>())
+            self->out["completed"].push_back(
+                {{"id", id}, {"pull_request", s}, {"result", *completed}});
+          self->next();
+        });
+  }
+};
+
 void PullRequests::sync(const fs::path& root, const json& params, Finish done) {
   m_lane(
       root,
@@ -317,113 +425,22 @@ void PullRequests::sync(const fs::path& root, const json& params, Finish done) {
       [this, root, params, done](JsonResult review) {
         if (!review)
           return done(review);
-        struct State {
-          std::vector<json> todo;
-          size_t next = 0;
-          json out{{"checked", 0},
-                   {"completed", json::array()},
-                   {"open", json::array()},
-                   {"closed", json::array()},
-                   {"errors", json::array()}};
-        };
-        auto state = std::make_shared<State>();
-        auto repository = review->value("repository", "");
-        state->out["repository"] = repository;
-        if (repository.empty()) {
-          state->out["note"] = "the origin remote names no GitHub repository";
-          return done(state->out);
+        auto run = std::make_shared<SyncRun>(*this, root, params, done);
+        run->repository = review->value("repository", "");
+        run->out["repository"] = run->repository;
+        if (run->repository.empty()) {
+          run->out["note"] = "the origin remote names no GitHub repository";
+          return done(run->out);
         }
-        if (params.value("background", false) && review->value("mode", "") == "off") {
-          state->out["note"] = "github.pull_requests is off";
-          return done(state->out);
+        if (run->background() && review->value("mode", "") == "off") {
+          run->out["note"] = "github.pull_requests is off";
+          return done(run->out);
         }
         auto only = params.value("ids", json::array());
         for (const auto& a : (*review)["artifacts"])
           if (only.empty() || std::find(only.begin(), only.end(), a["id"]) != only.end())
-            state->todo.push_back(a);
-        auto step = std::make_shared<std::function<void()>>();
-        *step = [=, this] {
-          if (state->next >= state->todo.size()) {
-            // The cycle of the function holding itself ends; nothing it captured is used after.
-            auto finish = done;
-            auto out = std::move(state->out);
-            auto self = step;
-            *self = nullptr;
-            return finish(std::move(out));
-          }
-          const json item = state->todo[state->next++];
-          auto id = item.value("id", "");
-          auto recorded = item.value("recorded", json());
-          auto branch = recorded.is_object() ? recorded.value("pr_branch", id) : id;
-          state->out["checked"] = state->out["checked"].get<int>() + 1;
-          auto judge = [=, this](JsonResult pr) {
-            if (!pr) {
-              state->out["errors"].push_back({{"id", id}, {"error", pr.error().message}});
-              return (*step)();
-            }
-            if (pr->is_null()) {
-              state->out["open"].push_back({{"id", id}, {"note", "no pull request"}});
-              return (*step)();
-            }
-            auto s = summary_of(*pr);
-            if (s["state"] == "open" && !params.value("background", false) &&
-                (s["head"] == id || s["head"] == branch)) {
-              // Still open: keep it mergeable with the button, as submit does (the background
-              // check never touches the work tree).
-              auto head = s["head"].get<std::string>();
-              m_lane(
-                  root,
-                  [this, root, head] {
-                    return api::keep_mergeable(m_ctx,
-                                               {{"directory", root.string()}, {"branch", head}});
-                  },
-                  [=, this](JsonResult mergeable) {
-                    json entry{{"id", id}, {"pull_request", s}};
-                    entry["base_merge"] =
-                        mergeable ? *mergeable : json{{"error", mergeable.error().message}};
-                    if (!mergeable || !mergeable->value("merged", false)) {
-                      state->out["open"].push_back(entry);
-                      return (*step)();
-                    }
-                    push(json{{"root", root.string()}}, head, [=](JsonResult pushed) {
-                      json pushed_entry = entry;
-                      if (!pushed)
-                        pushed_entry["base_merge"]["push_error"] = pushed.error().message;
-                      state->out["open"].push_back(pushed_entry);
-                      (*step)();
-                    });
-                  });
-              return;
-            }
-            if (s["state"] != "merged" || (s["head"] != id && s["head"] != branch)) {
-              state->out[s["state"] == "closed" ? "closed" : "open"].push_back(
-                  {{"id", id}, {"pull_request", s}});
-              return (*step)();
-            }
-            json asked{{"directory", root.string()},
-                       {"id", id},
-                       {"number", s["number"]},
-                       {"title", s["title"]},
-                       {"actor", k_merge_actor}};
-            m_lane(
-                root,
-                [this, root, asked] {
-                  m_note(root, fmt::format("pull request #{} merged", asked.value("number", 0)));
-                  return api::complete_merged(m_ctx, asked);
-                },
-                [=](JsonResult completed) {
-                  if (!completed)
-                    state->out["errors"].push_back(
-                        {{"id", id}, {"error", completed.error().message}});
-                  else if ((*completed)["completed"].get<bool>())
-                    state->out["completed"].push_back(
-                        {{"id", id}, {"pull_request", s}, {"result", *completed}});
-                  (*step)();
-                });
-          };
-          pull_of(repository, id, recorded, branch, params, judge);
-        };
-        (*step)();
+            run->todo.push_back(a);
+        run->next();
       });
 }
 

@@ -60,6 +60,9 @@ private:
   void pull_of(const std::string& repository, const std::string& id, const nlohmann::json& recorded,
                const std::string& branch, const nlohmann::json& params, Finish done);
   void push(const nlohmann::json& facts, const std::string& branch, Finish done);
+  // One sync over a project's in-review artifacts, a step at a time (pull_requests.cpp).
+  struct SyncRun;
+  friend struct SyncRun;
 
   github::Proxy& m_proxy;
   api::Context& m_ctx;
