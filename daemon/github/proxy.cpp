@@ -1,4 +1,5 @@
 #include "daemon/github/proxy.hpp"
+#include "daemon/github/proxy_rules.hpp"
 
 #include "core/util/file.hpp"
 #include "core/util/hmac.hpp"
@@ -22,100 +23,6 @@
 namespace kb::daemon::github {
 
 using nlohmann::json;
-
-namespace {
-
-std::string sha256(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned size = 0;
-  EVP_Digest(data.data(), data.size(), md.data(), &size, EVP_sha256(), nullptr);
-  return util::to_hex(std::string_view(reinterpret_cast<const char*>(md.data()), size));
-}
-
-// Fields that describe one connection, not the message, never forwarded; and those libcurl
-// sets itself (the length, the encodings it can undo).
-bool hop_by_hop(std::string_view name) {
-  for (std::string_view h :
-       {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate",
-        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"})
-    if (util::ascii_iequals(name, h))
-      return true;
-  return false;
-}
-
-// Of a request: also our own fields and the caller's cache directives (they are for us).
-// Accept-Encoding goes as sent (libcurl decodes what comes back), and so does the request's
-// Content-Encoding (a gzipped body).
-bool not_forwarded(std::string_view name) {
-  return hop_by_hop(name) || util::ascii_iequals(name, "Cache-Control") ||
-         util::ascii_iequals(name, "Authorization") || name.starts_with("X-Kodebase-") ||
-         name.starts_with("x-kodebase-");
-}
-
-// Of an answer: also Content-Encoding, since the body was decoded, and Set-Cookie.
-bool not_returned(std::string_view name) {
-  return hop_by_hop(name) || util::ascii_iequals(name, "Content-Encoding") ||
-         util::ascii_iequals(name, "Set-Cookie");
-}
-
-// The quota a path draws on (GitHub's x-ratelimit-resource names).
-std::string resource_of(std::string_view target) {
-  if (target.starts_with("/search/code"))
-    return "code_search";
-  if (target.starts_with("/search/"))
-    return "search";
-  if (target.starts_with("/graphql"))
-    return "graphql";
-  return "core";
-}
-
-// Whether GitHub's answer is a rate-limit refusal (primary or secondary; GraphQL's primary
-// limit is a 200 whose errors say RATE_LIMITED).
-bool rate_limited(const HttpReply& reply) {
-  if (reply.status == 200)
-    return reply.body.find("\"RATE_LIMITED\"") != std::string::npos &&
-           header(reply.headers, "X-RateLimit-Resource") == "graphql";
-  if (reply.status != 403 && reply.status != 429)
-    return false;
-  return reply.status == 429 || !header(reply.headers, "Retry-After").empty() ||
-         header(reply.headers, "X-RateLimit-Remaining") == "0" ||
-         reply.body.find("rate limit") != std::string::npos;
-}
-
-// The token of an Authorization value (`token X`, `Bearer X`), or empty.
-std::string token_of(const std::string& authorization) {
-  auto space = authorization.find(' ');
-  return space == std::string::npos ? std::string() : authorization.substr(space + 1);
-}
-
-// `/repos/OWNER/NAME` of a path, or empty: what a mutation may have changed.
-std::string repository_prefix(const std::string& target) {
-  if (!target.starts_with("/repos/"))
-    return {};
-  size_t slash = target.find('/', 7);
-  if (slash == std::string::npos)
-    return {};
-  size_t end = target.find_first_of("/?#", slash + 1);
-  return target.substr(0, end == std::string::npos ? target.size() : end);
-}
-
-std::string cache_status(std::string_view mode) {
-  if (mode == "hit")
-    return "kodebase; hit; detail=hit";
-  if (mode == "coalesced")
-    return "kodebase; hit; detail=coalesced";
-  if (mode == "revalidated")
-    return "kodebase; fwd=stale; fwd-status=304; detail=revalidated";
-  if (mode == "stale")
-    return "kodebase; hit; fwd=stale; detail=stale";
-  if (mode == "bypass")
-    return "kodebase; fwd=bypass; detail=bypass";
-  if (mode == "limited")
-    return "kodebase; detail=limited";
-  return fmt::format("kodebase; fwd=miss; detail={}", mode);
-}
-
-} // namespace
 
 // Identical GETs waiting for one upstream answer; the first caller is the one that asked.
 struct Proxy::Flight {
@@ -506,7 +413,6 @@ void Proxy::handle(ProxyRequest request, Done done) {
     });
   }
   auto partition = partition_of(token);
-  auto& figures = budget(partition).figures;
   if (token.empty())
     done = [done = std::move(done)](ProxyReply reply) {
       reply.anonymous = true;
@@ -534,34 +440,44 @@ void Proxy::handle(ProxyRequest request, Done done) {
                    cache_control.find("no-store") == std::string::npos &&
                    header(request.headers, "If-None-Match").empty() &&
                    header(request.headers, "If-Modified-Since").empty();
-  if (!cacheable) {
-    ++figures.passed;
-    call->done = [this, partition, mutation = call->mutation, target = request.target,
-                  done = std::move(done)](HttpReply up) {
-      if (up.status == 0) {
-        ++budget(partition).figures.errors;
-        return done(unreachable(up.error, "bypass"));
-      }
-      bool local = up.error == "refused";
-      // A change made through the proxy: what was read of that repository is due again.
-      if (up.status < 400 && mutation)
-        if (auto prefix = repository_prefix(target); !prefix.empty())
-          m_cache.mark_stale(partition, prefix);
-      std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
-      rewrite_links(up.headers);
-      up.headers.emplace_back("Cache-Status", cache_status(local ? "limited" : "bypass"));
-      done({up.status, std::move(up.headers), std::move(up.body)});
-    };
-    return send(call);
-  }
+  if (!cacheable)
+    return pass_through(call, request.target, std::move(done));
+  bool revalidate = cache_control.find("no-cache") != std::string::npos ||
+                    cache_control.find("max-age=0") != std::string::npos;
+  serve_cached(call, request, graphql_ttl, revalidate, std::move(done));
+}
 
+void Proxy::pass_through(const std::shared_ptr<Call>& call, const std::string& target, Done done) {
+  auto partition = call->partition;
+  ++budget(partition).figures.passed;
+  call->done = [this, partition, mutation = call->mutation, target,
+                done = std::move(done)](HttpReply up) {
+    if (up.status == 0) {
+      ++budget(partition).figures.errors;
+      return done(unreachable(up.error, "bypass"));
+    }
+    bool local = up.error == "refused";
+    // A change made through the proxy: what was read of that repository is due again.
+    if (up.status < 400 && mutation)
+      if (auto prefix = repository_prefix(target); !prefix.empty())
+        m_cache.mark_stale(partition, prefix);
+    std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
+    rewrite_links(up.headers);
+    up.headers.emplace_back("Cache-Status", cache_status(local ? "limited" : "bypass"));
+    done({up.status, std::move(up.headers), std::move(up.body)});
+  };
+  send(call);
+}
+
+void Proxy::serve_cached(const std::shared_ptr<Call>& call, const ProxyRequest& request,
+                         long long graphql_ttl, bool revalidate, Done done) {
+  auto partition = call->partition;
+  auto& figures = budget(partition).figures;
   auto key = sha256(fmt::format("{}\n{}\n{}\n{}\n{}\n{}", partition, request.method, request.target,
                                 header(request.headers, "Accept"),
                                 header(request.headers, "X-GitHub-Api-Version"),
                                 graphql_ttl > 0 ? sha256(request.body) : std::string()));
   auto entry = m_cache.find(key);
-  bool revalidate = cache_control.find("no-cache") != std::string::npos ||
-                    cache_control.find("max-age=0") != std::string::npos;
   if (entry && !revalidate &&
       util::now_seconds() - entry->checked_at <
           (graphql_ttl > 0 ? graphql_ttl : fresh_window(request.target).count())) {
@@ -585,47 +501,52 @@ void Proxy::handle(ProxyRequest request, Done done) {
   }
   call->done = [this, partition, key, target = request.target,
                 entry = std::move(entry)](HttpReply up) mutable {
-    auto& counts = budget(partition).figures;
-    bool limited = rate_limited(up);
-    bool failed = up.status == 0 || up.status >= 500 || limited;
-    if (entry && failed) {
-      // GitHub is unreachable, failing or limiting us: the last good answer, marked stale.
-      ++counts.stale;
-      return settle(key, reply_of(*entry, "stale"));
-    }
-    if (up.status == 0) {
-      ++counts.errors;
-      return settle(key, unreachable(up.error, "miss"));
-    }
-    if (up.error == "refused") {
-      std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
-      up.headers.emplace_back("Cache-Status", cache_status("limited"));
-      return settle(key, {up.status, std::move(up.headers), std::move(up.body)});
-    }
-    auto now = util::now_seconds();
-    if (up.status == 304 && entry) {
-      ++counts.revalidated;
-      (void)m_cache.touch(key, now); // a failure is the cache's to count and log
-      // The stored answer, with GitHub's current quota figures.
-      for (const auto& [k, v] : up.headers)
-        if (k.size() > 12 && util::ascii_iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
-          for (auto& [ek, ev] : entry->headers)
-            if (util::ascii_iequals(ek, k))
-              ev = v;
-      return settle(key, reply_of(*entry, "revalidated"));
-    }
-    ++counts.misses;
-    std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
-    rewrite_links(up.headers);
-    Entry fresh{key, partition, target, up.status, std::move(up.headers), std::move(up.body),
-                "",  "",        now};
-    fresh.etag = header(fresh.headers, "ETag");
-    fresh.last_modified = header(fresh.headers, "Last-Modified");
-    if (fresh.status < 400 && !limited)
-      (void)m_cache.put(fresh); // errors are never stored: they cannot be revalidated
-    settle(key, reply_of(fresh, "miss"));
+    store_answer(key, partition, target, std::move(entry), std::move(up));
   };
   send(call);
+}
+
+void Proxy::store_answer(const std::string& key, const std::string& partition,
+                         const std::string& target, std::optional<Entry> entry, HttpReply up) {
+  auto& counts = budget(partition).figures;
+  bool limited = rate_limited(up);
+  bool failed = up.status == 0 || up.status >= 500 || limited;
+  if (entry && failed) {
+    // GitHub is unreachable, failing or limiting us: the last good answer, marked stale.
+    ++counts.stale;
+    return settle(key, reply_of(*entry, "stale"));
+  }
+  if (up.status == 0) {
+    ++counts.errors;
+    return settle(key, unreachable(up.error, "miss"));
+  }
+  if (up.error == "refused") {
+    std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
+    up.headers.emplace_back("Cache-Status", cache_status("limited"));
+    return settle(key, {up.status, std::move(up.headers), std::move(up.body)});
+  }
+  auto now = util::now_seconds();
+  if (up.status == 304 && entry) {
+    ++counts.revalidated;
+    (void)m_cache.touch(key, now); // a failure is the cache's to count and log
+    // The stored answer, with GitHub's current quota figures.
+    for (const auto& [k, v] : up.headers)
+      if (k.size() > 12 && util::ascii_iequals(std::string_view(k).substr(0, 12), "X-RateLimit-"))
+        for (auto& [ek, ev] : entry->headers)
+          if (util::ascii_iequals(ek, k))
+            ev = v;
+    return settle(key, reply_of(*entry, "revalidated"));
+  }
+  ++counts.misses;
+  std::erase_if(up.headers, [](const auto& kv) { return not_returned(kv.first); });
+  rewrite_links(up.headers);
+  Entry fresh{key, partition, target, up.status, std::move(up.headers), std::move(up.body),
+              "",  "",        now};
+  fresh.etag = header(fresh.headers, "ETag");
+  fresh.last_modified = header(fresh.headers, "Last-Modified");
+  if (fresh.status < 400 && !limited)
+    (void)m_cache.put(fresh); // errors are never stored: they cannot be revalidated
+  settle(key, reply_of(fresh, "miss"));
 }
 
 void Proxy::settle(const std::string& key, ProxyReply reply) {

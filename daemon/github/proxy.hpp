@@ -125,6 +125,14 @@ private:
   std::chrono::seconds fresh_window(const std::string& path) const;
   // Answers every caller waiting for `key`: the first as `reply` says, the rest as coalesced.
   void settle(const std::string& key, ProxyReply reply);
+  // The steps of handle(): a request that is never cached goes straight up (a mutation makes
+  // what was read of its repository due); a cacheable one is answered from the cache, joins a
+  // request in flight, or goes up with its validators, and its answer is stored.
+  void pass_through(const std::shared_ptr<Call>& call, const std::string& target, Done done);
+  void serve_cached(const std::shared_ptr<Call>& call, const ProxyRequest& request,
+                    long long graphql_ttl, bool revalidate, Done done);
+  void store_answer(const std::string& key, const std::string& partition, const std::string& target,
+                    std::optional<Entry> entry, HttpReply up);
   void note_rate(Budget& budget, const std::string& resource, const Headers& headers);
   ProxyReply reply_of(const Entry& entry, const std::string& cache_status) const;
   HttpRequest upstream_request(const ProxyRequest& request, const std::string& token) const;
