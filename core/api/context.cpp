@@ -83,8 +83,9 @@ util::Status check_text(std::string_view name, std::string_view value,
                           {{"hint", hint}});
 }
 
-util::Status check_title(std::string_view title) {
-  return check_text("the title", title, validate::k_title_rule);
+util::Status check_field_text(std::string_view key, std::string_view value) {
+  return check_text(fmt::format("the {}", key), value,
+                    key == "title" ? validate::k_title_rule : validate::k_text_rule);
 }
 
 util::Result<const artifact::Artifact*> artifact_param(const LoadedProject& p, const json& params) {

@@ -76,9 +76,10 @@ util::Result<std::string> string_param(const json& params, const char* key);
 // before anything is written rather than found by the validation of the result.
 util::Status check_text(std::string_view name, std::string_view value,
                         const validate::TextRule& rule);
-// A title as kodebase writes one: one line (no line break, tab or other control character,
-// which break every table) of 3 to 100 characters as upstream counts them.
-util::Status check_title(std::string_view title);
+// The value a write gives for the field `key` (title, summary, vision), by that field's rule: a
+// title is one line (no line break, tab or other control character, which break every table)
+// of 3 to 100 characters as upstream counts them; the others say something.
+util::Status check_field_text(std::string_view key, std::string_view value);
 
 // The artifact named by params.id, or invalid_argument / not_found with a hint (or failed,
 // naming the file, when its file cannot be read).

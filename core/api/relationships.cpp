@@ -172,13 +172,8 @@ util::Result<json> artifacts_edit(Context& ctx, const json& params) {
     if (!it->is_string())
       return util::make_error(util::ErrorKind::invalid_argument,
                               fmt::format("'{}' must be a string", f.name));
-    if (auto st = name == "title" ? check_title(it->get_ref<const std::string&>())
-                  : name == "summary" || name == "vision"
-                      ? check_text(fmt::format("the {}", name), it->get_ref<const std::string&>(),
-                                   validate::k_text_rule)
-                      : util::ok_status();
-        !st)
-      return st.error();
+    if (name == "title" || name == "summary" || name == "vision")
+      KB_TRY(check_field_text(name, it->get_ref<const std::string&>()));
     auto doc = edits.doc((*a)->path);
     KB_TRY(doc);
     KB_TRY((*doc)->set_scalar(f.path, it->get<std::string>(), f.plain));

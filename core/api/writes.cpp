@@ -240,14 +240,11 @@ util::Result<YamlNode> content_for(artifact::ArtifactType type, const json& para
 // written: a value upstream would reject is the caller's mistake (invalid_argument), not a
 // change that fails validation. Empty values are not given (they get placeholders).
 util::Status check_create_texts(const json& params) {
-  KB_TRY(check_title(params.value("title", "")));
+  KB_TRY(check_field_text("title", params.value("title", "")));
   for (const char* key : {"summary", "vision"})
     if (auto it = params.find(key);
         it != params.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
-      if (auto st = check_text(fmt::format("the {}", key), it->get_ref<const std::string&>(),
-                               validate::k_text_rule);
-          !st)
-        return st;
+      KB_TRY(check_field_text(key, it->get_ref<const std::string&>()));
   static constexpr std::pair<const char*, const char*> k_lists[] = {
       {"acceptance_criteria", "acceptance criterion"},
       {"deliverables", "deliverable"},
